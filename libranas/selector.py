@@ -1,0 +1,537 @@
+"""LIBRA proxy selection as a scikit-learn feature selector.
+
+LIBRA (Casarin et al., CVPR 2025) picks, for one benchmark, up to three zero-cost proxies to
+combine: the best-correlated one, the most redundant of its close competitors (minimum
+information gain), and the competitor whose size bias best matches the benchmark's.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.base import BaseEstimator
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["LibraSelector", "TARGET_KEY", "sturges_bins"]
+
+#: Label of the target's entry in :attr:`LibraSelector.bias_`.
+TARGET_KEY = "(y)"
+
+
+def sturges_bins(n: int) -> int:
+    """Number of histogram bins by Sturges' rule with the natural log.
+
+    ``round(1 + 3.322 * ln(n))``, the rule NAS-Bench-Suite-Zero and LIBRA use.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples, at least 1.
+
+    Returns
+    -------
+    int
+        Number of equal-width bins.
+
+    Examples
+    --------
+    >>> sturges_bins(1000)
+    24
+    >>> sturges_bins(100)
+    16
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"sturges_bins needs a positive integer number of samples, got {n!r}")
+    return int(round(1 + 3.322 * math.log(int(n))))
+
+
+def _bin_codes(x: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-width bin index of each value, exactly as ``np.histogram(x, n_bins)`` bins it."""
+    edges = np.histogram_bin_edges(x, bins=n_bins)
+    codes = np.searchsorted(edges, x, side="right") - 1
+    # np.histogram closes the last bin on the right
+    codes[codes == n_bins] = n_bins - 1
+    return codes
+
+
+def _joint_entropy(*codes: np.ndarray) -> float:
+    """Plug-in Shannon entropy (nats) of the joint histogram of integer bin codes."""
+    _, counts = np.unique(np.column_stack(codes), axis=0, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def _information_gain(y: np.ndarray, z1: np.ndarray, h: np.ndarray, n_bins: int) -> float:
+    """IG(h) = H(y | z1) - H(y | z1, h) from equal-width histograms with ``n_bins`` per axis."""
+    cy, cz, ch = (_bin_codes(v, n_bins) for v in (y, z1, h))
+    h_y_given_z = _joint_entropy(cy, cz) - _joint_entropy(cz)
+    h_y_given_zh = _joint_entropy(cy, cz, ch) - _joint_entropy(cz, ch)
+    return h_y_given_z - h_y_given_zh
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(spearmanr(a, b).statistic)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+class LibraSelector(SelectorMixin, BaseEstimator):
+    """Select zero-cost proxies with the LIBRA rule (Casarin et al., CVPR 2025).
+
+    Given a proxy matrix ``X`` (architectures x proxies) and validation accuracies ``y``:
+
+    1. ``z1`` = the proxy with the highest Spearman rho with ``y`` (``rho_best``).
+    2. Window ``W`` = the other proxies with ``rho_best - window < rho <= rho_best``.
+    3. ``z2`` = the member of ``W`` with the **minimum** information gain
+       ``IG(h) = H(y | z1) - H(y | z1, h)`` (the paper's deliberate choice). Entropies are
+       plug-in estimates (nats) from equal-width histograms, each variable binned separately
+       over its own range, with ``bins`` bins per axis.
+    4. ``z3`` = the member of ``W`` minus ``{z2}`` whose Spearman correlation with the ``bias``
+       column (number of parameters) is closest to the target's:
+       ``argmin |b_y - b_h|`` ("bias re-alignment").
+    5. The selection is ``[z1, z2, z3]``; fewer when the window holds fewer than two proxies
+       (an empty window selects only ``z1``; a one-member window selects ``[z1, z2]``).
+
+    Parameters
+    ----------
+    window : float, default=0.1
+        Width of the correlation window below ``rho_best`` (the paper's empirical 0.1).
+        Must be > 0.
+    bias : str, int or None, default="params"
+        The size column used in step 4. A string names a column of a DataFrame ``X``; an int is
+        a positional column index (the only form accepted when ``X`` is an ndarray, whose
+        columns are named ``x0, x1, ...``). The bias column is a proxy like any other (it can
+        be selected) unless it is listed in ``passthrough``; in that case it is still used to
+        compute the bias correlations. ``None`` skips step 4: ``z3`` is then the window member
+        with the next-lowest information gain after ``z2``.
+    bins : "sturges" or int, default="sturges"
+        Bins per axis for the entropy histograms. ``"sturges"`` uses
+        ``round(1 + 3.322 * ln N)`` (:func:`sturges_bins`; 24 bins for N = 1000), where N is the
+        number of rows used for that statistic. An int >= 2 fixes the number of bins.
+    max_proxies : int, default=3
+        Keep at most this many proxies of ``[z1, z2, z3]`` (1, 2 or 3).
+    passthrough : list of str or int, default=None
+        Columns that are not proxies (for example an architecture encoding). They take no part
+        in the selection and are always kept in the output, after the selected proxies, in
+        input order. Strings name DataFrame columns, ints are positional indices.
+
+    Attributes
+    ----------
+    selected_ : list of str
+        The selected proxies in LIBRA order ``[z1, z2, z3]``.
+    support_ : ndarray of shape (n_features_in_,), dtype=bool
+        True for the selected proxies and the passthrough columns.
+    correlations_ : pandas.Series
+        Spearman rho of every proxy column (passthrough columns excluded) with ``y``; NaN for
+        a column that was excluded (see ``excluded_``).
+    information_gain_ : pandas.Series
+        ``IG(h)`` for the window members (input order), in nats; NaN where it could not be
+        computed. Empty when the window is empty.
+    bias_ : pandas.Series or None
+        Spearman correlation of every usable proxy with the ``bias`` column, plus the target's
+        ``b_y`` under the label ``"(y)"`` (:data:`TARGET_KEY`). None when ``bias=None``.
+    window_ : list of str
+        The window members ``W`` (input order).
+    excluded_ : dict of str to str
+        Proxy columns that could not be candidates, with the reason.
+    passthrough_ : list of str
+        Names of the passthrough columns.
+    n_bins_ : int
+        Bins per axis for the full sample (N = n_samples).
+    n_features_in_ : int
+        Number of columns seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Column names seen in :meth:`fit`; only defined when ``X`` had string column names.
+
+    Notes
+    -----
+    *Output order.* :class:`~sklearn.feature_selection.SelectorMixin` keeps columns in input
+    order; this selector instead outputs ``selected_`` in LIBRA order followed by the
+    passthrough columns. :meth:`transform`, :meth:`get_feature_names_out` and
+    :meth:`inverse_transform` all use that order; ``support_`` / :meth:`get_support` give the
+    (unordered) mask.
+
+    *Ties* (equal rho, information gain or bias distance) go to the column that comes first
+    in ``X``.
+
+    *Missing values.* NaN in ``X`` is allowed and never imputed: each statistic uses the rows
+    where the columns it involves are finite (the target must be finite everywhere). ``+-inf``
+    is treated the same way, with a warning naming the column (it usually marks an overflowed
+    score). A proxy with fewer finite rows than the binning needs (7 for ``"sturges"``,
+    ``max(3, bins)`` otherwise), or constant on its finite rows (rho undefined), is excluded
+    with a warning naming it. A window member whose rows shared with ``z1`` are too few gets
+    IG = NaN and is skipped in step 3 (and in step 4 when its bias correlation is undefined).
+
+    *Errors.* ``ValueError`` for: NaN/inf in ``y``; ``X``/``y`` length mismatch; fewer rows than
+    the binning needs; a constant ``y``; a ``bias`` or ``passthrough`` column that does not
+    exist (the message lists the available columns); a constant bias column; no usable
+    proxy column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from libranas.selector import LibraSelector
+    >>> rng = np.random.default_rng(0)
+    >>> acc = rng.normal(size=200)
+    >>> size = acc + rng.normal(scale=1.0, size=200)
+    >>> X = pd.DataFrame({
+    ...     "nwot": acc + rng.normal(scale=0.3, size=200),
+    ...     "jacov": acc + rng.normal(scale=0.35, size=200),
+    ...     "synflow": acc + rng.normal(scale=0.4, size=200),
+    ...     "snip": rng.normal(size=200),
+    ...     "params": size,
+    ... })
+    >>> sel = LibraSelector().fit(X, acc)
+    >>> sel.selected_
+    ['nwot', 'jacov', 'synflow']
+    >>> sel.correlations_.round(2).to_dict()
+    {'nwot': 0.95, 'jacov': 0.94, 'synflow': 0.94, 'snip': 0.06, 'params': 0.67}
+    >>> sel.window_
+    ['jacov', 'synflow']
+    >>> sel.information_gain_.round(3).to_dict()
+    {'jacov': 0.731, 'synflow': 0.786}
+    >>> list(sel.get_feature_names_out())
+    ['nwot', 'jacov', 'synflow']
+    >>> sel.transform(X).shape
+    (200, 3)
+    """
+
+    def __init__(
+        self,
+        window: float = 0.1,
+        bias: str | int | None = "params",
+        bins: str | int = "sturges",
+        max_proxies: int = 3,
+        passthrough: Sequence[str | int] | None = None,
+    ) -> None:
+        self.window = window
+        self.bias = bias
+        self.bins = bins
+        self.max_proxies = max_proxies
+        self.passthrough = passthrough
+
+    # ------------------------------------------------------------------ validation helpers
+    def _check_params(self) -> None:
+        w = self.window
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not w > 0:
+            raise ValueError(f"window must be a number > 0, got {w!r}")
+        if self.bias is not None and not (isinstance(self.bias, str) or _is_int(self.bias)):
+            raise TypeError(
+                f"bias must be a column name (str), a column index (int) or None, got {self.bias!r}"
+            )
+        if isinstance(self.bins, str):
+            if self.bins != "sturges":
+                raise ValueError(f"bins must be 'sturges' or an int >= 2, got {self.bins!r}")
+        elif not _is_int(self.bins) or self.bins < 2:
+            raise ValueError(f"bins must be 'sturges' or an int >= 2, got {self.bins!r}")
+        if not _is_int(self.max_proxies) or self.max_proxies not in (1, 2, 3):
+            raise ValueError(f"max_proxies must be 1, 2 or 3, got {self.max_proxies!r}")
+        pt = self.passthrough
+        if pt is not None:
+            if isinstance(pt, str | bytes) or not isinstance(pt, Sequence | np.ndarray):
+                raise TypeError(
+                    f"passthrough must be a list of column names or indices, got {pt!r}"
+                )
+            for key in pt:
+                if not (isinstance(key, str) or _is_int(key)):
+                    raise TypeError(
+                        f"passthrough entries must be column names (str) or indices (int), "
+                        f"got {key!r}"
+                    )
+
+    def _min_rows(self) -> int:
+        """Fewest finite rows a statistic needs: at least as many rows as bins, and >= 3."""
+        if self.bins == "sturges":
+            n = 3
+            while sturges_bins(n) > n:
+                n += 1
+            return n  # 7
+        return max(3, int(self.bins))
+
+    def _n_bins(self, n: int) -> int:
+        return sturges_bins(n) if self.bins == "sturges" else int(self.bins)
+
+    def _resolve(self, key: str | int, names: list[str], has_names: bool, what: str) -> int:
+        if isinstance(key, str):
+            if not has_names:
+                raise ValueError(
+                    f"{what}={key!r} names a column, but X has no column names (an ndarray); "
+                    f"pass a positional int index or None instead"
+                )
+            if key not in names:
+                raise ValueError(f"{what} column {key!r} is not in X; available columns: {names}")
+            return names.index(key)
+        idx = int(key)
+        if not -len(names) <= idx < len(names):
+            raise ValueError(
+                f"{what} index {idx} is out of range for X with {len(names)} columns ({names})"
+            )
+        return idx % len(names)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any) -> LibraSelector:
+        """Run the LIBRA selection.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_architectures, n_columns)
+            Proxy scores (bigger = predicted better), plus any passthrough columns.
+            NaN allowed (see Notes of the class).
+        y : array-like of shape (n_architectures,)
+            Validation accuracies; must be finite.
+
+        Returns
+        -------
+        self : LibraSelector
+            The fitted selector.
+        """
+        self._check_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            ensure_all_finite=False,
+            ensure_min_samples=3,
+            y_numeric=True,
+        )
+        y = np.asarray(y, dtype=np.float64)
+        n, p = X.shape
+        min_rows = self._min_rows()
+        bins_desc = "'sturges' binning" if self.bins == "sturges" else f"bins={self.bins}"
+        if n < min_rows:
+            raise ValueError(
+                f"LibraSelector needs at least {min_rows} architectures for {bins_desc} "
+                f"(as many rows as histogram bins), got {n}"
+            )
+        if np.ptp(y) == 0:
+            raise ValueError("y is constant: Spearman correlations with it are undefined")
+
+        has_names = hasattr(self, "feature_names_in_")
+        names = (
+            [str(c) for c in self.feature_names_in_] if has_names else [f"x{i}" for i in range(p)]
+        )
+
+        pt_idx: list[int] = []
+        for key in self.passthrough or []:
+            idx = self._resolve(key, names, has_names, "passthrough")
+            if idx in pt_idx:
+                raise ValueError(f"passthrough lists column {names[idx]!r} twice")
+            pt_idx.append(idx)
+        pt_idx.sort()
+        bias_idx = None if self.bias is None else self._resolve(self.bias, names, has_names, "bias")
+
+        finite = np.isfinite(X)
+        inf_cols = [names[j] for j in range(p) if np.isinf(X[:, j]).any()]
+        if inf_cols:
+            warnings.warn(
+                f"columns {inf_cols} contain +-inf; those rows are ignored for the statistics "
+                f"of those columns (not imputed)",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        # --- step 1: Spearman rho of each proxy column
+        proxy_idx = [j for j in range(p) if j not in pt_idx]
+        if not proxy_idx:
+            raise ValueError("no proxy columns: every column of X is listed in passthrough")
+        rho = {}
+        excluded: dict[str, str] = {}
+        for j in proxy_idx:
+            m = finite[:, j]
+            if m.sum() < min_rows:
+                excluded[names[j]] = (
+                    f"only {int(m.sum())} finite rows, {bins_desc} needs {min_rows}"
+                )
+            elif np.ptp(X[m, j]) == 0:
+                excluded[names[j]] = "constant on its finite rows (Spearman rho undefined)"
+            else:
+                rho[j] = _spearman(X[m, j], y[m])
+        for name, reason in excluded.items():
+            warnings.warn(f"proxy column {name!r} skipped: {reason}", UserWarning, stacklevel=2)
+        if not rho:
+            raise ValueError(f"no usable proxy column in X: {excluded}")
+        candidates = list(rho)  # input order
+        z1 = max(candidates, key=lambda j: rho[j])  # max() keeps the first of equal maxima
+        rho_best = rho[z1]
+
+        # --- step 2: window
+        window = [j for j in candidates if j != z1 and rho_best - self.window < rho[j] <= rho_best]
+
+        # --- step 3: information gain of each window member given z1
+        ig = {}
+        for j in window:
+            m = finite[:, z1] & finite[:, j]
+            if m.sum() < min_rows:
+                warnings.warn(
+                    f"window member {names[j]!r} shares only {int(m.sum())} finite rows with "
+                    f"{names[z1]!r}; its information gain is undefined and it is skipped in "
+                    f"the minimum-gain step",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                ig[j] = np.nan
+            else:
+                ig[j] = _information_gain(y[m], X[m, z1], X[m, j], self._n_bins(int(m.sum())))
+
+        # --- step 4 inputs: bias correlations
+        b = {}
+        bias_series = None
+        if bias_idx is not None:
+            mb = finite[:, bias_idx]
+            if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
+                raise ValueError(
+                    f"bias column {names[bias_idx]!r} has fewer than {min_rows} finite rows or "
+                    f"is constant: its Spearman correlations are undefined (use bias=None to "
+                    f"skip the bias step)"
+                )
+            b_target = _spearman(y[mb], X[mb, bias_idx])
+            for j in candidates:
+                m = mb & finite[:, j]
+                ok = m.sum() >= min_rows and np.ptp(X[m, j]) > 0
+                b[j] = _spearman(X[m, j], X[m, bias_idx]) if ok else np.nan
+            bias_series = pd.Series(
+                [b[j] for j in candidates] + [b_target],
+                index=[names[j] for j in candidates] + [TARGET_KEY],
+                name="spearman_with_" + names[bias_idx],
+            )
+
+        # --- selection
+        selected = [z1]
+        remaining = list(window)
+        if self.max_proxies >= 2:
+            pool = [j for j in remaining if np.isfinite(ig[j])]
+            if pool:
+                z2 = min(pool, key=lambda j: ig[j])
+                selected.append(z2)
+                remaining.remove(z2)
+        if self.max_proxies >= 3 and remaining:
+            if bias_idx is not None:
+                pool = [j for j in remaining if np.isfinite(b[j])]
+                key = lambda j: abs(b_target - b[j])  # noqa: B023
+            else:
+                pool = [j for j in remaining if np.isfinite(ig[j])]
+                key = lambda j: ig[j]  # noqa: B023
+            if pool:
+                selected.append(min(pool, key=key))
+
+        support = np.zeros(p, dtype=bool)
+        support[selected] = True
+        support[pt_idx] = True
+
+        self.selected_ = [names[j] for j in selected]
+        self.passthrough_ = [names[j] for j in pt_idx]
+        self.support_ = support
+        self.correlations_ = pd.Series(
+            [rho.get(j, np.nan) for j in proxy_idx],
+            index=[names[j] for j in proxy_idx],
+            name="spearman",
+        )
+        self.information_gain_ = pd.Series(
+            [ig[j] for j in window],
+            index=[names[j] for j in window],
+            name="information_gain",
+            dtype=np.float64,
+        )
+        self.bias_ = bias_series
+        self.window_ = [names[j] for j in window]
+        self.excluded_ = excluded
+        self.n_bins_ = self._n_bins(n)
+        self._output_idx = np.array(selected + pt_idx, dtype=np.intp)
+        return self
+
+    # ------------------------------------------------------------------ selector API
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self, "support_")
+        return self.support_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Keep the selected proxies (LIBRA order) followed by the passthrough columns.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_architectures, n_features_in_)
+            Same columns as in :meth:`fit`. NaN/inf pass through unchanged.
+
+        Returns
+        -------
+        ndarray of shape (n_architectures, n_selected + n_passthrough)
+            Columns in the order of :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self, "support_")
+        X = validate_data(self, X, dtype="numeric", ensure_all_finite=False, reset=False)
+        return X[:, self._output_idx]
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Put transformed columns back at their input positions; removed columns become 0.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_architectures, n_selected + n_passthrough)
+            Output of :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_architectures, n_features_in_)
+            ``X`` with zero columns where features were removed.
+        """
+        check_is_fitted(self, "support_")
+        X = check_array(X, dtype="numeric", ensure_all_finite=False)
+        if X.shape[1] != len(self._output_idx):
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but the transform output has {len(self._output_idx)}"
+            )
+        Xt = np.zeros((X.shape[0], self.n_features_in_), dtype=X.dtype)
+        Xt[:, self._output_idx] = X
+        return Xt
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns: ``selected_`` then the passthrough columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; must match ``feature_names_in_`` when that is defined.
+            ``None`` uses ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        ndarray of str
+            Output column names in transform order.
+        """
+        check_is_fitted(self, "support_")
+        fitted = getattr(self, "feature_names_in_", None)
+        if input_features is None:
+            if fitted is None:
+                input_features = [f"x{i}" for i in range(self.n_features_in_)]
+            else:
+                input_features = fitted
+        else:
+            input_features = np.asarray(input_features, dtype=object)
+            if fitted is not None and not np.array_equal(input_features, fitted):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(
+                    f"input_features should have length equal to number of features "
+                    f"({self.n_features_in_}), got {len(input_features)}"
+                )
+        return np.asarray(input_features, dtype=object)[self._output_idx]
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
