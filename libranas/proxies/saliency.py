@@ -1,0 +1,287 @@
+"""Gradient-saliency proxies of NAS-Bench-Suite-Zero: ``snip``, ``grad_norm``, ``plain``, ``fisher``.
+
+All four come from ONE forward and ONE backward of the mean cross-entropy loss over the
+batch (the family pass, cached on the :class:`~libranas.proxies._engine.NetworkPass`
+under the key ``"saliency"``). During that pass a forward hook on every weight layer
+(Conv2d, Linear) keeps the layer's output ``a`` and a tensor hook on it receives
+``dL/da``; the weight gradients ``dL/dW`` come from :func:`torch.autograd.grad`, so the
+model's ``.grad`` fields are never written. BatchNorm running statistics changed by the
+forward (train mode) are restored afterwards (:func:`preserved_buffers`): the model is
+left exactly as it was.
+
+With ``W_l`` the weight of layer ``l`` and ``g_l = dL/dW_l``:
+
+- ``snip`` (Lee et al., "SNIP: Single-shot network pruning based on connection
+  sensitivity", ICLR 2019): ``sum_l sum |W_l * g_l|``.
+- ``grad_norm`` (Abdelfattah et al., "Zero-cost proxies for lightweight NAS", ICLR 2021):
+  ``sum_l ||g_l||_2``.
+- ``plain`` (Mozer & Smolensky 1989; Abdelfattah et al. 2021): ``sum_l sum W_l * g_l``
+  (signed; may be negative).
+- ``fisher`` (Theis et al., "Faster gaze prediction with dense networks and Fisher
+  pruning", 2018; Turner et al., "BlockSwap", ICLR 2020): for each activation channel
+  ``k`` of each weight-layer output, ``0.5 * mean_n (sum_positions a * dL/da)^2``, summed
+  over channels and layers. The "activations" are the outputs of the Conv2d/Linear layers
+  (as NAS-Bench-Suite-Zero's implementation hooks them); for a conv output the channel is
+  dim 1 and positions are the spatial dims, for a Linear output the channel is the last
+  dim and positions are the middle (token) dims. A layer called several times in one
+  forward adds one term per call.
+
+Bigger is predicted better for all four (NAS-Bench-Suite-Zero's sign; ``plain`` as is).
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> from libranas.proxies import get_proxy
+>>> from libranas.proxies._engine import NetworkPass
+>>> torch.manual_seed(0) and None
+>>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+>>> npass = NetworkPass(net, torch.randn(5, 3, 6, 6), torch.tensor([0, 1, 2, 0, 1]))
+>>> scores = {n: get_proxy(n).func(npass) for n in ("snip", "grad_norm", "plain", "fisher")}
+>>> scores["snip"] >= abs(scores["plain"]) and scores["grad_norm"] > 0 and scores["fisher"] > 0
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from libranas.proxies._engine import NetworkPass, weight_layers
+from libranas.proxies._registry import register_proxy
+
+
+@contextmanager
+def preserved_buffers(model: nn.Module) -> Iterator[None]:
+    """Restore every buffer of ``model`` (BatchNorm running stats, counters) on exit.
+
+    A train-mode forward updates BatchNorm running statistics in place; proxies that
+    run such a forward on the shared model wrap it in this context so that the model
+    is unchanged for the proxies that follow.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> bn = nn.BatchNorm1d(2)
+    >>> with preserved_buffers(bn):
+    ...     _ = bn(torch.randn(4, 2) + 5)
+    >>> bn.running_mean.tolist(), int(bn.num_batches_tracked)
+    ([0.0, 0.0], 0)
+    """
+    saved = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buf, value in saved:
+                buf.copy_(value)
+
+
+def _channel_terms(module: nn.Module, act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``sum over positions of a * dL/da`` per sample and channel, shape ``(N, K)``."""
+    prod = act * grad
+    if isinstance(module, nn.Linear):
+        # channel = last dim (features); positions = any token dims in the middle
+        return prod.reshape(prod.shape[0], -1, prod.shape[-1]).sum(dim=1)
+    # Conv2d: channel = dim 1; positions = spatial dims
+    return prod.reshape(prod.shape[0], prod.shape[1], -1).sum(dim=2)
+
+
+def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
+    """One forward + backward of the batch loss with activation-gradient hooks.
+
+    Returns ``{"weights": [W_l], "grads": [dL/dW_l], "fisher": [per-layer fisher]}`` over
+    the weight layers whose weight requires grad, in registration order.
+    """
+    model = network_pass.model
+    layers = [(n, m) for n, m in weight_layers(model) if m.weight.requires_grad]
+    if not layers:
+        raise ValueError("the network has no trainable Conv2d/Linear weight: nothing to score")
+    fisher = {name: 0.0 for name, _ in layers}
+    handles = []
+
+    def make_hook(name: str):
+        def forward_hook(module: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor):
+            if not (isinstance(out, torch.Tensor) and out.requires_grad):
+                return
+            act = out.detach()
+
+            def grad_hook(grad: torch.Tensor) -> None:
+                terms = _channel_terms(module, act, grad.detach())
+                fisher[name] += float((0.5 * terms.double().pow(2).mean(dim=0)).sum())
+
+            out.register_hook(grad_hook)
+
+        return forward_hook
+
+    try:
+        for name, layer in layers:
+            handles.append(layer.register_forward_hook(make_hook(name)))
+        weights = [layer.weight for _, layer in layers]
+        with preserved_buffers(model), torch.enable_grad():
+            logits = model(network_pass.inputs)
+            loss = network_pass.loss_fn(logits, network_pass.targets)
+            grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    finally:
+        for h in handles:
+            h.remove()
+    grads = [torch.zeros_like(w) if g is None else g.detach() for w, g in zip(weights, grads)]
+    return {
+        "weights": [w.detach() for w in weights],
+        "grads": grads,
+        "fisher": [fisher[name] for name, _ in layers],
+    }
+
+
+def _pass(network_pass: NetworkPass) -> dict[str, Any]:
+    return network_pass.shared("saliency", _saliency_pass)
+
+
+@register_proxy(
+    "snip",
+    requires=("weight_grads",),
+    reference="Lee et al., SNIP, ICLR 2019",
+    description="sum |w * dL/dw| over weight layers",
+)
+def snip(network_pass: NetworkPass) -> float:
+    """SNIP connection sensitivity: ``sum_l sum |W_l * dL/dW_l|``.
+
+    Loss = mean cross-entropy of the batch; Conv2d and Linear weights. Bigger is
+    predicted better (NAS-Bench-Suite-Zero).
+
+    Parameters
+    ----------
+    network_pass : NetworkPass
+        The shared pass (uses the family pass of this module).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from libranas.proxies._engine import NetworkPass
+    >>> lin = nn.Linear(2, 2, bias=False)
+    >>> lin.weight.data = torch.eye(2)
+    >>> # x = (1, 2) -> logits (1, 2), p = softmax; target 0 -> dL/dz = (p0 - 1, p1) = (-p1, p1)
+    >>> # dL/dW = outer(dL/dz, x); |W * dL/dW| = p1 * 1 + p1 * 2 = 3 * e / (1 + e)
+    >>> round(snip(NetworkPass(lin, torch.tensor([[1.0, 2.0]]), torch.tensor([0]))), 6)
+    2.193176
+    """
+    p = _pass(network_pass)
+    return float(sum((w * g).abs().double().sum() for w, g in zip(p["weights"], p["grads"])))
+
+
+@register_proxy(
+    "grad_norm",
+    requires=("weight_grads",),
+    reference="Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+    description="sum over layers of ||dL/dw||_2",
+)
+def grad_norm(network_pass: NetworkPass) -> float:
+    """Gradient norm: ``sum_l ||dL/dW_l||_2`` (Frobenius norm per layer, then summed).
+
+    Loss = mean cross-entropy of the batch; Conv2d and Linear weights. Bigger is
+    predicted better (NAS-Bench-Suite-Zero).
+
+    Parameters
+    ----------
+    network_pass : NetworkPass
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from libranas.proxies._engine import NetworkPass
+    >>> lin = nn.Linear(2, 2, bias=False)
+    >>> lin.weight.data = torch.zeros(2, 2)
+    >>> # logits 0 -> dL/dz = (-1/2, 1/2); dL/dW = outer(dL/dz, x) with x = (3, 4)
+    >>> npass = NetworkPass(lin, torch.tensor([[3.0, 4.0]]), torch.tensor([0]))
+    >>> round(grad_norm(npass), 6)  # ||outer((-1/2, 1/2), (3, 4))|| = sqrt(2)/2 * 5
+    3.535534
+    """
+    p = _pass(network_pass)
+    return float(sum(g.double().norm() for g in p["grads"]))
+
+
+@register_proxy(
+    "plain",
+    requires=("weight_grads",),
+    reference="Mozer & Smolensky 1989; Abdelfattah et al., ICLR 2021",
+    description="sum of w * dL/dw (signed)",
+)
+def plain(network_pass: NetworkPass) -> float:
+    """Plain saliency: ``sum_l sum W_l * dL/dW_l`` (signed, may be negative).
+
+    Loss = mean cross-entropy of the batch; Conv2d and Linear weights. Used as is:
+    bigger is predicted better (NAS-Bench-Suite-Zero).
+
+    Parameters
+    ----------
+    network_pass : NetworkPass
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from libranas.proxies._engine import NetworkPass
+    >>> lin = nn.Linear(1, 2, bias=False)
+    >>> lin.weight.data = torch.tensor([[1.0], [-1.0]])
+    >>> # x = 1: logits (1, -1), p0 = e/(e + 1/e); dL/dz0 = p0 - 1, dL/dz1 = 1 - p0
+    >>> # plain = 1*(p0 - 1) + (-1)*(1 - p0) = 2*(p0 - 1) < 0
+    >>> round(plain(NetworkPass(lin, torch.ones(1, 1), torch.tensor([0]))), 6)
+    -0.238406
+    """
+    p = _pass(network_pass)
+    return float(sum((w * g).double().sum() for w, g in zip(p["weights"], p["grads"])))
+
+
+@register_proxy(
+    "fisher",
+    requires=("weight_grads",),
+    reference="Theis et al. 2018 (Fisher pruning); Turner et al., BlockSwap, ICLR 2020",
+    description="sum over activation channels of 0.5 * mean_n (sum_pos a * dL/da)^2",
+)
+def fisher(network_pass: NetworkPass) -> float:
+    """Fisher information of activation channels, summed.
+
+    For every output channel ``k`` of every weight layer (Conv2d, Linear) with output
+    ``a``: ``0.5 * mean over samples n of (sum over positions of a * dL/da)^2``; the sum
+    over channels and layers is returned. Loss = mean cross-entropy of the batch. Bigger
+    is predicted better (NAS-Bench-Suite-Zero).
+
+    Parameters
+    ----------
+    network_pass : NetworkPass
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from libranas.proxies._engine import NetworkPass
+    >>> lin = nn.Linear(1, 2, bias=False)
+    >>> lin.weight.data = torch.tensor([[0.0], [0.0]])
+    >>> # a = (0, 0) -> a * dL/da = 0 for every channel
+    >>> fisher(NetworkPass(lin, torch.ones(3, 1), torch.tensor([0, 1, 0])))
+    0.0
+    """
+    return float(sum(_pass(network_pass)["fisher"]))
