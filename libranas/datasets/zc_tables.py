@@ -278,8 +278,9 @@ def load_zc_table(
         X=X,
         y=pd.Series(y, index=X.index, name="val_accuracy"),
         target="val_accuracy as stored in the NAS-Bench-Suite-Zero table",
-        meta=pd.DataFrame({"idx": idx}, index=X.index) if any(i is not None for i in idx) else
-        pd.DataFrame(index=X.index),
+        meta=pd.DataFrame({"idx": idx}, index=X.index)
+        if any(i is not None for i in idx)
+        else pd.DataFrame(index=X.index),
         source=spath,
     )
     _warn_non_finite(bench)
