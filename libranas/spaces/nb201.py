@@ -1,0 +1,433 @@
+"""The NAS-Bench-201 search space (Dong & Yang, ICLR 2020).
+
+One cell of 4 nodes and 6 edges, each edge one of 5 operations: 5**6 = 15,625 cells.
+The cell is repeated in the fixed NAS-Bench-201 skeleton (see :meth:`NB201Space.build`).
+
+Architecture forms
+------------------
+:meth:`NB201Space.validate` accepts three forms and returns the canonical one:
+
+- the NAS-Bench-201 string ``"|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"`` (**canonical form**);
+  the edges appear in the order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2;
+- the NASLib tuple ``(e0, ..., e5)`` of op ids, as a tuple/list of ints or as its string
+  ``"(0, 2, 3, 2, 3, 1)"`` (the keys of the NAS-Bench-Suite-Zero JSON tables). Its edge order is
+  NASLib's (1<-0, 2<-0, 3<-0, 2<-1, 3<-1, 3<-2), which differs from the string's, and its op ids
+  are 0=skip_connect 1=none 2=nor_conv_3x3 3=nor_conv_1x1 4=avg_pool_3x3;
+- the NAS-Bench-201 integer index 0..15,624 (the index of the NAS-Bench-201 / NATS-Bench
+  topology tables; the ordering is bundled in ``libranas/spaces/data/nb201_index.txt.gz``).
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from libranas.spaces._registry import register_space
+from libranas.spaces.base import SearchSpace
+
+#: operation names in NAS-Bench-201 order (the order of the one-hot encoding)
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: operation names indexed by NASLib op id
+NASLIB_OPS: tuple[str, ...] = (
+    "skip_connect",
+    "none",
+    "nor_conv_3x3",
+    "nor_conv_1x1",
+    "avg_pool_3x3",
+)
+#: edges (to_node, from_node) in NB201-string order
+EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+#: position in the NB201 string of NASLib tuple entry k (NASLib order 1<-0, 2<-0, 3<-0, ...)
+_NASLIB_TO_STRING = (0, 1, 3, 2, 4, 5)
+N_ARCHS = 5**6
+
+_EDGE_RE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+
+
+def _as_generator(random_state: Any) -> np.random.Generator:
+    """Turn ``random_state`` into a :class:`numpy.random.Generator`.
+
+    ``None`` (fresh entropy), an int seed, a ``Generator`` (used as is, so successive calls
+    advance it) or a legacy ``RandomState`` (a seed is drawn from it).
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or (
+        isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    ):
+        if random_state is not None and random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        "random_state must be None, an int, a numpy Generator or RandomState, "
+        f"got {type(random_state).__name__}"
+    )
+
+
+@lru_cache(maxsize=1)
+def _index_table() -> tuple[tuple[int, ...], ...]:
+    """NB201 index -> tuple of 6 :data:`OPS` ids in string edge order (bundled data)."""
+    path = resources.files("libranas.spaces").joinpath("data", "nb201_index.txt.gz")
+    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="ascii") as fh:
+        rows = [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+    if len(rows) != N_ARCHS:
+        raise RuntimeError(f"corrupt NB201 index table: {len(rows)} rows instead of {N_ARCHS}")
+    return tuple(tuple(int(ch) for ch in row) for row in rows)
+
+
+@lru_cache(maxsize=1)
+def _index_lookup() -> dict[tuple[int, ...], int]:
+    return {ops: i for i, ops in enumerate(_index_table())}
+
+
+def _ids_to_string(ids: Sequence[int]) -> str:
+    o = [OPS[i] for i in ids]
+    return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+
+def _parse_nb201_string(text: str) -> tuple[int, ...]:
+    groups = text.split("+")
+    if len(groups) != 3:
+        raise ValueError(
+            f"malformed NB201 string {text!r}: expected 3 node groups separated by '+', "
+            f"got {len(groups)}"
+        )
+    ids: list[int] = []
+    for node, group in enumerate(groups, start=1):
+        if not (group.startswith("|") and group.endswith("|")) or len(group) < 2:
+            raise ValueError(f"malformed NB201 string {text!r}: group {group!r} must be '|...|'")
+        parts = group[1:-1].split("|")
+        if len(parts) != node:
+            raise ValueError(
+                f"malformed NB201 string {text!r}: node {node} needs {node} incoming edges, "
+                f"got {len(parts)}"
+            )
+        for source, part in enumerate(parts):
+            match = _EDGE_RE.match(part)
+            if match is None:
+                raise ValueError(f"malformed NB201 string {text!r}: bad edge {part!r}")
+            name, src = match.group(1), int(match.group(2))
+            if src != source:
+                raise ValueError(
+                    f"malformed NB201 string {text!r}: edge {part!r} of node {node} must come "
+                    f"from node {source}"
+                )
+            if name not in OPS:
+                raise ValueError(f"unknown NB201 operation {name!r}; known: {list(OPS)}")
+            ids.append(OPS.index(name))
+    return tuple(ids)
+
+
+def _parse_naslib_tuple(values: Sequence[Any], original: Any) -> tuple[int, ...]:
+    if len(values) != 6:
+        raise ValueError(f"an NB201 cell has 6 edges, got {len(values)} in {original!r}")
+    ids: list[int] = [0] * 6
+    for k, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(
+                f"NASLib op ids must be ints, got {type(value).__name__} {value!r} in {original!r}"
+            )
+        if not 0 <= value < len(NASLIB_OPS):
+            raise ValueError(
+                f"unknown NASLib op id {int(value)} in {original!r}; valid ids are 0..4 "
+                "(0=skip_connect 1=none 2=nor_conv_3x3 3=nor_conv_1x1 4=avg_pool_3x3)"
+            )
+        ids[_NASLIB_TO_STRING[k]] = OPS.index(NASLIB_OPS[int(value)])
+    return tuple(ids)
+
+
+def _op_ids(arch: Any) -> tuple[int, ...]:
+    """The 6 :data:`OPS` ids (string edge order) of ``arch`` in any accepted form."""
+    if isinstance(arch, bool):
+        raise TypeError("an NB201 architecture cannot be a bool")
+    if isinstance(arch, (int, np.integer)):
+        if not 0 <= arch < N_ARCHS:
+            raise ValueError(f"NB201 index must be in 0..{N_ARCHS - 1}, got {int(arch)}")
+        return _index_table()[int(arch)]
+    if isinstance(arch, str):
+        text = arch.strip()
+        if text.startswith("|"):
+            return _parse_nb201_string(text)
+        if text.startswith(("(", "[")):
+            try:
+                values = ast.literal_eval(text)
+            except (ValueError, SyntaxError) as exc:
+                raise ValueError(f"malformed NASLib tuple string {arch!r}") from exc
+            if not isinstance(values, (tuple, list)):
+                raise ValueError(f"malformed NASLib tuple string {arch!r}")
+            return _parse_naslib_tuple(values, arch)
+        raise ValueError(
+            f"unrecognised NB201 architecture string {arch!r}: expected "
+            "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' or a NASLib tuple like '(0, 2, 3, 2, 3, 1)'"
+        )
+    if isinstance(arch, np.ndarray):
+        if arch.ndim != 1:
+            raise ValueError(f"a NASLib tuple array must be 1-D, got shape {arch.shape}")
+        if not np.issubdtype(arch.dtype, np.integer):
+            raise TypeError(f"NASLib op ids must be ints, got dtype {arch.dtype}")
+        return _parse_naslib_tuple(list(arch), arch)
+    if isinstance(arch, (tuple, list)):
+        return _parse_naslib_tuple(arch, arch)
+    raise TypeError(
+        "an NB201 architecture is an NB201 string, a NASLib tuple (or its string) or an "
+        f"index, got {type(arch).__name__}"
+    )
+
+
+def nb201_param_count(
+    arch: Any, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5
+) -> int:
+    """Number of parameters of the NAS-Bench-201 network of ``arch``, without building it.
+
+    Counts every weight of the module :meth:`NB201Space.build` returns (BatchNorm affine
+    weights and biases included, running statistics excluded). Only the 3x3 and 1x1
+    convolutions of the cell carry parameters; ``none``, skip and pooling have none.
+
+    Examples
+    --------
+    >>> nb201_param_count("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    73306
+    >>> nb201_param_count(1)  # NB201 index 1: 0.802426 M parameters on CIFAR-10
+    802426
+    """
+    ids = _op_ids(arch)
+    n3 = ids.count(OPS.index("nor_conv_3x3"))
+    n1 = ids.count(OPS.index("nor_conv_1x1"))
+    c = channels
+    total = 3 * 9 * c + 2 * c  # stem conv + BN
+    for stage in range(3):
+        if stage > 0:  # ResNet reduction block c -> 2c
+            total += 9 * c * 2 * c + 2 * (2 * c)  # conv_a + BN
+            total += 9 * (2 * c) ** 2 + 2 * (2 * c)  # conv_b + BN
+            total += c * 2 * c  # shortcut 1x1 conv
+            c *= 2
+        per_cell = n3 * (9 * c * c + 2 * c) + n1 * (c * c + 2 * c)
+        total += cells_per_stage * per_cell
+    total += 2 * c  # last BN
+    total += c * num_classes + num_classes  # classifier
+    return total
+
+
+@register_space("nb201")
+class NB201Space(SearchSpace):
+    """NAS-Bench-201: 15,625 cells of 6 edges x 5 operations.
+
+    Parameters
+    ----------
+    channels : int, default=16
+        Channels of the first stage (then doubled twice). 16 is NAS-Bench-201's setting.
+    cells_per_stage : int, default=5
+        Cells per stage (NAS-Bench-201: 5, i.e. 15 cells in all).
+
+    Notes
+    -----
+    The canonical architecture is the NAS-Bench-201 string. ``random_state`` arguments accept
+    None, an int seed, a :class:`numpy.random.Generator` (advanced in place) or a legacy
+    ``RandomState``; the same int gives the same result.
+
+    Examples
+    --------
+    >>> from libranas.spaces import get_space
+    >>> space = get_space("nb201")
+    >>> space.validate((0, 2, 3, 2, 3, 1))
+    '|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|'
+    >>> space.to_tuple("|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|")
+    (0, 2, 3, 2, 3, 1)
+    >>> space.to_index(space.validate(0))
+    0
+    >>> space.encode(0).shape
+    (30,)
+    >>> space.sample(2, random_state=0) == space.sample(2, random_state=0)
+    True
+    """  # noqa: E501
+
+    name = "nb201"
+    ops = OPS
+    edges = EDGES
+    n_archs = N_ARCHS
+
+    def __init__(self, channels: int = 16, cells_per_stage: int = 5) -> None:
+        for key, value in (("channels", channels), ("cells_per_stage", cells_per_stage)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{key} must be a positive int, got {value!r}")
+        self.channels = channels
+        self.cells_per_stage = cells_per_stage
+
+    def __repr__(self) -> str:
+        return f"NB201Space(channels={self.channels}, cells_per_stage={self.cells_per_stage})"
+
+    # ------------------------------------------------------------------ conversions
+    def validate(self, arch: Any) -> str:
+        """Return the canonical NB201 string of ``arch``.
+
+        Parameters
+        ----------
+        arch : str, tuple, list, ndarray or int
+            NB201 string, NASLib tuple (or its string form) or NB201 index.
+
+        Returns
+        -------
+        str
+            ``"|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"``.
+
+        Raises
+        ------
+        ValueError
+            Unknown operation name or id, wrong number of edges, index out of range,
+            malformed string.
+        TypeError
+            ``arch`` of an unsupported type.
+
+        Examples
+        --------
+        >>> space = NB201Space()
+        >>> space.validate("(1, 1, 1, 1, 1, 0)")
+        '|none~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|'
+        >>> space.validate("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown NB201 operation 'conv'; known: ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
+        """  # noqa: E501
+        return _ids_to_string(_op_ids(arch))
+
+    def to_string(self, arch: Any) -> str:
+        """NB201 string of ``arch`` (same as :meth:`validate`)."""
+        return self.validate(arch)
+
+    def to_tuple(self, arch: Any) -> tuple[int, ...]:
+        """NASLib tuple of ``arch``: NASLib op ids in NASLib edge order.
+
+        ``str(space.to_tuple(arch))`` is the key of the NAS-Bench-Suite-Zero JSON tables.
+        """
+        ids = _op_ids(arch)
+        return tuple(NASLIB_OPS.index(OPS[ids[pos]]) for pos in _NASLIB_TO_STRING)
+
+    def to_index(self, arch: Any) -> int:
+        """NAS-Bench-201 index (0..15,624) of ``arch``."""
+        return _index_lookup()[_op_ids(arch)]
+
+    def to_ops(self, arch: Any) -> tuple[str, ...]:
+        """The 6 operation names of ``arch`` in NB201-string edge order (see ``edges``)."""
+        return tuple(OPS[i] for i in _op_ids(arch))
+
+    def all_archs(self) -> list[str]:
+        """All 15,625 canonical strings, element ``i`` being NB201 index ``i``."""
+        return [_ids_to_string(ids) for ids in _index_table()]
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int, random_state: Any = None) -> list[str]:
+        """Draw ``n`` cells uniformly (with replacement) from the 15,625.
+
+        Examples
+        --------
+        >>> NB201Space().sample(1, random_state=0)
+        ['|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|none~2|']
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative int, got {n!r}")
+        rng = _as_generator(random_state)
+        draws = rng.integers(0, len(OPS), size=(int(n), 6))
+        return [_ids_to_string(row) for row in draws]
+
+    def mutate(self, arch: Any, random_state: Any = None) -> str:
+        """Change the operation of exactly one edge (uniform over the 24 neighbours).
+
+        Examples
+        --------
+        >>> space = NB201Space()
+        >>> a = space.validate(0)
+        >>> b = space.mutate(a, random_state=0)
+        >>> sum(x != y for x, y in zip(space.to_ops(a), space.to_ops(b)))
+        1
+        """
+        ids = list(_op_ids(arch))
+        rng = _as_generator(random_state)
+        edge = int(rng.integers(6))
+        shift = int(rng.integers(1, len(OPS)))  # 1..4: never the current op
+        ids[edge] = (ids[edge] + shift) % len(OPS)
+        return _ids_to_string(ids)
+
+    def encode(self, arch: Any) -> np.ndarray:
+        """One-hot encoding: 6 edges (string order) x 5 ops (:data:`OPS` order), 30 floats.
+
+        Examples
+        --------
+        >>> NB201Space().encode("(1, 1, 1, 1, 1, 0)").reshape(6, 5)[:, :2]
+        array([[1., 0.],
+               [1., 0.],
+               [1., 0.],
+               [1., 0.],
+               [1., 0.],
+               [0., 1.]])
+        """
+        out = np.zeros((6, len(OPS)), dtype=np.float64)
+        out[np.arange(6), _op_ids(arch)] = 1.0
+        return out.ravel()
+
+    def encode_many(self, archs: list[Any]) -> np.ndarray:
+        """Stack :meth:`encode` over ``archs`` into an ``(n, 30)`` array."""
+        out = np.zeros((len(archs), 6 * len(OPS)), dtype=np.float64)
+        for row, arch in enumerate(archs):
+            out[row] = self.encode(arch)
+        return out
+
+    def encoding_names(self) -> list[str]:
+        """Names of the 30 encoding columns, e.g. ``'2<-1:nor_conv_3x3'``."""
+        return [f"{j}<-{i}:{op}" for j, i in EDGES for op in OPS]
+
+    # ------------------------------------------------------------------ networks
+    def param_count(self, arch: Any, num_classes: int = 10) -> int:
+        """Parameters of :meth:`build` ``(arch, num_classes)`` computed analytically."""
+        return nb201_param_count(arch, num_classes, self.channels, self.cells_per_stage)
+
+    def build(self, arch: Any, num_classes: int | None = None) -> Any:
+        """Build the untrained NAS-Bench-201 network of ``arch``.
+
+        Stem 3x3 conv (3 -> C) + BN; 3 stages of ``cells_per_stage`` cells at C, 2C, 4C
+        channels separated by two residual reduction blocks (ReLU-Conv-BN 3x3 stride 2,
+        ReLU-Conv-BN 3x3, shortcut 2x2 avg-pool + 1x1 conv); BN + ReLU; global average
+        pooling; linear classifier. Cell edges: ``nor_conv_kxk`` = ReLU-Conv-BN (affine BN),
+        ``avg_pool_3x3`` = 3x3 average pooling (stride 1, padding 1, padding excluded from
+        the average), ``skip_connect`` = identity, ``none`` = zeros. Node j sums the edges
+        from all nodes i < j; the cell outputs node 3.
+
+        The network accepts any input resolution divisible by 4 (32x32 CIFAR, 16x16
+        ImageNet16-120). A cell in which no path of non-``none`` edges links input to
+        output still builds: it outputs zeros (the next block then sees only zeros).
+
+        Parameters
+        ----------
+        arch : any accepted form
+        num_classes : int, default=10
+            10 (CIFAR-10), 100 (CIFAR-100) or 120 (ImageNet16-120), or any positive int.
+
+        Returns
+        -------
+        torch.nn.Module
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = NB201Space().build(0, num_classes=120)
+        >>> net(torch.zeros(2, 3, 16, 16)).shape
+        torch.Size([2, 120])
+        """
+        from libranas.spaces._ops import NB201Network
+
+        if num_classes is None:
+            num_classes = 10
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be positive, got {num_classes}")
+        ops = self.to_ops(arch)
+        return NB201Network(ops, int(num_classes), int(self.channels), int(self.cells_per_stage))
