@@ -1,0 +1,681 @@
+"""ZCRanker: turn a zero-cost proxy matrix into one score per architecture.
+
+Rows of ``X`` are architectures, columns are zero-cost proxy scores (and, optionally,
+architecture-encoding columns named in ``passthrough``). :meth:`ZCRanker.predict` returns one
+score per row, higher = predicted better; :meth:`ZCRanker.score` is Kendall's tau between those
+scores and the true accuracies.
+
+Two families of methods:
+
+- training-free rank fusions (``"rank-mean"``, ``"log-rank"``): no labels are needed;
+- learned rankers (``"xgboost"``, ``"xgboost-pairwise"``, ``"estimator"`` with any scikit-learn
+  regressor) fitted on a few labelled architectures.
+
+The defaults of the learned rankers were chosen by ``benchmarks/ranker_study.py`` (100 labelled
+NAS-Bench-201 CIFAR-10 architectures; see ``benchmarks/results/ranker_study.md``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import kendalltau, rankdata
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["ZCRanker"]
+
+TRAINING_FREE_METHODS = ("rank-mean", "log-rank")
+LEARNED_METHODS = ("xgboost", "xgboost-pairwise", "estimator")
+METHODS = ("auto", *TRAINING_FREE_METHODS, *LEARNED_METHODS)
+
+# Pair sampling for ``rank:pairwise``. XGBoost's own default ("topk" pairs) reached only
+# Spearman 0.82 in the study, "mean" with 32 sampled pairs per row 0.93 (ranker_study.md).
+_PAIRWISE_DEFAULTS = {"lambdarank_pair_method": "mean", "lambdarank_num_pair_per_sample": 32}
+
+# ZCRanker parameters that must not be overridden through ``xgb_params``.
+_RESERVED_XGB_KEYS = (
+    "n_estimators",
+    "max_depth",
+    "learning_rate",
+    "subsample",
+    "colsample_bytree",
+    "random_state",
+    "seed",
+    "n_jobs",
+    "nthread",
+    "monotone_constraints",
+    "objective",
+)
+
+
+def _import_xgboost() -> Any:
+    try:
+        import xgboost
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "ZCRanker's XGBoost methods need the xgboost package: `pip install xgboost` "
+            "(or the 6 MB CPU-only `pip install xgboost-cpu`)."
+        ) from exc
+    return xgboost
+
+
+# --------------------------------------------------------------------------- rank utilities
+
+
+def _rank_knots(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct non-NaN values of ``column`` and their normalised mid-ranks.
+
+    The normalised rank of a value is its average rank (1..n, ties averaged) divided by n, the
+    number of non-NaN entries, so it lies in (0, 1]. NaN entries are ignored; +-inf are ordinary
+    (extreme) values.
+    """
+    values = column[~np.isnan(column)]
+    if values.size == 0:
+        return np.empty(0), np.empty(0)
+    knots, counts = np.unique(values, return_counts=True)
+    upper = np.cumsum(counts)
+    mid_ranks = upper - (counts - 1) / 2.0
+    return knots, mid_ranks / values.size
+
+
+def _apply_knots(column: np.ndarray, knots: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Map values to normalised ranks with respect to reference ``knots``.
+
+    A value equal to a knot gets that knot's rank, so transforming the reference data itself
+    reproduces its normalised ranks exactly. A value between two finite knots is interpolated
+    linearly; between a finite knot and an infinite one it gets the mean of both ranks. Values
+    below the smallest (above the largest) knot get the smallest (largest) rank. NaN stays NaN.
+    """
+    out = np.full(column.shape, np.nan)
+    valid = ~np.isnan(column)
+    if knots.size == 0 or not valid.any():
+        return out
+    v = column[valid]
+    k = knots.size
+    pos = np.searchsorted(knots, v, side="left")
+    inside = np.clip(pos, 0, k - 1)
+    exact = knots[inside] == v
+    left = np.clip(pos - 1, 0, k - 1)
+    a, b = knots[left], knots[inside]
+    ra, rb = ranks[left], ranks[inside]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (v - a) / (b - a)
+    between = np.where(
+        np.isfinite(a) & np.isfinite(b) & np.isfinite(t), ra + t * (rb - ra), 0.5 * (ra + rb)
+    )
+    res = np.where(exact, ranks[inside], between)
+    res = np.where(~exact & (pos == 0), ranks[0], res)
+    res = np.where(~exact & (pos >= k), ranks[-1], res)
+    out[valid] = res
+    return out
+
+
+def _spearman_pairwise(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman correlation over the rows where ``x`` is not NaN (``y`` is finite)."""
+    keep = ~np.isnan(x)
+    if keep.sum() < 2:
+        return float("nan")
+    rx, ry = rankdata(x[keep]), rankdata(y[keep])
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+# --------------------------------------------------------------------------- the estimator
+
+
+class ZCRanker(RegressorMixin, BaseEstimator):
+    """Score architectures from zero-cost proxies: rank fusions or learned rankers.
+
+    Rows of ``X`` are architectures; columns are zero-cost proxy scores (bigger = predicted
+    better, unless ``signs`` says otherwise) plus, optionally, non-proxy columns such as an
+    architecture encoding, named in ``passthrough``. :meth:`predict` returns one score per row,
+    higher = predicted better. :meth:`score` returns Kendall's tau between those scores and the
+    true accuracies, not R^2: the scores of a ranker need not be on the accuracy scale.
+
+    Parameters
+    ----------
+    method : {"auto", "rank-mean", "log-rank", "xgboost", "xgboost-pairwise", "estimator"}, \
+default="auto"
+        How the columns become a score.
+
+        - ``"rank-mean"``: training-free; mean over the proxy columns of the normalised ranks
+          (rank / n, ranks 1..n with ties averaged, so in (0, 1]).
+        - ``"log-rank"``: training-free, AZ-NAS style; mean over the proxy columns of
+          log(rank / n). Without missing values this orders rows exactly as AZ-NAS's sum of log
+          ranks (the mean is the sum divided by the number of columns).
+        - ``"xgboost"``: ``xgboost.XGBRegressor`` on all columns.
+        - ``"xgboost-pairwise"``: ``xgboost.XGBRanker`` with the ``rank:pairwise`` objective,
+          all fitted architectures in one query group. Real-valued targets are fine for this
+          objective (only their order is used). Pair sampling defaults to
+          ``lambdarank_pair_method="mean"``, ``lambdarank_num_pair_per_sample=32``
+          (override via ``xgb_params``).
+        - ``"estimator"``: a clone of ``estimator`` (any scikit-learn regressor) on all columns.
+        - ``"auto"``: ``"estimator"`` when ``estimator`` is given, else ``"xgboost"``.
+    estimator : regressor, default=None
+        The scikit-learn regressor for ``method="estimator"`` (or ``"auto"``). Giving it with
+        any other method raises a ``ValueError``.
+    signs : None, "auto", array-like of shape (n_features,) or dict, default=None
+        Orientation of the proxy columns, applied (multiplied) before ranking or learning.
+        ``None``: every proxy already means bigger = better. ``"auto"``: the sign of each
+        column's Spearman correlation with ``y`` on the training data (+1 when the correlation
+        is zero or undefined); needs ``y``. An array gives +1/-1 per column; a dict maps column
+        names (or integer positions) to +1/-1, other columns get +1. Passthrough columns are
+        never flipped.
+    passthrough : None or sequence of str or int, default=None
+        Columns that are not zero-cost proxies (e.g. a one-hot architecture encoding), by name
+        (needs a DataFrame with string column names) or integer position. Rank fusions ignore
+        them; learned rankers use them as they are (no sign, no rank transform, monotone
+        constraint 0).
+    rank_reference : {"fit", "predict"}, default="fit"
+        What the training-free fusions (and ``rank_transform``) rank against. ``"fit"``: each
+        value is ranked against the column's values seen in :meth:`fit` (a value equal to a
+        fitted value gets its normalised rank, values in between are interpolated linearly,
+        values outside the fitted range get the extreme rank); predictions of one row then do
+        not depend on the other rows predicted with it, and on the fitted data they equal the
+        within-batch ranks. ``"predict"``: training-free fusions rank within the batch passed to
+        :meth:`predict` (a single-row batch gets rank 1 in every column, so do not use it to
+        score architectures one at a time). ``rank_transform`` always uses the fitted reference.
+    rank_transform : bool, default=False
+        Learned methods only: replace each proxy column by its normalised rank with respect to
+        the training data (see ``rank_reference="fit"``) before learning and predicting. NaN
+        stays NaN; +-inf become the extreme ranks, so infinite proxy values are accepted.
+        Trees are nearly invariant to it (the study measured no gain); it matters for linear
+        estimators and for inputs with infinities.
+    monotone : None, "auto" or array-like of shape (n_features,), default=None
+        XGBoost methods only: monotone constraints. ``"auto"``: +1 on proxy columns whose
+        training-set Spearman correlation with ``y`` is positive, -1 where negative, 0 where it
+        is zero or undefined and on passthrough columns. An array gives -1/0/+1 per column.
+    target : {"raw", "rank"}, default="raw"
+        Learned methods only: regress on ``y`` itself or on its normalised ranks (rank / n).
+    n_estimators_bag : int, default=1
+        Learned methods only: number of models fitted with different seeds (derived from
+        ``random_state``) whose predictions are averaged. With ``method="estimator"`` and more
+        than one model, the estimator must have a ``random_state`` parameter.
+    n_estimators : int, default=300
+        XGBoost: number of boosting rounds.
+    max_depth : int, default=4
+        XGBoost: maximum tree depth.
+    learning_rate : float, default=0.02
+        XGBoost: shrinkage.
+    subsample : float, default=0.7
+        XGBoost: row subsampling ratio per tree.
+    colsample_bytree : float, default=0.7
+        XGBoost: column subsampling ratio per tree.
+    xgb_params : dict or None, default=None
+        Further keyword arguments for the XGBoost model (e.g. ``{"min_child_weight": 2}``).
+        Parameters that ZCRanker sets itself (seeds, threads, constraints, objective, the
+        hyper-parameters above) are rejected here.
+    random_state : int, RandomState instance or None, default=None
+        Seeds of the learned models (one per bag member). Same seed, same scores.
+    n_jobs : int or None, default=None
+        Threads for XGBoost (``None``: XGBoost's default, all cores).
+
+    Attributes
+    ----------
+    method_ : str
+        The resolved method.
+    n_features_in_ : int
+        Number of columns seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Column names seen in :meth:`fit` (only when ``X`` had string column names).
+    proxy_mask_ : ndarray of bool, shape (n_features_in_,)
+        True for proxy columns, False for passthrough columns.
+    signs_ : ndarray of shape (n_features_in_,)
+        The +1/-1 applied to each column (always +1 on passthrough columns).
+    monotone_constraints_ : tuple of int
+        The constraints given to XGBoost (only when ``monotone`` is not None).
+    rank_knots_ : list of (ndarray, ndarray)
+        Per column, the fitted reference values and their normalised ranks (only when ranks
+        are taken against the fitted data).
+    models_ : list
+        The fitted models of the learned methods (one per bag member).
+    model_ : object
+        The first (with ``n_estimators_bag=1`` the only) fitted model of a learned method.
+
+    Notes
+    -----
+    Missing values: the rank fusions average over the finite proxy columns of each row (a NaN
+    in one column does not hide the others); a row whose proxy columns are all NaN gets a NaN
+    score. XGBoost handles NaN natively (learned default directions). ``method="estimator"``
+    accepts NaN only if the estimator does (its ``allow_nan`` tag).
+
+    Infinite values: ranks order +-inf as extremes, so the rank fusions and the learned
+    methods with ``rank_transform=True`` accept them; otherwise the learned methods raise a
+    ``ValueError`` naming the columns. ``y`` must be finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from libranas.ranker import ZCRanker
+    >>> rng = np.random.RandomState(0)
+    >>> acc = rng.uniform(size=50)
+    >>> X = np.column_stack([acc ** 2, -np.exp(acc)])  # second proxy: smaller = better
+    >>> ranker = ZCRanker(method="rank-mean", signs="auto").fit(X, acc)
+    >>> ranker.signs_
+    array([ 1., -1.])
+    >>> round(ranker.score(X, acc), 3)
+    1.0
+    >>> learned = ZCRanker(method="xgboost", random_state=0).fit(X, acc)
+    >>> learned.score(X, acc) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        method: str = "auto",
+        *,
+        estimator: Any = None,
+        signs: Any = None,
+        passthrough: Sequence[str | int] | None = None,
+        rank_reference: str = "fit",
+        rank_transform: bool = False,
+        monotone: Any = None,
+        target: str = "raw",
+        n_estimators_bag: int = 1,
+        n_estimators: int = 300,
+        max_depth: int = 4,
+        learning_rate: float = 0.02,
+        subsample: float = 0.7,
+        colsample_bytree: float = 0.7,
+        xgb_params: dict[str, Any] | None = None,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.method = method
+        self.estimator = estimator
+        self.signs = signs
+        self.passthrough = passthrough
+        self.rank_reference = rank_reference
+        self.rank_transform = rank_transform
+        self.monotone = monotone
+        self.target = target
+        self.n_estimators_bag = n_estimators_bag
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.xgb_params = xgb_params
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ tags and resolution
+
+    def _resolved_method(self) -> str:
+        if self.method == "auto":
+            return "estimator" if self.estimator is not None else "xgboost"
+        return self.method
+
+    def _allows_nan(self) -> bool:
+        if self._resolved_method() == "estimator" and self.estimator is not None:
+            return bool(get_tags(self.estimator).input_tags.allow_nan)
+        return True
+
+    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn Tags
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allows_nan()
+        # rank fusions do not learn from y: on arbitrary regression data they need not score well
+        tags.regressor_tags.poor_score = self._resolved_method() in TRAINING_FREE_METHODS
+        return tags
+
+    def _check_params(self) -> str:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}.")
+        method = self._resolved_method()
+        if method == "estimator":
+            if self.estimator is None:
+                raise ValueError(
+                    'method="estimator" needs a scikit-learn regressor in `estimator`.'
+                )
+            if not (hasattr(self.estimator, "fit") and hasattr(self.estimator, "predict")):
+                raise TypeError(
+                    f"estimator must have fit and predict methods, got {type(self.estimator)!r}."
+                )
+        elif self.estimator is not None:
+            raise ValueError(
+                f"estimator is only used with method='estimator' or 'auto', got method={method!r}."
+            )
+        if self.rank_reference not in ("fit", "predict"):
+            raise ValueError(
+                f"rank_reference must be 'fit' or 'predict', got {self.rank_reference!r}."
+            )
+        if self.target not in ("raw", "rank"):
+            raise ValueError(f"target must be 'raw' or 'rank', got {self.target!r}.")
+        if not isinstance(self.rank_transform, (bool, np.bool_)):
+            raise TypeError(f"rank_transform must be a bool, got {self.rank_transform!r}.")
+        if (
+            not isinstance(self.n_estimators_bag, numbers.Integral)
+            or isinstance(self.n_estimators_bag, bool)
+            or self.n_estimators_bag < 1
+        ):
+            raise ValueError(
+                f"n_estimators_bag must be an integer >= 1, got {self.n_estimators_bag!r}."
+            )
+        learned_only = {
+            "rank_transform": self.rank_transform,
+            "monotone": self.monotone is not None,
+            "target": self.target != "raw",
+            "n_estimators_bag": self.n_estimators_bag != 1,
+        }
+        if method in TRAINING_FREE_METHODS:
+            used = [name for name, on in learned_only.items() if on]
+            if used:
+                raise ValueError(
+                    f"{used} only apply to the learned methods {LEARNED_METHODS}, "
+                    f"not to method={method!r}."
+                )
+        if self.monotone is not None and method not in ("xgboost", "xgboost-pairwise"):
+            raise ValueError(f"monotone constraints need an XGBoost method, got method={method!r}.")
+        if method == "estimator" and self.n_estimators_bag > 1:
+            if "random_state" not in self.estimator.get_params():
+                raise ValueError(
+                    "n_estimators_bag > 1 needs an estimator with a random_state parameter "
+                    f"(bagging identical deterministic models changes nothing): {self.estimator!r}."
+                )
+        if self.xgb_params is not None:
+            if not isinstance(self.xgb_params, Mapping):
+                raise TypeError(f"xgb_params must be a dict, got {type(self.xgb_params)!r}.")
+            reserved = sorted(set(self.xgb_params) & set(_RESERVED_XGB_KEYS))
+            if reserved:
+                raise ValueError(
+                    f"xgb_params may not set {reserved}: use the ZCRanker parameters instead."
+                )
+        return method
+
+    # ------------------------------------------------------------------ column bookkeeping
+
+    def _column_index(self, key: Any, what: str) -> int:
+        if isinstance(key, str):
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError(
+                    f"{what} names column {key!r}, but X has no string column names; "
+                    "use integer positions or a DataFrame."
+                )
+            hits = np.flatnonzero(names == key)
+            if hits.size == 0:
+                raise ValueError(f"{what}: no column named {key!r} in {list(names)}.")
+            return int(hits[0])
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            if not 0 <= key < self.n_features_in_:
+                raise ValueError(
+                    f"{what}: column position {key} out of range for {self.n_features_in_} columns."
+                )
+            return int(key)
+        raise TypeError(f"{what} entries must be column names or integer positions, got {key!r}.")
+
+    def _resolve_passthrough(self) -> np.ndarray:
+        mask = np.ones(self.n_features_in_, dtype=bool)
+        if self.passthrough is None:
+            return mask
+        if isinstance(self.passthrough, (str, numbers.Integral)):
+            raise TypeError(
+                f"passthrough must be a sequence of column names or positions, "
+                f"got {self.passthrough!r}."
+            )
+        for key in self.passthrough:
+            mask[self._column_index(key, "passthrough")] = False
+        return mask
+
+    def _resolve_signs(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        p = self.n_features_in_
+        signs = np.ones(p)
+        if self.signs is None:
+            return signs
+        if isinstance(self.signs, str):
+            if self.signs != "auto":
+                raise ValueError(
+                    f"signs must be None, 'auto', an array or a dict, got {self.signs!r}."
+                )
+            if y is None:
+                raise ValueError('signs="auto" learns the orientation from y; pass y to fit.')
+            for j in np.flatnonzero(self.proxy_mask_):
+                rho = _spearman_pairwise(X[:, j], y)
+                signs[j] = -1.0 if rho < 0 else 1.0
+            return signs
+        if isinstance(self.signs, Mapping):
+            for key, value in self.signs.items():
+                signs[self._column_index(key, "signs")] = value
+        else:
+            given = np.asarray(self.signs, dtype=float)
+            if given.shape != (p,):
+                raise ValueError(
+                    f"signs has shape {given.shape}, expected ({p},) (one per column of X)."
+                )
+            signs = given.copy()
+        if not np.all(np.isin(signs, (-1.0, 1.0))):
+            raise ValueError(f"signs must be +1 or -1, got {signs.tolist()}.")
+        if np.any(signs[~self.proxy_mask_] != 1.0):
+            raise ValueError(
+                "signs flips a passthrough column; passthrough columns are never flipped."
+            )
+        return signs
+
+    def _resolve_monotone(self, Z: np.ndarray, y_fit: np.ndarray) -> tuple[int, ...]:
+        p = self.n_features_in_
+        if isinstance(self.monotone, str):
+            if self.monotone != "auto":
+                raise ValueError(
+                    f"monotone must be None, 'auto' or an array, got {self.monotone!r}."
+                )
+            cons = np.zeros(p, dtype=int)
+            for j in np.flatnonzero(self.proxy_mask_):
+                rho = _spearman_pairwise(Z[:, j], y_fit)
+                cons[j] = 0 if not np.isfinite(rho) or rho == 0 else int(np.sign(rho))
+            return tuple(int(c) for c in cons)
+        cons = np.asarray(self.monotone)
+        if cons.shape != (p,) or not np.all(np.isin(cons, (-1, 0, 1))):
+            raise ValueError(
+                f"monotone must hold one of -1/0/+1 per column ({p} columns), "
+                f"got {self.monotone!r}."
+            )
+        return tuple(int(c) for c in cons)
+
+    # ------------------------------------------------------------------ fit / predict
+
+    def _validate_X(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+        kwargs = dict(dtype=np.float64, ensure_all_finite=False, reset=reset)
+        if y is None:
+            return validate_data(self, X, **kwargs), None
+        return validate_data(self, X, y, y_numeric=True, **kwargs)
+
+    def _check_non_finite(self, X: np.ndarray) -> None:
+        if not self._allows_nan() and np.isnan(X).any():
+            raise ValueError(
+                f"Input X contains NaN, and estimator {self.estimator!r} does not accept missing "
+                "values; use method='xgboost' or an estimator that handles NaN."
+            )
+        if self.method_ in LEARNED_METHODS:
+            inf_cols = np.isinf(X).any(axis=0)
+            # with rank_transform, proxy columns only enter through their ranks
+            if self.rank_transform:
+                inf_cols &= ~self.proxy_mask_
+            if inf_cols.any():
+                raise ValueError(
+                    f"Input X contains infinity in column(s) {self._names(inf_cols)}; "
+                    f"method={self.method_!r} cannot learn from it. Use rank_transform=True "
+                    "(ranks treat +-inf as extremes) or replace the values explicitly."
+                )
+
+    def _names(self, mask: np.ndarray) -> list[Any]:
+        names = getattr(self, "feature_names_in_", None)
+        idx = np.flatnonzero(mask)
+        return [str(names[i]) for i in idx] if names is not None else idx.tolist()
+
+    def _oriented(self, X: np.ndarray) -> np.ndarray:
+        return X * self.signs_  # passthrough signs are +1
+
+    def _ranked(self, Z: np.ndarray) -> np.ndarray:
+        """Proxy columns of Z replaced by normalised ranks against the fitted reference."""
+        out = Z.copy()
+        for j, (knots, ranks) in zip(
+            np.flatnonzero(self.proxy_mask_), self.rank_knots_, strict=True
+        ):
+            out[:, j] = _apply_knots(Z[:, j], knots, ranks)
+        return out
+
+    def _fit_knots(self, Z: np.ndarray) -> None:
+        self.rank_knots_ = [_rank_knots(Z[:, j]) for j in np.flatnonzero(self.proxy_mask_)]
+
+    def fit(self, X: Any, y: Any = None) -> ZCRanker:
+        """Fit the ranker.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_architectures, n_features)
+            Proxy scores (and passthrough columns). NaN is allowed (see Notes of the class).
+        y : array-like of shape (n_architectures,), default=None
+            Validation accuracies (any finite numbers, higher = better). Required by the
+            learned methods and by ``signs="auto"``; the training-free methods otherwise only
+            validate it.
+
+        Returns
+        -------
+        self : ZCRanker
+            The fitted ranker.
+        """
+        method = self._check_params()
+        learned = method in LEARNED_METHODS
+        if y is None and (learned or (isinstance(self.signs, str) and self.signs == "auto")):
+            # let sklearn raise its standard "requires y to be passed" error
+            X, y = validate_data(self, X, y, y_numeric=True)
+        X, y = self._validate_X(X, reset=True, y=y)
+        self.method_ = method
+        self.proxy_mask_ = self._resolve_passthrough()
+        if not learned and not self.proxy_mask_.any():
+            raise ValueError(
+                f"method={method!r} fuses proxy columns, but every column is in passthrough."
+            )
+        self._check_non_finite(X)
+        self.signs_ = self._resolve_signs(X, y)
+        Z = self._oriented(X)
+        for attr in ("rank_knots_", "models_", "model_", "monotone_constraints_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if not learned:
+            if self.rank_reference == "fit":
+                self._fit_knots(Z)
+            return self
+
+        if self.rank_transform:
+            self._fit_knots(Z)
+            Z = self._ranked(Z)
+        y_fit = rankdata(y) / y.size if self.target == "rank" else y
+        if self.monotone is not None:
+            self.monotone_constraints_ = self._resolve_monotone(Z, y_fit)
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=self.n_estimators_bag
+        )
+        self.models_ = [self._fit_one(Z, y_fit, int(seed)) for seed in seeds]
+        self.model_ = self.models_[0]
+        return self
+
+    def _xgb_params(self, seed: int) -> dict[str, Any]:
+        params: dict[str, Any] = dict(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            random_state=seed,
+            n_jobs=self.n_jobs,
+        )
+        if self.method_ == "xgboost-pairwise":
+            params.update(objective="rank:pairwise", **_PAIRWISE_DEFAULTS)
+        if self.monotone is not None:
+            params["monotone_constraints"] = self.monotone_constraints_
+        params.update(self.xgb_params or {})
+        return params
+
+    def _fit_one(self, Z: np.ndarray, y: np.ndarray, seed: int) -> Any:
+        if self.method_ == "estimator":
+            model = clone(self.estimator)
+            if self.n_estimators_bag > 1:
+                model.set_params(random_state=seed)
+            return model.fit(Z, y)
+        xgb = _import_xgboost()
+        if self.method_ == "xgboost":
+            return xgb.XGBRegressor(**self._xgb_params(seed)).fit(Z, y)
+        # one query group holding every fitted architecture
+        return xgb.XGBRanker(**self._xgb_params(seed)).fit(
+            Z, y, qid=np.zeros(Z.shape[0], dtype=np.int64)
+        )
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Score architectures, higher = predicted better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_architectures, n_features)
+            Proxy scores with the columns seen in :meth:`fit`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_architectures,)
+            Rank fusions: in (0, 1] for ``"rank-mean"``, <= 0 for ``"log-rank"``; NaN for rows
+            whose proxy columns are all NaN. Learned methods: the model's prediction (on the
+            ``y`` scale for ``target="raw"`` regressors, arbitrary for the pairwise ranker).
+        """
+        check_is_fitted(self, "method_")
+        X, _ = self._validate_X(X, reset=False)
+        self._check_non_finite(X)
+        Z = self._oriented(X)
+        if self.method_ in TRAINING_FREE_METHODS:
+            return self._fuse(Z)
+        if self.rank_transform:
+            Z = self._ranked(Z)
+        preds = [np.asarray(model.predict(Z), dtype=float) for model in self.models_]
+        return np.mean(preds, axis=0)
+
+    def _fuse(self, Z: np.ndarray) -> np.ndarray:
+        proxies = np.flatnonzero(self.proxy_mask_)
+        if self.rank_reference == "fit":
+            U = self._ranked(Z)[:, proxies]
+        else:
+            U = np.column_stack([_apply_knots(Z[:, j], *_rank_knots(Z[:, j])) for j in proxies])
+        if self.method_ == "log-rank":
+            U = np.log(U)  # U > 0: normalised ranks are at least 1/n
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows -> NaN, documented
+            return np.nanmean(U, axis=1)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Kendall's tau-b between :meth:`predict` scores and ``y``.
+
+        Overrides :meth:`sklearn.base.RegressorMixin.score` (R^2): a ranker's scores need not
+        be on the scale of ``y``, only in its order.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_architectures, n_features)
+            Proxy scores.
+        y : array-like of shape (n_architectures,)
+            True accuracies (finite).
+
+        Returns
+        -------
+        tau : float
+            Kendall's tau-b in [-1, 1]; NaN when the scores or ``y`` are constant.
+        """
+        scores = self.predict(X)
+        y = np.asarray(y, dtype=float).ravel()
+        if y.shape != scores.shape:
+            raise ValueError(f"X has {scores.size} rows but y has {y.size} entries.")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity; accuracies must be finite.")
+        missing = np.isnan(scores)
+        if missing.any():
+            raise ValueError(
+                f"{int(missing.sum())} row(s) have no finite proxy value and got a NaN score; "
+                "drop them before scoring."
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # constant input -> NaN tau
+            return float(kendalltau(scores, y).statistic)
