@@ -226,16 +226,6 @@ class NB201Network(nn.Module):
 
 # ----------------------------------------------------------------------------- DARTS
 
-DARTS_OP_NAMES = (
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
-
 
 def darts_op(name: str, channels: int, stride: int, affine: bool) -> nn.Module:
     """One DARTS cell operation (``stride`` 2 on the input edges of a reduction cell)."""
