@@ -1,0 +1,161 @@
+"""The evaluation protocol behind ``libranas evaluate`` and ``benchmarks/combination.py``.
+
+Per benchmark and seed: draw ``n_labelled`` architectures, fit each method (proxy
+selection and any learned model) on them only, and score the ranking of all the other
+architectures with Spearman's rho and Kendall's tau. The paper's protocol (LIBRA's
+selection made with the labels of every architecture, evaluated on the same ones) is
+reported separately as ``paper-in-sample``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.pipeline import Pipeline
+
+from libranas.datasets import Benchmark
+from libranas.ranker import ZCRanker
+from libranas.selector import LibraSelector
+
+#: method name -> factory(random_state) of an unfitted pipeline
+METHODS: dict[str, Callable[[int], Any]] = {
+    "best-proxy": lambda seed: Pipeline(
+        [("select", LibraSelector(max_proxies=1, bias=None)), ("rank", ZCRanker("rank-mean"))]
+    ),
+    "libra+rank-mean": lambda seed: Pipeline(
+        [("select", LibraSelector()), ("rank", ZCRanker("rank-mean"))]
+    ),
+    "libra+xgboost": lambda seed: Pipeline(
+        [("select", LibraSelector()), ("rank", ZCRanker("xgboost", random_state=seed))]
+    ),
+    "xgboost-all": lambda seed: ZCRanker("xgboost", random_state=seed),
+}
+DEFAULT_METHODS = tuple(METHODS)
+
+
+def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float]:
+    finite = np.isfinite(y_score)
+    if finite.sum() < 2:
+        return float("nan"), float("nan")
+    rho = stats.spearmanr(y_true[finite], y_score[finite]).statistic
+    tau = stats.kendalltau(y_true[finite], y_score[finite]).statistic
+    return float(rho), float(tau)
+
+
+def evaluate_benchmark(
+    bench: Benchmark,
+    *,
+    n_labelled: int = 100,
+    seeds: Iterable[int] = range(10),
+    methods: Iterable[str] = DEFAULT_METHODS,
+    in_sample: bool = True,
+    progress: Callable[[], None] | None = None,
+) -> pd.DataFrame:
+    """Run the protocol on one benchmark.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (method, seed): ``benchmark, method, seed, n_labelled, n_evaluated,
+        rho, tau, selected``. ``paper-in-sample`` has seed -1 and evaluates on all rows.
+    """
+    methods = list(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; known: {sorted(METHODS)}")
+    n = len(bench)
+    if not 2 <= n_labelled <= n - 2:
+        raise ValueError(
+            f"n_labelled={n_labelled} must leave at least 2 of the {n} architectures of "
+            f"{bench.name} for evaluation"
+        )
+    X, y = bench.X, bench.y.to_numpy()
+    rows = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        labelled = np.zeros(n, dtype=bool)
+        labelled[rng.choice(n, size=n_labelled, replace=False)] = True
+        for method in methods:
+            model = METHODS[method](seed).fit(X[labelled], y[labelled])
+            rho, tau = _rank_scores(y[~labelled], model.predict(X[~labelled]))
+            rows.append(
+                {
+                    "benchmark": bench.name,
+                    "method": method,
+                    "seed": seed,
+                    "n_labelled": n_labelled,
+                    "n_evaluated": int((~labelled).sum()),
+                    "rho": rho,
+                    "tau": tau,
+                    "selected": _selected(model),
+                }
+            )
+        if progress is not None:
+            progress()
+    if in_sample:
+        model = METHODS["libra+rank-mean"](0).fit(X, y)
+        rho, tau = _rank_scores(y, model.predict(X))
+        rows.append(
+            {
+                "benchmark": bench.name,
+                "method": "paper-in-sample",
+                "seed": -1,
+                "n_labelled": n,
+                "n_evaluated": n,
+                "rho": rho,
+                "tau": tau,
+                "selected": _selected(model),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _selected(model: Any) -> str:
+    if isinstance(model, Pipeline) and "select" in model.named_steps:
+        return "+".join(model.named_steps["select"].selected_)
+    return "all"
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of rho and tau per benchmark and method (wide table)."""
+    g = results.groupby(["benchmark", "method"], sort=False)
+    out = g.agg(
+        rho_mean=("rho", "mean"),
+        rho_std=("rho", "std"),
+        tau_mean=("tau", "mean"),
+        tau_std=("tau", "std"),
+        n_seeds=("seed", "nunique"),
+        n_labelled=("n_labelled", "first"),
+        n_evaluated=("n_evaluated", "first"),
+        selected=("selected", lambda s: s.mode().iat[0]),
+    )
+    return out.reset_index()
+
+
+def format_table(summary: pd.DataFrame, fmt: str = "markdown") -> str:
+    """Render :func:`summarize` output as markdown (one row per benchmark), csv or json."""
+    if fmt == "csv":
+        return summary.to_csv(index=False)
+    if fmt == "json":
+        return summary.to_json(orient="records", indent=2)
+    if fmt != "markdown":
+        raise ValueError(f"unknown format {fmt!r}; use 'markdown', 'csv' or 'json'")
+
+    def cell(r: pd.Series) -> str:
+        if r["method"] == "paper-in-sample":
+            return f"{r.rho_mean:.3f} / {r.tau_mean:.3f}"
+        return f"{r.rho_mean:.3f}±{r.rho_std:.3f} / {r.tau_mean:.3f}±{r.tau_std:.3f}"
+
+    methods = list(dict.fromkeys(summary["method"]))
+    lines = [
+        "| benchmark | " + " | ".join(methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for bench, part in summary.groupby("benchmark", sort=False):
+        by = {r["method"]: cell(r) for _, r in part.iterrows()}
+        lines.append(f"| {bench} | " + " | ".join(by.get(m, "") for m in methods) + " |")
+    return "\n".join(lines) + "\n"
