@@ -152,9 +152,8 @@ def darts_param_count(
 
     Examples
     --------
-    >>> arch = "[[(0, 0), (1, 0), (0, 0), (1, 0), (0, 0), (1, 0), (0, 0), (1, 0)]," \
-    ...        " [(0, 0), (1, 0), (0, 0), (1, 0), (0, 0), (1, 0), (0, 0), (1, 0)]]"
-    >>> darts_param_count(arch)  # pooling only: stem + preprocessing + classifier
+    >>> pools = [(0, 0), (1, 1)] * 4
+    >>> darts_param_count([pools, pools])  # pooling only: stem + preprocessing + classifier
     392426
     """
     normal, reduce = _parse(arch)
