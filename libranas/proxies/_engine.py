@@ -7,7 +7,11 @@ it; they never run the network themselves unless they declare ``own_pass``.
 
 from __future__ import annotations
 
-from functools import cached_property
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property, partial
 from typing import Any
 
 import torch
@@ -128,3 +132,360 @@ class NetworkPass:
         logits = self.model(x)
         (jac,) = torch.autograd.grad(logits.sum(), x)
         return jac.reshape(jac.shape[0], -1).detach(), logits.detach()
+
+    # -- per-sample gradient statistics (zico, lswag) -----------------------------------
+    @cached_property
+    def per_sample_grads(self) -> list[LayerGradStats]:
+        """Per-weight statistics of per-sample gradients, one entry per weight layer.
+
+        Never holds a (batch x params) matrix: gradients are reduced chunk by chunk
+        into running mean / variance (Chan-Welford merge, float64 accumulators).
+
+        Options (``self.options``):
+
+        - ``per_sample``: ``"exact"`` (default; ``torch.func`` ``vmap(grad)`` over chunks
+          of ``per_sample_chunk`` samples, default 16), ``"loop"`` (same quantity, one
+          backward per sample; for models that ``vmap`` cannot batch) or ``"chunks"``
+          (ZiCo's estimate: the batch is split into ``per_sample_splits`` parts, default
+          2, and the statistics are taken over the parts' mean-loss gradients).
+        - BatchNorm: with ``"exact"``/``"loop"``, a BatchNorm module in training mode
+          normalises every sample with the mean and (biased) variance of the *whole
+          batch*, computed by one forward and then held fixed. Each sample's forward is
+          then exactly its forward inside the batched train-mode pass, and its gradient
+          is d loss_i / d w with the batch statistics treated as constants (the
+          stats-path terms, which couple samples, are dropped). With ``"chunks"``,
+          BatchNorm uses each part's own statistics, as ZiCo does. Running statistics
+          are restored afterwards either way.
+
+        Raises
+        ------
+        ValueError
+            Unknown mode, fewer than 2 samples/parts, no weight layer, or a BatchNorm
+            module called more than once in one forward (shared BatchNorm).
+        """
+        return _per_sample_grad_stats(self)
+
+    # -- intermediate feature maps (meco) -----------------------------------------------
+    @cached_property
+    def features(self) -> list[tuple[str, torch.Tensor]]:
+        """Outputs of every submodule, in forward-call order, for the first samples.
+
+        One forward (no grad) of the first ``features_samples`` samples (option,
+        default 1: MeCo uses a single image). Only tensor outputs with at least 3
+        dimensions are kept (``(n, C, H, W)`` feature maps, ``(n, T, C)`` token
+        tensors); the root module is not hooked. Running statistics are restored.
+        """
+        n = int(self.options.get("features_samples", 1))
+        if not 1 <= n <= self.batch_size:
+            raise ValueError(
+                f"features_samples must be in [1, batch size {self.batch_size}], got {n}"
+            )
+        feats: list[tuple[str, torch.Tensor]] = []
+
+        def hook(name: str, module: nn.Module, inp: Any, out: Any) -> None:
+            if isinstance(out, torch.Tensor) and out.dim() >= 3:
+                feats.append((name, out.detach()))
+
+        handles = [
+            m.register_forward_hook(partial(hook, name))
+            for name, m in self.model.named_modules()
+            if name
+        ]
+        try:
+            with torch.no_grad(), _preserved_buffers(self.model):
+                self.model(self.inputs[:n])
+        finally:
+            for h in handles:
+                h.remove()
+        return feats
+
+
+# ==================================================================================
+# per-sample gradient machinery
+# ==================================================================================
+
+#: accepted values of ``options["per_sample"]``
+PER_SAMPLE_MODES = ("exact", "loop", "chunks")
+
+
+@dataclass(frozen=True)
+class LayerGradStats:
+    """Statistics over samples of d loss_i / d w, for every weight w of one layer.
+
+    All tensors are float64 and shaped like the layer's weight; variances use
+    ``ddof=1`` (unbiased, as ZiCo's ``torch.std``).
+
+    Attributes
+    ----------
+    name : str
+        Module name of the weight layer.
+    count : int
+        Number of gradient samples (batch size, or number of parts in ``"chunks"`` mode).
+    mean, mean_abs : torch.Tensor
+        Mean of g and of |g| over samples.
+    var, var_abs : torch.Tensor
+        Variance of g and of |g| over samples.
+    """
+
+    name: str
+    count: int
+    mean: torch.Tensor
+    mean_abs: torch.Tensor
+    var: torch.Tensor
+    var_abs: torch.Tensor
+
+
+class _RunningMoments:
+    """Running mean and sum of squared deviations of g and |g| (Chan et al. merge)."""
+
+    def __init__(self, shape: torch.Size, device: torch.device) -> None:
+        self.n = 0
+        zeros = partial(torch.zeros, shape, dtype=torch.float64, device=device)
+        self.mean, self.m2, self.mean_abs, self.m2_abs = zeros(), zeros(), zeros(), zeros()
+
+    def update(self, g: torch.Tensor) -> None:
+        """Merge a chunk ``g`` of shape ``(m, *weight.shape)``."""
+        g = g.detach().to(torch.float64)
+        m = int(g.shape[0])
+        total = self.n + m
+        for x, mean, m2 in ((g, self.mean, self.m2), (g.abs(), self.mean_abs, self.m2_abs)):
+            chunk_mean = x.mean(0)
+            chunk_m2 = (x - chunk_mean).square_().sum(0)
+            delta = chunk_mean - mean
+            mean.add_(delta * (m / total))
+            m2.add_(chunk_m2 + delta.square_() * (self.n * m / total))
+        self.n = total
+
+    def finish(self, name: str) -> LayerGradStats:
+        return LayerGradStats(
+            name,
+            self.n,
+            self.mean,
+            self.mean_abs,
+            self.m2 / (self.n - 1),
+            self.m2_abs / (self.n - 1),
+        )
+
+
+@contextmanager
+def _preserved_buffers(model: nn.Module) -> Iterator[None]:
+    """Restore every buffer (BatchNorm running statistics, ...) on exit."""
+    saved = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, value in saved:
+                b.copy_(value)
+
+
+def _fixed_bn_forward(
+    module: nn.modules.batchnorm._BatchNorm, mean: torch.Tensor, var: torch.Tensor, x: torch.Tensor
+) -> torch.Tensor:
+    return nn.functional.batch_norm(
+        x, mean, var, module.weight, module.bias, training=False, momentum=0.0, eps=module.eps
+    )
+
+
+@contextmanager
+def batch_norm_fixed_to_batch_statistics(model: nn.Module, inputs: torch.Tensor) -> Iterator[None]:
+    """Inside the block, train-mode BatchNorm normalises with fixed whole-batch statistics.
+
+    One forward of ``inputs`` records each training-mode BatchNorm module's input mean
+    and biased variance (what the batched train-mode forward normalises with); inside
+    the block those modules normalise any input with these constants, so a single
+    sample's forward equals its forward inside the batch. Running statistics are left
+    as they were. BatchNorm modules in eval mode (running statistics) are untouched.
+    """
+    bns = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and (m.training or not m.track_running_stats)
+    ]
+    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def capture(module: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
+        if module in stats:
+            raise ValueError(
+                "a BatchNorm module is called more than once per forward (shared "
+                "BatchNorm); per-sample statistics with fixed batch statistics are "
+                "undefined for it: use options['per_sample']='chunks'"
+            )
+        x = inp[0].detach()
+        dims = [d for d in range(x.dim()) if d != 1]
+        stats[module] = (x.mean(dims), x.var(dims, unbiased=False))
+
+    handles = [m.register_forward_pre_hook(capture) for m in bns]
+    try:
+        with torch.no_grad(), _preserved_buffers(model):
+            model(inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    patched = []
+    try:
+        for m, (mean, var) in stats.items():
+            m.forward = partial(_fixed_bn_forward, m, mean, var)
+            patched.append(m)
+        yield
+    finally:
+        for m in patched:
+            del m.forward
+
+
+def _per_sample_grad_stats(npass: NetworkPass) -> list[LayerGradStats]:
+    mode = npass.options.get("per_sample", "exact")
+    if mode not in PER_SAMPLE_MODES:
+        raise ValueError(f"options['per_sample'] must be one of {PER_SAMPLE_MODES}, got {mode!r}")
+    model, x, y = npass.model, npass.inputs, npass.targets
+    layers = weight_layers(model)
+    if not layers:
+        raise ValueError("the model has no weight layer (Conv2d or Linear)")
+    weights = [m.weight for _, m in layers]
+    acc = [_RunningMoments(w.shape, w.device) for w in weights]
+    n = npass.batch_size
+    with torch.random.fork_rng(devices=[]), _preserved_buffers(model):
+        torch.manual_seed(npass.seed)
+        if mode == "chunks":
+            k = int(npass.options.get("per_sample_splits", 2))
+            if not 2 <= k <= n:
+                raise ValueError(f"per_sample_splits must be in [2, batch size {n}], got {k}")
+            for xs, ys in zip(torch.tensor_split(x, k), torch.tensor_split(y, k), strict=True):
+                grads = torch.autograd.grad(
+                    npass.loss_fn(model(xs), ys), weights, allow_unused=True
+                )
+                for a, w, g in zip(acc, weights, grads, strict=True):
+                    a.update((torch.zeros_like(w) if g is None else g).unsqueeze(0))
+        else:
+            if n < 2:
+                raise ValueError(f"per-sample statistics need at least 2 samples, got {n}")
+            with batch_norm_fixed_to_batch_statistics(model, x):
+                if mode == "exact":
+                    chunk = int(npass.options.get("per_sample_chunk", 16))
+                    if chunk < 1:
+                        raise ValueError(f"per_sample_chunk must be >= 1, got {chunk}")
+                    _exact_per_sample(npass, layers, acc, chunk)
+                else:
+                    for i in range(n):
+                        loss = npass.loss_fn(model(x[i : i + 1]), y[i : i + 1])
+                        grads = torch.autograd.grad(loss, weights, allow_unused=True)
+                        for a, w, g in zip(acc, weights, grads, strict=True):
+                            a.update((torch.zeros_like(w) if g is None else g).unsqueeze(0))
+    return [a.finish(name) for a, (name, _) in zip(acc, layers, strict=True)]
+
+
+def _exact_per_sample(
+    npass: NetworkPass,
+    layers: list[tuple[str, nn.Module]],
+    acc: list[_RunningMoments],
+    chunk: int,
+) -> None:
+    from torch.func import functional_call, grad, vmap
+
+    model = npass.model
+    keys = [f"{name}.weight" for name, _ in layers]
+    params = {k: m.weight.detach() for k, (_, m) in zip(keys, layers, strict=True)}
+
+    def sample_loss(p: dict[str, torch.Tensor], xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        return npass.loss_fn(functional_call(model, p, (xi.unsqueeze(0),)), yi.unsqueeze(0))
+
+    per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0), randomness="different")
+    with torch.no_grad():  # torch.func.grad ignores it; it stops graphs for other params
+        for start in range(0, npass.batch_size, chunk):
+            grads = per_sample(
+                params,
+                npass.inputs[start : start + chunk],
+                npass.targets[start : start + chunk],
+            )
+            for a, k in zip(acc, keys, strict=True):
+                a.update(grads[k])
+
+
+# ==================================================================================
+# scoring one network
+# ==================================================================================
+
+
+def score_network(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    proxies: Sequence[str],
+    *,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Score one network with several registered proxies sharing one :class:`NetworkPass`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The untrained network on ``inputs.device``, in the mode it should be scored in
+        (NAS-Bench-Suite-Zero scores in training mode).
+    inputs : torch.Tensor
+        Batch ``(N, ...)``.
+    targets : torch.Tensor
+        Integer labels ``(N,)``.
+    proxies : sequence of str
+        Registered proxy names, run in this order.
+    seed : int, default=0
+        Seed of the pass (random inputs, dropout masks); same seed, same scores.
+    options : dict, optional
+        Options read by the passes and proxies (``per_sample``, ``lswag_band``, ...).
+
+    Returns
+    -------
+    scores : dict of str to float
+        One float per proxy; ``nan`` where the proxy failed.
+    errors : dict of str to str
+        ``"ExceptionType: message"`` for every proxy that raised or returned a
+        non-finite value; empty when all succeeded.
+
+    Raises
+    ------
+    TypeError
+        ``proxies`` is a string or not a sequence of strings.
+    ValueError
+        An unknown proxy name, or inputs/targets of mismatched batch size
+        (checked before anything runs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from libranas.proxies._engine import score_network
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3))
+    >>> x, y = torch.randn(8, 3, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    >>> scores, errors = score_network(net, x, y, ["swap", "zico"])
+    >>> sorted(scores), errors
+    (['swap', 'zico'], {})
+    """
+    from libranas.proxies._registry import get_proxy
+
+    if isinstance(proxies, str) or not all(isinstance(p, str) for p in proxies):
+        raise TypeError(f"proxies must be a sequence of proxy names, got {proxies!r}")
+    if not isinstance(inputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise TypeError("inputs and targets must be torch tensors")
+    if inputs.shape[0] != targets.shape[0]:
+        raise ValueError(
+            f"inputs have {inputs.shape[0]} samples but targets have {targets.shape[0]}"
+        )
+    infos = [get_proxy(name) for name in proxies]
+    npass = NetworkPass(model, inputs, targets, seed=seed, options=options)
+    scores: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for info in infos:
+        try:
+            value = float(info.func(npass))
+        except Exception as exc:  # noqa: BLE001 - one proxy failing must not stop the others
+            scores[info.name] = math.nan
+            errors[info.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if not math.isfinite(value):
+            errors[info.name] = f"non-finite score {value}"
+            value = math.nan
+        scores[info.name] = value
+    return scores, errors
