@@ -76,6 +76,14 @@ class NetworkPass:
             self.cache[key] = compute(self)
         return self.cache[key]
 
+    @contextmanager
+    def seeded(self) -> Iterator[None]:
+        """Run a pass with torch's CPU generator seeded by ``self.seed`` (dropout masks,
+        random inputs); the caller's random state is restored afterwards."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            yield
+
     @property
     def device(self) -> torch.device:
         return self.inputs.device
@@ -102,7 +110,7 @@ class NetworkPass:
 
         handles = [m.register_forward_hook(hook) for m in self.model.modules() if is_activation(m)]
         try:
-            with torch.no_grad():
+            with torch.no_grad(), self.seeded():
                 self.model(self.inputs)
         finally:
             for h in handles:
@@ -192,7 +200,7 @@ class NetworkPass:
             if name
         ]
         try:
-            with torch.no_grad(), _preserved_buffers(self.model):
+            with torch.no_grad(), _preserved_buffers(self.model), self.seeded():
                 self.model(self.inputs[:n])
         finally:
             for h in handles:
@@ -345,8 +353,7 @@ def _per_sample_grad_stats(npass: NetworkPass) -> list[LayerGradStats]:
     weights = [m.weight for _, m in layers]
     acc = [_RunningMoments(w.shape, w.device) for w in weights]
     n = npass.batch_size
-    with torch.random.fork_rng(devices=[]), _preserved_buffers(model):
-        torch.manual_seed(npass.seed)
+    with npass.seeded(), _preserved_buffers(model):
         if mode == "chunks":
             k = int(npass.options.get("per_sample_splits", 2))
             if not 2 <= k <= n:

@@ -1,0 +1,302 @@
+"""The shared pass: per-sample gradient statistics, features pass, score_network."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+from torch import nn
+
+from libranas.proxies._engine import (
+    NetworkPass,
+    batch_norm_fixed_to_batch_statistics,
+    score_network,
+)
+
+torch.set_num_threads(1)
+DATA = Path("/work/shared/data/images/cifar10_960_uint8.npz")
+
+
+def bn_net(width: int = 4) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(width, 3),
+    )
+
+
+def plain_net(width: int = 4) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, width, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, stride=2),
+        nn.GELU(),
+        nn.Flatten(),
+        nn.Linear(width * 9, 3),
+    )
+
+
+def batch(n: int = 6, dtype: torch.dtype = torch.float64, size: int = 8, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, size, size, generator=g, dtype=dtype)
+    return x, torch.arange(n) % 3
+
+
+def reference_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+    """Per-sample gradients by a loop of single-sample backward passes, written independently.
+
+    Train-mode BatchNorm is reproduced by putting a copy in eval mode with running
+    statistics set to the whole batch's mean and biased variance.
+    """
+    ref = copy.deepcopy(model)
+    bns = [m for m in ref.modules() if isinstance(m, nn.BatchNorm2d)]
+    if bns and model.training:
+        recorded = {}
+
+        def record(module, inp):
+            recorded[module] = (inp[0].mean((0, 2, 3)), inp[0].var((0, 2, 3), unbiased=False))
+
+        hooks = [m.register_forward_pre_hook(record) for m in bns]
+        with torch.no_grad():
+            ref(x)
+        for h in hooks:
+            h.remove()
+        for m in bns:
+            mu, var = recorded[m]
+            m.running_mean.copy_(mu)
+            m.running_var.copy_(var)
+            m.eval()
+    weights = [m.weight for m in ref.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    per_sample = []
+    for i in range(x.shape[0]):
+        loss = nn.functional.cross_entropy(ref(x[i : i + 1]), y[i : i + 1])
+        per_sample.append(torch.autograd.grad(loss, weights))
+    return [torch.stack([g[k] for g in per_sample]) for k in range(len(weights))]
+
+
+def assert_stats_match(stats, grads, rtol=1e-9, atol=1e-15):
+    assert len(stats) == len(grads)
+    for s, g in zip(stats, grads, strict=True):
+        g = g.to(torch.float64)
+        assert s.count == g.shape[0]
+        torch.testing.assert_close(s.mean, g.mean(0), rtol=rtol, atol=atol)
+        torch.testing.assert_close(s.mean_abs, g.abs().mean(0), rtol=rtol, atol=atol)
+        torch.testing.assert_close(s.var, g.var(0), rtol=rtol, atol=atol)
+        torch.testing.assert_close(s.var_abs, g.abs().var(0), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("mode", ["exact", "loop"])
+def test_per_sample_stats_equal_single_sample_backward_loop_with_batchnorm(mode):
+    torch.manual_seed(0)
+    net = bn_net().double().train()
+    x, y = batch()
+    npass = NetworkPass(net, x, y, options={"per_sample": mode, "per_sample_chunk": 4})
+    assert_stats_match(npass.per_sample_grads, reference_grads(net, x, y))
+
+
+def test_exact_per_sample_stats_without_batchnorm_match_plain_backward():
+    torch.manual_seed(1)
+    net = plain_net().double()
+    x, y = batch(n=5)
+    stats = NetworkPass(net, x, y).per_sample_grads
+    assert [s.name for s in stats] == ["0", "2", "5"]
+    assert_stats_match(stats, reference_grads(net, x, y))
+
+
+def test_chunk_size_does_not_change_statistics():
+    torch.manual_seed(2)
+    net = bn_net().double()
+    x, y = batch(n=11)
+    a = NetworkPass(net, x, y, options={"per_sample_chunk": 3}).per_sample_grads
+    b = NetworkPass(net, x, y, options={"per_sample_chunk": 64}).per_sample_grads
+    for sa, sb in zip(a, b, strict=True):
+        torch.testing.assert_close(sa.var_abs, sb.var_abs, rtol=1e-10, atol=1e-18)
+        torch.testing.assert_close(sa.mean, sb.mean, rtol=1e-10, atol=1e-18)
+
+
+def test_chunks_mode_is_statistics_over_train_mode_parts():
+    torch.manual_seed(3)
+    net = bn_net().double().train()
+    x, y = batch(n=9)
+    stats = NetworkPass(net, x, y, options={"per_sample": "chunks", "per_sample_splits": 3})
+    ref = copy.deepcopy(net)
+    weights = [m.weight for m in ref.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    parts = []
+    for s in range(3):
+        xs, ys = x[3 * s : 3 * s + 3], y[3 * s : 3 * s + 3]
+        parts.append(torch.autograd.grad(nn.functional.cross_entropy(ref(xs), ys), weights))
+    grads = [torch.stack([p[k] for p in parts]) for k in range(len(weights))]
+    assert_stats_match(stats.per_sample_grads, grads)
+
+
+def test_per_sample_pass_leaves_model_untouched():
+    torch.manual_seed(4)
+    net = bn_net().train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x, y = batch(dtype=torch.float32)
+    for mode in ("exact", "loop", "chunks"):
+        _ = NetworkPass(net, x, y, options={"per_sample": mode}).per_sample_grads
+        _ = NetworkPass(net, x, y).features
+    after = net.state_dict()
+    for k, v in before.items():
+        assert torch.equal(v, after[k]), k
+    assert net.training and all(m.training for m in net.modules())
+    assert all("forward" not in vars(m) for m in net.modules())
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_fixed_batch_statistics_reproduce_the_batched_forward():
+    torch.manual_seed(5)
+    net = bn_net().double().train()
+    x, _ = batch(n=7)
+    with torch.no_grad():
+        full = net(x)
+        with batch_norm_fixed_to_batch_statistics(net, x):
+            rows = torch.cat([net(x[i : i + 1]) for i in range(7)])
+        single = net(x[:1])  # back to real train-mode BN: one sample's own statistics
+    torch.testing.assert_close(rows, full, rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(single, full[:1])
+
+
+def test_shared_batchnorm_is_rejected_with_a_clear_error():
+    bn = nn.BatchNorm2d(3)
+    net = nn.Sequential(bn, nn.ReLU(), bn, nn.Flatten(), nn.Linear(3 * 16, 2))
+    x = torch.randn(4, 3, 4, 4)
+    with pytest.raises(ValueError, match="shared"):
+        _ = NetworkPass(net, x, torch.zeros(4, dtype=torch.long)).per_sample_grads
+    # the ZiCo estimate does not need per-sample normalisation and works
+    stats = NetworkPass(
+        net, x, torch.zeros(4, dtype=torch.long), options={"per_sample": "chunks"}
+    ).per_sample_grads
+    assert stats[0].count == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"per_sample": "vmap"}, "per_sample"),
+        ({"per_sample": "chunks", "per_sample_splits": 1}, "per_sample_splits"),
+        ({"per_sample": "chunks", "per_sample_splits": 7}, "per_sample_splits"),
+        ({"per_sample_chunk": 0}, "per_sample_chunk"),
+    ],
+)
+def test_bad_per_sample_options_raise(options, match):
+    x, y = batch(dtype=torch.float32)
+    with pytest.raises(ValueError, match=match):
+        _ = NetworkPass(plain_net(), x, y, options=options).per_sample_grads
+
+
+def test_single_sample_batch_and_weightless_model_raise():
+    x, y = batch(n=1, dtype=torch.float32)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        _ = NetworkPass(plain_net(), x, y).per_sample_grads
+    x, y = batch(dtype=torch.float32)
+    with pytest.raises(ValueError, match="no weight layer"):
+        _ = NetworkPass(nn.Sequential(nn.Flatten()), x, y).per_sample_grads
+
+
+def test_features_pass_records_maps_of_the_first_samples():
+    torch.manual_seed(6)
+    net = bn_net()
+    x, y = batch(dtype=torch.float32)
+    feats = NetworkPass(net, x, y).features
+    # conv, bn, relu, conv, bn, relu, pool (4-D); Flatten/Linear outputs are 2-D; root not hooked
+    assert [name for name, _ in feats] == ["0", "1", "2", "3", "4", "5", "6"]
+    assert all(f.shape[0] == 1 for _, f in feats)
+    feats3 = NetworkPass(net, x, y, options={"features_samples": 3}).features
+    assert feats3[0][1].shape == (3, 4, 8, 8)
+    with pytest.raises(ValueError, match="features_samples"):
+        _ = NetworkPass(net, x, y, options={"features_samples": 0}).features
+
+
+def test_score_network_collects_scores_and_per_proxy_errors():
+    torch.manual_seed(7)
+    x, y = batch(n=8, dtype=torch.float32)
+    scores, errors = score_network(plain_net(), x, y, ["swap", "zico", "nwot"])
+    assert errors == {} and all(math.isfinite(v) for v in scores.values())
+    # no activation module: the activation proxies fail, zico still scores
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(3 * 64, 3))
+    scores, errors = score_network(linear, x, y, ["swap", "zico", "nwot"])
+    assert math.isnan(scores["swap"]) and math.isnan(scores["nwot"])
+    assert "no activation module" in errors["swap"] and errors["swap"].startswith("ValueError")
+    assert math.isfinite(scores["zico"]) and "zico" not in errors
+    assert list(scores) == ["swap", "zico", "nwot"]
+
+
+def test_score_network_validates_its_input():
+    x, y = batch(n=4, dtype=torch.float32)
+    with pytest.raises(ValueError, match="unknown proxy"):
+        score_network(plain_net(), x, y, ["swap", "not_a_proxy"])
+    with pytest.raises(TypeError, match="sequence of proxy names"):
+        score_network(plain_net(), x, y, "swap")
+    with pytest.raises(ValueError, match="targets have 3"):
+        score_network(plain_net(), x, y[:3], ["swap"])
+
+
+def test_score_network_is_deterministic():
+    x, y = batch(n=8, dtype=torch.float32)
+    names = ["lswag", "zico", "swap", "meco", "nwot"]
+    torch.manual_seed(8)
+    net = nn.Sequential(plain_net(), nn.Dropout(0.3))  # dropout masks follow the seed
+    first = score_network(net, x, y, names, seed=3)
+    second = score_network(net, x, y, names, seed=3)
+    assert first == second and first[1] == {}
+
+
+def _small_nb201_nets(n):
+    nb201 = pytest.importorskip("libranas.spaces.nb201")
+    space = nb201.NB201Space(channels=8, cells_per_stage=1)
+    nets = []
+    for arch in space.sample(n, random_state=1):
+        torch.manual_seed(0)
+        nets.append(space.build(arch))
+    return nets
+
+
+def _cifar_batch(n):
+    if not DATA.exists():
+        pytest.skip(f"{DATA} not available")
+    d = np.load(DATA)
+    x = torch.tensor(d["x"][:n]).float() / 255
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
+    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+    return (x - mean) / std, torch.tensor(d["y"][:n])
+
+
+def test_exact_and_chunk_estimates_agree_on_ranking_of_nb201_cells():
+    x, y = _cifar_batch(32)
+    x = nn.functional.avg_pool2d(x, 2)  # 16x16 keeps the test fast
+    exact, chunks = [], []
+    for net in _small_nb201_nets(8):
+        s_exact, e1 = score_network(net, x, y, ["zico", "lswag_lambda"])
+        s_chunks, e2 = score_network(
+            net, x, y, ["zico", "lswag_lambda"], options={"per_sample": "chunks"}
+        )
+        assert e1 == {} and e2 == {}
+        exact.append([s_exact["zico"], s_exact["lswag_lambda"]])
+        chunks.append([s_chunks["zico"], s_chunks["lswag_lambda"]])
+    exact, chunks = np.array(exact), np.array(chunks)
+    for k in range(2):
+        rho = spearmanr(exact[:, k], chunks[:, k])[0]
+        assert rho > 0.8, rho
+    # but they are different estimates, not the same numbers
+    assert not np.allclose(exact, chunks)
+
+
+def test_exact_per_sample_matches_loop_on_a_built_nb201_cell_in_float64():
+    x, y = _cifar_batch(4)
+    net = _small_nb201_nets(1)[0].double().train()
+    x = nn.functional.avg_pool2d(x, 4).double()
+    stats = NetworkPass(net, x, y).per_sample_grads
+    assert_stats_match(stats, reference_grads(net, x, y), rtol=1e-7, atol=1e-14)
