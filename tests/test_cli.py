@@ -32,8 +32,20 @@ def test_evaluate_rejects_bad_sizes_and_methods():
 
 
 def test_cli_evaluate_json(capsys):
-    code = main(["evaluate", "nb301-cifar10", "--seeds", "2", "--n-labelled", "60",
-                 "--methods", "best-proxy,libra+rank-mean", "--format", "json"])
+    code = main(
+        [
+            "evaluate",
+            "nb301-cifar10",
+            "--seeds",
+            "2",
+            "--n-labelled",
+            "60",
+            "--methods",
+            "best-proxy,libra+rank-mean",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
     methods = {r["method"] for r in rows}
@@ -44,8 +56,21 @@ def test_cli_evaluate_json(capsys):
 
 def test_cli_evaluate_markdown_to_file(tmp_path, capsys):
     out = tmp_path / "table.md"
-    assert main(["evaluate", "tnb101-micro-jigsaw", "--seeds", "2", "--methods", "best-proxy",
-                 "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "tnb101-micro-jigsaw",
+                "--seeds",
+                "2",
+                "--methods",
+                "best-proxy",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
     assert "| tnb101-micro-jigsaw |" in text and "±" in text
     assert text == capsys.readouterr().out
@@ -60,7 +85,10 @@ def test_cli_errors_name_the_problem(capsys):
 
 def test_summarize_reports_mean_and_spread():
     bench = load_benchmark("nb201-cifar10")
-    s = summarize(evaluate_benchmark(bench, n_labelled=100, seeds=range(3),
-                                     methods=["libra+rank-mean"], in_sample=False))
+    s = summarize(
+        evaluate_benchmark(
+            bench, n_labelled=100, seeds=range(3), methods=["libra+rank-mean"], in_sample=False
+        )
+    )
     row = s.iloc[0]
     assert row.n_seeds == 3 and row.rho_std > 0 and 0 < row.tau_mean < row.rho_mean

@@ -166,7 +166,7 @@ def load_nb201_table() -> pd.DataFrame:
     --------
     >>> from libranas.datasets import load_nb201_table
     >>> t = load_nb201_table()
-    >>> len(t), round(t["cifar10_test_acc_200ep"].max(), 2)
+    >>> len(t), float(round(t["cifar10_test_acc_200ep"].max(), 2))
     (15625, 94.37)
     """
     return _read_csv("nb201_15k.csv.gz").set_index("index").copy()
@@ -216,9 +216,8 @@ def load_benchmark(name: str) -> Benchmark:
         prefix = f"freerea_{e.task}_"
         proxies = [c for c in df.columns if c.startswith(prefix)]
         X = df[proxies].rename(columns=lambda c: c[len(prefix) :]).astype(float)
-        # the NB201 classifier is Linear(64, n_classes): only it differs between datasets
-        n_classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[e.task]
-        X["params"] = df["params_M_cifar10"] + 65 * (n_classes - 10) / 1e6
+        # NATS-Bench parameter counts of this dataset's network (millions)
+        X["params"] = df[f"params_M_{e.task}"]
         meta = df[[c for c in df.columns if not c.startswith("freerea_")]]
         meta = meta.rename(columns={"index": "nb201_index"})
         y = df[e.target].rename(e.target)
