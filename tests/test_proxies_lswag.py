@@ -217,3 +217,26 @@ def test_lswag_on_built_nb201_cells_with_real_images():
     assert math.isnan(scores["lswag"]) and math.isfinite(scores["lswag_psi"])
     psi = [r[0]["lswag_psi"] for r in results]
     assert psi[0] > psi[2] > psi[3]  # more nonlinear paths, more distinct patterns
+
+
+def test_lswag_on_a_tiny_vision_transformer_exact_equals_loop():
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    vit = timm.models.vision_transformer.VisionTransformer(
+        img_size=16, patch_size=8, embed_dim=16, depth=2, num_heads=2, num_classes=3
+    ).double()
+    x, y = torch.randn(6, 3, 16, 16, dtype=torch.float64), torch.arange(6) % 3
+    exact = NetworkPass(vit, x, y)
+    loop = NetworkPass(vit, x, y, options={"per_sample": "loop"})
+    # patch embedding, qkv, proj, fc1, fc2 per block, head: the paper's ViT layers
+    assert [s.name for s in exact.per_sample_grads][:5] == [
+        "patch_embed.proj",
+        "blocks.0.attn.qkv",
+        "blocks.0.attn.proj",
+        "blocks.0.mlp.fc1",
+        "blocks.0.mlp.fc2",
+    ]
+    np.testing.assert_allclose(layer_log_sigma(exact), layer_log_sigma(loop), rtol=1e-9)
+    # timm's GELU outputs of the 5 tokens x 64 hidden units of each block are the units
+    assert [c.shape for c in exact.activations] == [(6, 5 * 64), (6, 5 * 64)]
+    assert math.isfinite(lswag(exact))
