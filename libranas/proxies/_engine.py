@@ -49,7 +49,11 @@ class NetworkPass:
     seed : int
         Seed for anything random inside a pass (random inputs of synflow/zen).
     options : dict
-        Per-proxy options (e.g. ``lswag_band``, ``per_sample_chunk``).
+        Per-proxy options (e.g. ``lswag_band``, ``per_sample_chunk``). Read by the
+        passes here: ``per_sample`` ("exact" | "loop" | "chunks"), ``per_sample_chunk``
+        (16), ``per_sample_splits`` (2), ``features_samples`` (1); by proxies:
+        ``lswag_band`` (None or (lo, hi) depth percentiles), ``reg_swap_mu`` and
+        ``reg_swap_sigma`` (1.5, 1.5, millions of parameters).
     """
 
     def __init__(
