@@ -1,0 +1,802 @@
+"""ProxyFeaturizer: architectures in, a matrix of zero-cost proxy scores out.
+
+Each architecture is built at random initialisation (a seed derived from the architecture
+itself), run through one shared :class:`~libranas.proxies._engine.NetworkPass` over one
+fixed batch, and scored by every requested proxy. The L-SWAG layer band is calibrated once
+per search space in :meth:`ProxyFeaturizer.fit`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+import warnings
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["ProxyFailedWarning", "ProxyFeaturizer", "arch_seed"]
+
+#: the L-SWAG family, listed first (in this order) by default
+LSWAG_PROXIES = ("lswag", "lswag_lambda", "lswag_psi")
+_DTYPES = ("float32", "float64")
+
+
+class ProxyFailedWarning(UserWarning):
+    """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN."""
+
+
+def arch_seed(canonical: Any, random_state: int) -> int:
+    """Seed of one architecture's initialisation: a function of the architecture and the seed only.
+
+    ``SeedSequence([random_state, crc32(repr(canonical))])``, so the same architecture gets
+    the same weights whatever its position in the list, the other architectures and the
+    number of jobs.
+
+    Examples
+    --------
+    >>> arch_seed("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 0) == arch_seed(
+    ...     "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 0)
+    True
+    >>> arch_seed("a", 0) != arch_seed("a", 1)
+    True
+    """
+    crc = zlib.crc32(repr(canonical).encode("utf-8"))
+    return int(np.random.SeedSequence([int(random_state), crc]).generate_state(1)[0])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+# ==================================================================================
+# work done per architecture (module level: picklable for joblib workers)
+# ==================================================================================
+
+
+def _set_worker_threads(n_threads: int, parent_pid: int) -> None:
+    """In a worker process, use ``n_threads`` torch threads (the caller sets its own)."""
+    import torch
+
+    if os.getpid() != parent_pid and torch.get_num_threads() != n_threads:
+        torch.set_num_threads(n_threads)
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, device: str, dtype: str) -> tuple[Any, Any]:
+    import torch
+
+    xt = torch.as_tensor(x).to(device=device, dtype=getattr(torch, dtype))
+    yt = torch.as_tensor(y, dtype=torch.long).to(device)
+    return xt, yt
+
+
+def _build(space: Any, arch: Any, seed: int, num_classes: int | None, device: str, dtype: str):
+    """Build ``arch`` on the CPU under ``seed`` (same weights on every device), then move it."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = space.build(arch, num_classes=num_classes)
+    return model.to(device=device, dtype=getattr(torch, dtype))
+
+
+def _rng_devices(device: str) -> list[int]:
+    import torch
+
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        return []
+    return [dev.index if dev.index is not None else torch.cuda.current_device()]
+
+
+def _score_archs(
+    space: Any,
+    archs: list[Any],
+    seeds: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    proxies: list[str],
+    options: dict[str, Any],
+    device: str,
+    dtype: str,
+    num_classes: int,
+    n_threads: int,
+    parent_pid: int,
+) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
+    """Score ``archs``: one network and one shared pass per architecture.
+
+    Returns the ``(len(archs), len(proxies))`` scores (NaN where a proxy failed) and the
+    failures as ``(row, proxy, reason)``.
+    """
+    import torch
+
+    from libranas.proxies._engine import NetworkPass
+    from libranas.proxies._registry import get_proxy
+
+    _set_worker_threads(n_threads, parent_pid)
+    infos = [get_proxy(name) for name in proxies]
+    xt, yt = _tensors(x, y, device, dtype)
+    out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
+    failures: list[tuple[int, str, str]] = []
+    for row, (arch, seed) in enumerate(zip(archs, seeds, strict=True)):
+        with torch.random.fork_rng(devices=_rng_devices(device)):
+            torch.manual_seed(seed)
+            model = _build(space, arch, seed, num_classes, device, dtype)
+            npass = NetworkPass(model, xt, yt, seed=seed, options=options)
+            for col, info in enumerate(infos):
+                try:
+                    value = float(info.func(npass))
+                except Exception as exc:  # noqa: BLE001 - one proxy failing must not stop the rest
+                    failures.append((row, info.name, f"{type(exc).__name__}: {exc}"))
+                    continue
+                if math.isfinite(value):
+                    out[row, col] = value
+                else:
+                    failures.append((row, info.name, f"non-finite score {value}"))
+        del npass, model
+    return out, failures
+
+
+def _layer_values(
+    space: Any,
+    archs: list[Any],
+    seeds: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    options: dict[str, Any],
+    device: str,
+    dtype: str,
+    num_classes: int,
+    n_threads: int,
+    parent_pid: int,
+) -> list[np.ndarray | str]:
+    """Per-layer L-SWAG log sigma of each architecture (or the reason it failed)."""
+    import torch
+
+    from libranas.proxies._engine import NetworkPass
+    from libranas.proxies.lswag import layer_log_sigma
+
+    _set_worker_threads(n_threads, parent_pid)
+    xt, yt = _tensors(x, y, device, dtype)
+    out: list[np.ndarray | str] = []
+    for arch, seed in zip(archs, seeds, strict=True):
+        with torch.random.fork_rng(devices=_rng_devices(device)):
+            torch.manual_seed(seed)
+            model = _build(space, arch, seed, num_classes, device, dtype)
+            npass = NetworkPass(model, xt, yt, seed=seed, options={**options, "lswag_band": None})
+            try:
+                out.append(np.asarray(layer_log_sigma(npass), dtype=np.float64))
+            except Exception as exc:  # noqa: BLE001 - reported by the caller
+                out.append(f"{type(exc).__name__}: {exc}")
+        del npass, model
+    return out
+
+
+# ==================================================================================
+# the estimator
+# ==================================================================================
+
+
+class ProxyFeaturizer(TransformerMixin, BaseEstimator):
+    """Score architectures of a search space with zero-cost proxies.
+
+    ``transform(archs)`` returns one row per architecture and one float64 column per proxy.
+    Every architecture is built at random initialisation with a seed derived from
+    ``random_state`` and the architecture itself (:func:`arch_seed`), so its scores do not
+    depend on the order of ``archs`` or on ``n_jobs``. All proxies of one architecture share
+    one :class:`~libranas.proxies._engine.NetworkPass` (each forward / backward runs once);
+    networks are discarded after scoring.
+
+    Parameters
+    ----------
+    space : str or SearchSpace, default="nb201"
+        A registered space name (:func:`libranas.spaces.list_spaces`) or a space object.
+    proxies : list of str, default=None
+        Proxy names (:func:`libranas.proxies.list_proxies`), one output column each, in this
+        order. ``None``: every registered proxy, the L-SWAG family first
+        (``lswag, lswag_lambda, lswag_psi``), then the others sorted by name.
+    data : (x, y) pair, torch DataLoader, path to an .npz file, or None, default=None
+        The batch every network is scored on.
+
+        - ``(x, y)``: arrays or tensors; ``x`` floating point ``(N, C, H, W)`` (already
+          normalised), ``y`` integer class labels ``(N,)``. The first ``batch_size``
+          samples are used (all of them when there are fewer).
+        - a ``torch.utils.data.DataLoader`` yielding ``(x, y)`` batches: the first
+          ``batch_size`` samples it yields, iterated with torch's global RNG seeded from
+          ``random_state`` (so a shuffling loader gives the same batch every fit).
+        - a path to an ``.npz`` file of uint8 images (``x`` and ``y`` arrays):
+          ``batch_size`` images drawn with
+          :func:`libranas.datasets.load_image_batch` (normalisation inferred from the file
+          name, e.g. ``cifar10_960_uint8.npz``).
+        - ``None``: only allowed when every proxy reads the network alone (``params``,
+          ``flops``, ``l2_norm``); the networks then see a zero batch of shape
+          ``(2, *input_shape)``.
+    batch_size : int, default=64
+        Samples in the batch (the paper uses 64; at least 2, per-sample statistics need them).
+    device : str or torch.device, default="auto"
+        ``"auto"``: CUDA when available, else the CPU. ``"cuda"`` without a CUDA device is
+        an error at :meth:`fit`.
+    lswag_band : "auto", (lo, hi) or None, default="auto"
+        Layer band of the L-SWAG proxies, as depth percentiles ``0 <= lo < hi <= 100``.
+        ``"auto"`` calibrates it in :meth:`fit` (see Notes); ``None`` uses every layer.
+    n_calibration : int, default=20
+        Random architectures used by the ``"auto"`` band calibration. The paper uses 1000;
+        20 keeps :meth:`fit` around half a minute on a CPU at batch 64.
+    num_classes : int, default=None
+        Output classes of the built networks; labels must lie in ``[0, num_classes)``.
+        ``None``: the space's default (the output width of ``space.build(arch)``; 10 for
+        NAS-Bench-201), never inferred from the labels.
+    input_shape : tuple of int, default=None
+        ``(C, H, W)`` of the zero batch used when ``data=None`` (it sets the resolution
+        ``flops`` is counted at). ``None``: the space's ``default_input_shape`` attribute;
+        an error if the space has none. With data, it must match the batch if given.
+    options : dict, default=None
+        Extra options for the shared pass and the proxies (e.g.
+        ``{"per_sample": "chunks"}``, ``{"per_sample_chunk": 8}``). The band is set with
+        ``lswag_band``, not here.
+    n_jobs : int, default=None
+        Parallel jobs over architectures (joblib; ``None`` = 1 unless a
+        :func:`joblib.parallel_config` context says otherwise, which also selects the
+        backend, e.g. Dask or Ray). Each worker builds its own networks from picklable
+        architectures and the numpy batch.
+    n_threads : int, default=None
+        Torch threads used to score every architecture, in this process and in every
+        worker alike (``None``: this process's ``torch.get_num_threads()`` at
+        :meth:`transform`). CPU reductions depend on the thread count, so one value for all
+        workers is what makes the scores identical bit for bit whatever ``n_jobs``. With
+        several worker processes on a CPU, set it to ``cpu_count // n_jobs`` (e.g. 1) to
+        avoid oversubscription.
+    random_state : int, RandomState, Generator or None, default=0
+        Seed of the network initialisations, the calibration architectures and the batch
+        draw. ``None`` (or a generator) draws a seed at :meth:`fit`, stored as ``seed_``.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the networks and the batch. The output is always float64.
+    verbose : int, default=0
+        Progress messages (calibration, joblib progress when > 0).
+
+    Attributes
+    ----------
+    space_ : SearchSpace
+        The resolved search space.
+    proxies_ : list of str
+        The output columns, in order.
+    device_ : str
+        The resolved device, e.g. ``"cpu"`` or ``"cuda"``.
+    seed_ : int
+        The resolved seed.
+    data_ : tuple of ndarray
+        The batch ``(x, y)`` every network is scored on (numpy, so the fitted featurizer
+        pickles).
+    num_classes_ : int
+        Output classes of the networks.
+    lswag_band_ : (float, float) or None
+        The band given to the L-SWAG proxies (None: all layers).
+    lswag_profile_ : ndarray of shape (10,) or None
+        The calibration profile: mean per-layer log sigma of the calibration networks by
+        depth decile (``None`` unless the band was calibrated). Plot it to see the spike.
+    calibration_archs_ : list or None
+        The architectures the band was calibrated on.
+    calibration_seconds_ : float
+        Wall time of the calibration (0 when there was none).
+
+    Notes
+    -----
+    **Band calibration** (``lswag_band="auto"`` and an L-SWAG proxy requested), as in the
+    paper: ``n_calibration`` *random* architectures of the space (not the ``archs`` given
+    to :meth:`fit`) are scored at initialisation; each network's per-layer log sigma
+    (:func:`libranas.proxies.lswag.layer_log_sigma`) is binned by relative depth into 10
+    bins and averaged over networks (:func:`~libranas.proxies.lswag.depth_profile`); the
+    band is the spike of that profile (:func:`~libranas.proxies.lswag.choose_band`).
+    Without an L-SWAG proxy no calibration runs and ``lswag_band_`` is None.
+
+    **Failures.** A proxy that raises or returns a non-finite value on one architecture
+    gives NaN in that cell and a :class:`ProxyFailedWarning` naming the architecture, the
+    proxy and the reason; the other cells are computed as usual. An invalid architecture
+    is an error (``ValueError`` / ``TypeError`` naming its position and value) before
+    anything is scored.
+
+    **Checks at fit.** Parameters, proxy names (``ValueError`` listing the known ones),
+    the device, the batch, and that the batch fits the space: one random architecture is
+    built and run on 2 samples (``ValueError`` "data batch of shape ... does not fit
+    space ...").
+
+    ``archs`` is a list of architectures in any form the space accepts, so scikit-learn's
+    ``check_estimator`` does not apply (``input_tags.two_d_array=False``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from libranas.featurizer import ProxyFeaturizer
+    >>> x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    >>> feat = ProxyFeaturizer("nb201", proxies=["params", "nwot"], data=(x, y), device="cpu")
+    >>> archs = ["(0, 2, 3, 2, 3, 1)", "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
+    >>> Z = feat.fit_transform(archs)
+    >>> Z.shape, Z.dtype
+    ((2, 2), dtype('float64'))
+    >>> list(feat.get_feature_names_out())
+    ['params', 'nwot']
+    >>> bool(Z[0, 0] > Z[1, 0])  # the first cell has more convolutions
+    True
+    >>> bool((feat.transform(archs[::-1]) == Z[::-1]).all())  # same arch, same scores
+    True
+    """  # noqa: E501
+
+    def __init__(
+        self,
+        space: Any = "nb201",
+        proxies: Sequence[str] | None = None,
+        data: Any = None,
+        batch_size: int = 64,
+        device: Any = "auto",
+        lswag_band: Any = "auto",
+        n_calibration: int = 20,
+        num_classes: int | None = None,
+        input_shape: Sequence[int] | None = None,
+        options: dict[str, Any] | None = None,
+        n_jobs: int | None = None,
+        n_threads: int | None = None,
+        random_state: Any = 0,
+        dtype: str = "float32",
+        verbose: int = 0,
+    ) -> None:
+        self.space = space
+        self.proxies = proxies
+        self.data = data
+        self.batch_size = batch_size
+        self.device = device
+        self.lswag_band = lswag_band
+        self.n_calibration = n_calibration
+        self.num_classes = num_classes
+        self.input_shape = input_shape
+        self.options = options
+        self.n_jobs = n_jobs
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ sklearn plumbing
+    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn Tags
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # X is a list of architectures
+        tags.target_tags.required = False
+        return tags
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The proxy names, one per output column.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn API compatibility.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "proxies_")
+        return np.asarray(self.proxies_, dtype=object)
+
+    # ------------------------------------------------------------------ parameter checks
+    def _check_params(self) -> None:
+        if not _is_int(self.batch_size) or self.batch_size < 2:
+            raise ValueError(f"batch_size must be an int >= 2, got {self.batch_size!r}")
+        if not _is_int(self.n_calibration) or self.n_calibration < 1:
+            raise ValueError(f"n_calibration must be an int >= 1, got {self.n_calibration!r}")
+        if self.num_classes is not None and (not _is_int(self.num_classes) or self.num_classes < 1):
+            raise ValueError(f"num_classes must be None or an int >= 1, got {self.num_classes!r}")
+        if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
+            raise ValueError(f"n_jobs must be None or a nonzero int, got {self.n_jobs!r}")
+        if self.n_threads is not None and (not _is_int(self.n_threads) or self.n_threads < 1):
+            raise ValueError(f"n_threads must be None or an int >= 1, got {self.n_threads!r}")
+        if not _is_int(self.verbose) or self.verbose < 0:
+            raise ValueError(f"verbose must be an int >= 0, got {self.verbose!r}")
+        if self.options is not None:
+            if not isinstance(self.options, dict) or not all(
+                isinstance(k, str) for k in self.options
+            ):
+                raise TypeError(f"options must be a dict with str keys, got {self.options!r}")
+            if "lswag_band" in self.options:
+                raise ValueError(
+                    "set the L-SWAG band with the lswag_band parameter, not options['lswag_band']"
+                )
+
+    def _resolve_dtype(self) -> str:
+        import torch
+
+        if isinstance(self.dtype, torch.dtype):
+            name = str(self.dtype).removeprefix("torch.")
+        else:
+            name = self.dtype
+        if name not in _DTYPES:
+            raise ValueError(f"dtype must be one of {_DTYPES}, got {self.dtype!r}")
+        return name
+
+    def _resolve_device(self) -> str:
+        import torch
+
+        if isinstance(self.device, str) and self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if not isinstance(self.device, (str, torch.device)):
+            raise TypeError(f"device must be 'auto', a str or a torch.device, got {self.device!r}")
+        try:
+            dev = torch.device(self.device)
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(f"invalid device {self.device!r}: {exc}") from None
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={self.device!r} but no CUDA device is available; "
+                    "use device='cpu' or 'auto'"
+                )
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise ValueError(
+                    f"device={self.device!r} but only {torch.cuda.device_count()} CUDA "
+                    "device(s) are available"
+                )
+        return str(dev)
+
+    def _resolve_seed(self) -> int:
+        rs = self.random_state
+        if _is_int(rs):
+            if rs < 0:
+                raise ValueError(f"random_state must be a non-negative int, got {rs}")
+            return int(rs)
+        if rs is None:
+            return int(np.random.SeedSequence().generate_state(1)[0])
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(0, 2**32))
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2**31 - 1))
+        raise TypeError(
+            f"random_state must be None, an int, a numpy Generator or RandomState, got {rs!r}"
+        )
+
+    def _resolve_proxies(self) -> list[str]:
+        from libranas.proxies import list_proxies
+
+        known = list_proxies()
+        if self.proxies is None:
+            first = [p for p in LSWAG_PROXIES if p in known]
+            return first + [p for p in known if p not in first]
+        if isinstance(self.proxies, str) or not isinstance(self.proxies, Sequence | np.ndarray):
+            raise TypeError(f"proxies must be None or a list of proxy names, got {self.proxies!r}")
+        names = list(self.proxies)
+        if not names:
+            raise ValueError("proxies is empty; pass None for all proxies or a list of names")
+        bad = [p for p in names if not isinstance(p, str) or p not in known]
+        if bad:
+            raise ValueError(f"unknown proxies {bad}; known proxies: {known}")
+        dup = sorted({p for p in names if names.count(p) > 1})
+        if dup:
+            raise ValueError(f"proxies listed more than once: {dup}")
+        return names
+
+    # ------------------------------------------------------------------ the batch
+    def _load_batch(self, seed: int, model_only: bool) -> tuple[np.ndarray, np.ndarray]:
+        data = self.data
+        if data is None:
+            if not model_only:
+                raise ValueError(
+                    "data=None, but the proxies "
+                    f"{[p for p in self.proxies_ if not self._model_only(p)]} need a batch: "
+                    "pass data=(x, y) arrays or tensors, a torch DataLoader, or the path of an "
+                    ".npz file of uint8 images (e.g. cifar10_960_uint8.npz)"
+                )
+            shape = self.input_shape
+            if shape is None:
+                shape = getattr(self.space_, "default_input_shape", None)
+            if shape is None:
+                raise ValueError(
+                    f"data=None: pass input_shape=(C, H, W) (the space {self.space_!r} has no "
+                    "default_input_shape), or pass data"
+                )
+            shape = self._check_shape(shape)
+            return np.zeros((2, *shape), np.float32), np.zeros(2, np.int64)
+        if isinstance(data, (str, os.PathLike)):
+            from libranas.datasets import load_image_batch
+
+            x, y = load_image_batch(
+                data, n=self.batch_size, num_classes=self.num_classes, random_state=seed
+            )
+        elif isinstance(data, (tuple, list)):
+            if len(data) != 2:
+                raise ValueError(f"data must be an (x, y) pair, got a sequence of {len(data)}")
+            x, y = self._as_numpy(data[0], "x"), self._as_numpy(data[1], "y")
+            x, y = x[: self.batch_size], y[: self.batch_size]
+        elif type(data).__name__ == "DataLoader" or hasattr(data, "dataset"):
+            x, y = self._from_loader(data, seed)
+        else:
+            raise TypeError(
+                "data must be an (x, y) pair of arrays/tensors, a torch DataLoader, a path to "
+                f"an .npz image file or None, got {type(data).__name__}"
+            )
+        return self._check_batch(x, y)
+
+    @staticmethod
+    def _as_numpy(value: Any, what: str) -> np.ndarray:
+        if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+            value = value.detach().cpu().numpy()
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"data {what} must be a numpy array or a torch tensor, got {value!r}")
+        return value
+
+    def _from_loader(self, loader: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        have = 0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for k, batch in enumerate(loader):
+                if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+                    raise ValueError(
+                        f"the DataLoader must yield (x, y) batches; batch {k} is "
+                        f"{type(batch).__name__}"
+                    )
+                xs.append(self._as_numpy(batch[0], "x"))
+                ys.append(self._as_numpy(batch[1], "y"))
+                have += len(xs[-1])
+                if have >= self.batch_size:
+                    break
+        if not xs:
+            raise ValueError("the DataLoader yielded no batch")
+        return np.concatenate(xs)[: self.batch_size], np.concatenate(ys)[: self.batch_size]
+
+    def _check_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(
+                f"data x must be floating point (normalised images), got dtype {x.dtype}; for "
+                "uint8 images pass the .npz path or use libranas.datasets.load_image_batch"
+            )
+        if not (np.issubdtype(y.dtype, np.integer) and y.dtype != np.bool_):
+            raise TypeError(f"data y must hold integer class labels, got dtype {y.dtype}")
+        if y.ndim != 1 or x.ndim < 2 or len(x) != len(y):
+            raise ValueError(
+                f"data x of shape {x.shape} and y of shape {y.shape} do not form a batch: "
+                "y must be 1-D with one label per sample of x"
+            )
+        if len(x) < 2:
+            raise ValueError(f"the batch needs at least 2 samples, got {len(x)}")
+        if not np.isfinite(x).all():
+            raise ValueError("data x contains NaN or infinite values")
+        if self.input_shape is not None and tuple(x.shape[1:]) != self._check_shape(
+            self.input_shape
+        ):
+            raise ValueError(
+                f"input_shape={tuple(self.input_shape)} but the data batch has shape {x.shape}"
+            )
+        return np.ascontiguousarray(x), y.astype(np.int64)
+
+    @staticmethod
+    def _check_shape(shape: Any) -> tuple[int, ...]:
+        if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence | np.ndarray):
+            raise TypeError(f"input_shape must be a tuple of ints, got {shape!r}")
+        if not shape or not all(_is_int(s) and s > 0 for s in shape):
+            raise ValueError(f"input_shape must be a tuple of positive ints, got {shape!r}")
+        return tuple(int(s) for s in shape)
+
+    @staticmethod
+    def _model_only(name: str) -> bool:
+        from libranas.proxies import get_proxy
+
+        return get_proxy(name).requires <= {"model"}
+
+    def _check_fits_space(self) -> int:
+        """Run one random architecture on 2 samples; return the number of output classes."""
+        import torch
+
+        x, y = self.data_
+        arch = self.space_.sample(1, random_state=self.seed_)[0]
+        seed = arch_seed(self.space_.validate(arch), self.seed_)
+        try:
+            model = _build(self.space_, arch, seed, self.num_classes, self.device_, self.dtype_)
+            xt, _ = _tensors(x[:2], y[:2], self.device_, self.dtype_)
+            with torch.no_grad():
+                out = model(xt)
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            raise ValueError(
+                f"data batch of shape {x.shape} does not fit space {self.space_!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 2:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(
+                f"data batch of shape {x.shape} does not fit space {self.space_!r}: the "
+                f"network returned {shape} for 2 samples instead of (2, num_classes) logits"
+            )
+        return int(out.shape[1])
+
+    # ------------------------------------------------------------------ fit / transform
+    def _canonical(self, archs: Any) -> list[Any]:
+        if archs is None:
+            raise TypeError("archs must be a list of architectures, got None")
+        if isinstance(archs, (str, bytes)):
+            raise TypeError(
+                f"archs must be a list of architectures, got a single string {archs!r}; "
+                "wrap it in a list"
+            )
+        if hasattr(archs, "tolist") and not isinstance(archs, np.ndarray):  # pandas
+            archs = archs.tolist()
+        if isinstance(archs, np.ndarray):
+            archs = list(archs) if archs.ndim == 1 else [row for row in archs]
+        try:
+            archs = list(archs)
+        except TypeError:
+            raise TypeError(
+                f"archs must be a list of architectures, got {type(archs).__name__}"
+            ) from None
+        canonical = []
+        for i, arch in enumerate(archs):
+            try:
+                canonical.append(self.space_.validate(arch))
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"invalid architecture at index {i} ({arch!r}): {exc}") from exc
+        return canonical
+
+    def fit(self, archs: Any = None, y: Any = None) -> ProxyFeaturizer:
+        """Resolve the space, proxies, device and batch; calibrate the L-SWAG band.
+
+        Parameters
+        ----------
+        archs : list of architectures, optional
+            Only validated (each must be valid in the space). The band calibration uses
+            random architectures of the space, not these (as in the paper).
+        y : ignored
+            Present for pipeline compatibility.
+
+        Returns
+        -------
+        self : ProxyFeaturizer
+        """
+        from libranas.spaces import get_space
+
+        self._check_params()
+        self.dtype_ = self._resolve_dtype()
+        self.space_ = get_space(self.space)
+        self.proxies_ = self._resolve_proxies()
+        self.device_ = self._resolve_device()
+        self.seed_ = self._resolve_seed()
+        if archs is not None:
+            self._canonical(archs)
+        model_only = all(self._model_only(p) for p in self.proxies_)
+        self.data_ = self._load_batch(self.seed_, model_only)
+        self.num_classes_ = self._check_fits_space()
+        if self.num_classes is not None and self.num_classes_ != self.num_classes:
+            raise ValueError(
+                f"num_classes={self.num_classes} but the network of space {self.space_!r} "
+                f"outputs {self.num_classes_} classes"
+            )
+        labels = self.data_[1]
+        if self.data is not None and (labels.min() < 0 or labels.max() >= self.num_classes_):
+            raise ValueError(
+                f"labels range {labels.min()}..{labels.max()} does not fit num_classes="
+                f"{self.num_classes_} (the networks' output width); pass num_classes= or fold "
+                "the labels (e.g. load_image_batch(..., fold_labels=True))"
+            )
+        self._fit_band()
+        return self
+
+    def _fit_band(self) -> None:
+        from libranas.proxies.lswag import check_band, choose_band, depth_profile
+
+        self.lswag_band_ = None
+        self.lswag_profile_ = None
+        self.calibration_archs_ = None
+        self.calibration_seconds_ = 0.0
+        band = self.lswag_band
+        uses_lswag = any(p in LSWAG_PROXIES for p in self.proxies_)
+        if isinstance(band, str):
+            if band != "auto":
+                raise ValueError(f"lswag_band must be 'auto', None or (lo, hi), got {band!r}")
+            if not uses_lswag:
+                self.lswag_band_ = None
+                return
+        else:
+            self.lswag_band_ = check_band(band)
+            return
+        start = time.perf_counter()
+        rng = np.random.default_rng([self.seed_, 1])  # independent of the fit-check draw
+        archs = [self.space_.validate(a) for a in self.space_.sample(self.n_calibration, rng)]
+        results = self._parallel(_layer_values, archs, [])
+        values = [r for r in results if not isinstance(r, str)]
+        for arch, r in zip(archs, results, strict=True):
+            if isinstance(r, str):
+                warnings.warn(
+                    f"band calibration: architecture {arch!r} skipped: {r}",
+                    ProxyFailedWarning,
+                    stacklevel=3,
+                )
+        if not values:
+            raise ValueError(
+                f"band calibration failed on all {len(archs)} architectures; pass an explicit "
+                "lswag_band=(lo, hi) or None"
+            )
+        self.lswag_profile_ = depth_profile(values, n_bins=10)
+        self.lswag_band_ = choose_band(self.lswag_profile_)
+        self.calibration_archs_ = archs
+        self.calibration_seconds_ = time.perf_counter() - start
+        if self.verbose:
+            print(
+                f"[ProxyFeaturizer] calibrated L-SWAG band {self.lswag_band_} on {len(values)} "
+                f"architectures in {self.calibration_seconds_:.1f} s; profile "
+                f"{np.round(self.lswag_profile_, 2).tolist()}"
+            )
+
+    def _pass_options(self) -> dict[str, Any]:
+        return {**(self.options or {}), "lswag_band": self.lswag_band_}
+
+    def _parallel(self, func: Any, archs: list[Any], extra: list[Any]) -> list[Any]:
+        """Run ``func`` over chunks of ``archs`` with joblib; results in input order.
+
+        Every chunk, in this process or a worker, runs with the same number of torch
+        threads, so results do not depend on ``n_jobs``.
+        """
+        import torch
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        if not archs:
+            return []
+        n_workers = max(1, effective_n_jobs(self.n_jobs))
+        n_chunks = min(len(archs), 1 if n_workers == 1 else 4 * n_workers)
+        bounds = np.linspace(0, len(archs), n_chunks + 1).astype(int)
+        seeds = [arch_seed(a, self.seed_) for a in archs]
+        threads = torch.get_num_threads() if self.n_threads is None else int(self.n_threads)
+        x, y = self.data_
+        tail = (x, y, *extra, self._pass_options(), self.device_, self.dtype_, self.num_classes_)
+        jobs = (
+            delayed(func)(self.space_, archs[a:b], seeds[a:b], *tail, threads, os.getpid())
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            if b > a
+        )
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return list(Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs))
+        finally:
+            torch.set_num_threads(before)
+
+    def transform(self, archs: Any) -> np.ndarray:
+        """Score every architecture with every proxy.
+
+        Parameters
+        ----------
+        archs : list of architectures
+            Any form the space accepts (e.g. NB201 strings, NASLib tuples or indices).
+
+        Returns
+        -------
+        ndarray of float64, shape (n_archs, n_proxies)
+            Columns in ``proxies_`` order; NaN where a proxy failed (with a
+            :class:`ProxyFailedWarning`).
+
+        Raises
+        ------
+        ValueError, TypeError
+            An invalid architecture (the message gives its index), before anything runs.
+        """
+        check_is_fitted(self, "proxies_")
+        canonical = self._canonical(archs)
+        if not canonical:
+            return np.empty((0, len(self.proxies_)), dtype=np.float64)
+        chunks = self._parallel(_score_archs, canonical, [list(self.proxies_)])
+        scores = np.vstack([c[0] for c in chunks])
+        offset = 0
+        for part, failures in chunks:
+            for row, proxy, reason in failures:
+                i = offset + row
+                warnings.warn(
+                    f"proxy {proxy!r} failed on architecture {i} ({canonical[i]!r}): {reason}; "
+                    "its score is NaN",
+                    ProxyFailedWarning,
+                    stacklevel=2,
+                )
+            offset += len(part)
+        return scores
