@@ -34,8 +34,9 @@ TRAINING_FREE_METHODS = ("rank-mean", "log-rank")
 LEARNED_METHODS = ("xgboost", "xgboost-pairwise", "estimator")
 METHODS = ("auto", *TRAINING_FREE_METHODS, *LEARNED_METHODS)
 
-# Pair sampling for ``rank:pairwise``. XGBoost's own default ("topk" pairs) reached only
-# Spearman 0.82 in the study, "mean" with 32 sampled pairs per row 0.93 (ranker_study.md).
+# Pair sampling for ``rank:pairwise``. With XGBoost's own default ("topk" pairs) the study's
+# Spearman was 0.5-0.8 and unstable across seeds; "mean" with 32 sampled pairs per row gave
+# 0.93 (benchmarks/results/ranker_study.md).
 _PAIRWISE_DEFAULTS = {"lambdarank_pair_method": "mean", "lambdarank_num_pair_per_sample": 32}
 
 # ZCRanker parameters that must not be overridden through ``xgb_params``.
@@ -104,11 +105,12 @@ def _apply_knots(column: np.ndarray, knots: np.ndarray, ranks: np.ndarray) -> np
     left = np.clip(pos - 1, 0, k - 1)
     a, b = knots[left], knots[inside]
     ra, rb = ranks[left], ranks[inside]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # t is NaN/inf where a == b or a knot is infinite; those entries are not selected
         t = (v - a) / (b - a)
-    between = np.where(
-        np.isfinite(a) & np.isfinite(b) & np.isfinite(t), ra + t * (rb - ra), 0.5 * (ra + rb)
-    )
+        between = np.where(
+            np.isfinite(a) & np.isfinite(b) & np.isfinite(t), ra + t * (rb - ra), 0.5 * (ra + rb)
+        )
     res = np.where(exact, ranks[inside], between)
     res = np.where(~exact & (pos == 0), ranks[0], res)
     res = np.where(~exact & (pos >= k), ranks[-1], res)
@@ -244,7 +246,8 @@ default="auto"
     Missing values: the rank fusions average over the finite proxy columns of each row (a NaN
     in one column does not hide the others); a row whose proxy columns are all NaN gets a NaN
     score. XGBoost handles NaN natively (learned default directions). ``method="estimator"``
-    accepts NaN only if the estimator does (its ``allow_nan`` tag).
+    passes NaN on to the estimator, which raises its own error if it cannot handle them (use
+    e.g. a Pipeline with an explicit imputer).
 
     Infinite values: ranks order +-inf as extremes, so the rank fusions and the learned
     methods with ``rank_transform=True`` accept them; otherwise the learned methods raise a
@@ -487,11 +490,6 @@ default="auto"
         return validate_data(self, X, y, y_numeric=True, **kwargs)
 
     def _check_non_finite(self, X: np.ndarray) -> None:
-        if not self._allows_nan() and np.isnan(X).any():
-            raise ValueError(
-                f"Input X contains NaN, and estimator {self.estimator!r} does not accept missing "
-                "values; use method='xgboost' or an estimator that handles NaN."
-            )
         if self.method_ in LEARNED_METHODS:
             inf_cols = np.isinf(X).any(axis=0)
             # with rank_transform, proxy columns only enter through their ranks
