@@ -1,4 +1,4 @@
-"""Gradient-saliency proxies of NAS-Bench-Suite-Zero: ``snip``, ``grad_norm``, ``plain``, ``fisher``.
+"""Gradient-saliency proxies of NAS-Bench-Suite-Zero: snip, grad_norm, plain, fisher.
 
 All four come from ONE forward and ONE backward of the mean cross-entropy loss over the
 batch (the family pass, cached on the :class:`~libranas.proxies._engine.NetworkPass`
@@ -20,7 +20,9 @@ With ``W_l`` the weight of layer ``l`` and ``g_l = dL/dW_l``:
 - ``fisher`` (Theis et al., "Faster gaze prediction with dense networks and Fisher
   pruning", 2018; Turner et al., "BlockSwap", ICLR 2020): for each activation channel
   ``k`` of each weight-layer output, ``0.5 * mean_n (sum_positions a * dL/da)^2``, summed
-  over channels and layers. The "activations" are the outputs of the Conv2d/Linear layers
+  over channels and layers, each channel's value weighted by its layer's fan-in as
+  NAS-Bench-Suite-Zero does (option ``fisher_mode="channels"``: unweighted). The
+  "activations" are the outputs of the Conv2d/Linear layers
   (as NAS-Bench-Suite-Zero's implementation hooks them); for a conv output the channel is
   dim 1 and positions are the spatial dims, for a Linear output the channel is the last
   dim and positions are the middle (token) dims. A layer called several times in one
@@ -103,6 +105,7 @@ def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
     if not layers:
         raise ValueError("the network has no trainable Conv2d/Linear weight: nothing to score")
     fisher = {name: 0.0 for name, _ in layers}
+    fisher_w = {name: 0.0 for name, _ in layers}
     handles = []
 
     def make_hook(name: str):
@@ -113,7 +116,11 @@ def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
 
             def grad_hook(grad: torch.Tensor) -> None:
                 terms = _channel_terms(module, act, grad.detach())
-                fisher[name] += float((0.5 * terms.double().pow(2).mean(dim=0)).sum())
+                per_channel = 0.5 * terms.double().pow(2).mean(dim=0)
+                fisher[name] += float(per_channel.sum())
+                # NAS-Bench-Suite-Zero spreads each channel's value over the channel's
+                # weights (its fan-in) before summing
+                fisher_w[name] += float(per_channel.sum()) * module.weight[0].numel()
 
             out.register_hook(grad_hook)
 
@@ -130,11 +137,15 @@ def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
     finally:
         for h in handles:
             h.remove()
-    grads = [torch.zeros_like(w) if g is None else g.detach() for w, g in zip(weights, grads)]
+    grads = [
+        torch.zeros_like(w) if g is None else g.detach()
+        for w, g in zip(weights, grads, strict=True)
+    ]
     return {
         "weights": [w.detach() for w in weights],
         "grads": grads,
         "fisher": [fisher[name] for name, _ in layers],
+        "fisher_weighted": [fisher_w[name] for name, _ in layers],
     }
 
 
@@ -176,7 +187,9 @@ def snip(network_pass: NetworkPass) -> float:
     2.193176
     """
     p = _pass(network_pass)
-    return float(sum((w * g).abs().double().sum() for w, g in zip(p["weights"], p["grads"])))
+    return float(
+        sum((w * g).abs().double().sum() for w, g in zip(p["weights"], p["grads"], strict=True))
+    )
 
 
 @register_proxy(
@@ -248,7 +261,7 @@ def plain(network_pass: NetworkPass) -> float:
     -0.238406
     """
     p = _pass(network_pass)
-    return float(sum((w * g).double().sum() for w, g in zip(p["weights"], p["grads"])))
+    return float(sum((w * g).double().sum() for w, g in zip(p["weights"], p["grads"], strict=True)))
 
 
 @register_proxy(
@@ -261,9 +274,17 @@ def fisher(network_pass: NetworkPass) -> float:
     """Fisher information of activation channels, summed.
 
     For every output channel ``k`` of every weight layer (Conv2d, Linear) with output
-    ``a``: ``0.5 * mean over samples n of (sum over positions of a * dL/da)^2``; the sum
-    over channels and layers is returned. Loss = mean cross-entropy of the batch. Bigger
-    is predicted better (NAS-Bench-Suite-Zero).
+    ``a``: ``F_k = 0.5 * mean over samples n of (sum over positions of a * dL/da)^2``.
+    Option ``fisher_mode``:
+
+    - ``"weights"`` (default, NAS-Bench-Suite-Zero): each channel's ``F_k`` is assigned
+      to every weight of that output channel and the per-weight values are summed, i.e.
+      ``sum_l fan_in_l * sum_k F_k`` with ``fan_in`` = ``C_in / groups * k_h * k_w`` for a
+      conv, ``in_features`` for a linear layer;
+    - ``"channels"`` (the per-channel sum of Theis et al.): ``sum_l sum_k F_k``.
+
+    Loss = mean cross-entropy of the batch. Bigger is predicted better
+    (NAS-Bench-Suite-Zero).
 
     Parameters
     ----------
@@ -284,4 +305,8 @@ def fisher(network_pass: NetworkPass) -> float:
     >>> fisher(NetworkPass(lin, torch.ones(3, 1), torch.tensor([0, 1, 0])))
     0.0
     """
-    return float(sum(_pass(network_pass)["fisher"]))
+    mode = network_pass.options.get("fisher_mode", "weights")
+    if mode not in ("weights", "channels"):
+        raise ValueError(f"option fisher_mode must be 'weights' or 'channels', got {mode!r}")
+    key = "fisher_weighted" if mode == "weights" else "fisher"
+    return float(sum(_pass(network_pass)[key]))
