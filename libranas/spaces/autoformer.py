@@ -701,9 +701,10 @@ class AutoFormerSpace(SearchSpace):
         softmax attention (no fused kernel, so it works under ``torch.func.vmap`` on CPU and
         the attention maps are visible to forward hooks on ``blocks.<i>.attn.attn_map``, an
         ``nn.Identity``), projection back to ``embed_dim``. MLP: ``timm.layers.Mlp`` with
-        ``nn.GELU``. Weights as in AutoFormer / timm ViTs: linear weights, class token and
-        position embedding truncated normal (std 0.02), biases 0, LayerNorms 1 and 0, the
-        patch conv at torch's default.
+        ``nn.GELU``. Weights as in AutoFormer: linear weights, class token and position
+        embedding from ``timm.layers.trunc_normal_(std=0.02)`` (whose cut-off is at +-2 in
+        absolute value, so in effect a normal), biases 0, LayerNorms 1 and 0, the patch conv
+        at torch's default.
 
         Weight layers in registration (= forward) order: ``patch_embed.proj``, then per block
         ``attn.qkv``, ``attn.proj``, ``mlp.fc1``, ``mlp.fc2``, then ``head``. No dropout, no
