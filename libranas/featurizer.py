@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import threading
 import time
 import warnings
 import zlib
@@ -26,6 +27,11 @@ __all__ = ["ProxyFailedWarning", "ProxyFeaturizer", "arch_seed"]
 #: the L-SWAG family, listed first (in this order) by default
 LSWAG_PROXIES = ("lswag", "lswag_lambda", "lswag_psi")
 _DTYPES = ("float32", "float64")
+
+
+#: torch's RNG is process-global: architectures scored by threads of one process (joblib's
+#: threading backend) take turns, so each one's seeded build and pass see only its own seed
+_TORCH_RNG_LOCK = threading.Lock()
 
 
 class ProxyFailedWarning(UserWarning):
@@ -125,7 +131,7 @@ def _score_archs(
     out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
     failures: list[tuple[int, str, str]] = []
     for row, (arch, seed) in enumerate(zip(archs, seeds, strict=True)):
-        with torch.random.fork_rng(devices=_rng_devices(device)):
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             model = _build(space, arch, seed, num_classes, device, dtype)
             npass = NetworkPass(model, xt, yt, seed=seed, options=options)
@@ -166,7 +172,7 @@ def _layer_values(
     xt, yt = _tensors(x, y, device, dtype)
     out: list[np.ndarray | str] = []
     for arch, seed in zip(archs, seeds, strict=True):
-        with torch.random.fork_rng(devices=_rng_devices(device)):
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             model = _build(space, arch, seed, num_classes, device, dtype)
             npass = NetworkPass(model, xt, yt, seed=seed, options={**options, "lswag_band": None})
@@ -244,7 +250,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         Parallel jobs over architectures (joblib; ``None`` = 1 unless a
         :func:`joblib.parallel_config` context says otherwise, which also selects the
         backend, e.g. Dask or Ray). Each worker builds its own networks from picklable
-        architectures and the numpy batch.
+        architectures and the numpy batch. Threads of one process (joblib's threading
+        backend) score one architecture at a time, since torch's RNG is process-global; use
+        processes (the default loky backend) or a cluster backend for parallelism.
     n_threads : int, default=None
         Torch threads used to score every architecture, in this process and in every
         worker alike (``None``: this process's ``torch.get_num_threads()`` at
@@ -705,7 +713,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         start = time.perf_counter()
         rng = np.random.default_rng([self.seed_, 1])  # independent of the fit-check draw
         archs = [self.space_.validate(a) for a in self.space_.sample(self.n_calibration, rng)]
-        results = self._parallel(_layer_values, archs, [])
+        results = [r for chunk in self._parallel(_layer_values, archs, []) for r in chunk]
         values = [r for r in results if not isinstance(r, str)]
         for arch, r in zip(archs, results, strict=True):
             if isinstance(r, str):
