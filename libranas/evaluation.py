@@ -21,20 +21,43 @@ from libranas.datasets import Benchmark
 from libranas.ranker import ZCRanker
 from libranas.selector import LibraSelector
 
-#: method name -> factory(random_state) of an unfitted pipeline
-METHODS: dict[str, Callable[[int], Any]] = {
-    "best-proxy": lambda seed: Pipeline(
+#: method name -> factory(random_state, encoding columns) of an unfitted pipeline
+METHODS: dict[str, Callable[[int, list[str]], Any]] = {
+    "best-proxy": lambda seed, enc: Pipeline(
         [("select", LibraSelector(max_proxies=1, bias=None)), ("rank", ZCRanker("rank-mean"))]
     ),
-    "libra+rank-mean": lambda seed: Pipeline(
+    "libra+rank-mean": lambda seed, enc: Pipeline(
         [("select", LibraSelector()), ("rank", ZCRanker("rank-mean"))]
     ),
-    "libra+xgboost": lambda seed: Pipeline(
+    "libra+xgboost": lambda seed, enc: Pipeline(
         [("select", LibraSelector()), ("rank", ZCRanker("xgboost", random_state=seed))]
     ),
-    "xgboost-all": lambda seed: ZCRanker("xgboost", random_state=seed),
+    "xgboost-all": lambda seed, enc: ZCRanker("xgboost", random_state=seed),
+    # beyond the paper: the learned ranker also sees the architecture's one-hot encoding
+    "xgboost-all+encoding": lambda seed, enc: ZCRanker(
+        "xgboost", passthrough=enc, random_state=seed
+    ),
 }
 DEFAULT_METHODS = tuple(METHODS)
+_ENCODING_PREFIX = "enc:"
+
+
+def with_encoding(bench: Benchmark) -> tuple[pd.DataFrame, list[str]] | None:
+    """``bench.X`` with the search space's architecture encoding appended, or None.
+
+    None when the benchmark's space is not a registered :mod:`libranas.spaces` space
+    (TransNAS-Bench-101 cells have no builder here).
+    """
+    from libranas.spaces import list_spaces
+
+    if bench.space not in list_spaces():
+        return None
+    from libranas.spaces import get_space
+
+    space = get_space(bench.space)
+    names = [_ENCODING_PREFIX + n for n in space.encoding_names()]
+    enc = pd.DataFrame(space.encode_many(bench.archs), index=bench.X.index, columns=names)
+    return pd.concat([bench.X, enc], axis=1), names
 
 
 def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float]:
@@ -57,6 +80,9 @@ def evaluate_benchmark(
 ) -> pd.DataFrame:
     """Run the protocol on one benchmark.
 
+    Methods ending in ``+encoding`` are skipped for benchmarks whose search space has no
+    encoder in :mod:`libranas.spaces`.
+
     Returns
     -------
     pandas.DataFrame
@@ -74,14 +100,21 @@ def evaluate_benchmark(
             f"{bench.name} for evaluation"
         )
     X, y = bench.X, bench.y.to_numpy()
+    encoded = with_encoding(bench) if any(m.endswith("+encoding") for m in methods) else None
+    if encoded is None:  # no encoder for this space: those methods are not run
+        methods = [m for m in methods if not m.endswith("+encoding")]
     rows = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
         labelled = np.zeros(n, dtype=bool)
         labelled[rng.choice(n, size=n_labelled, replace=False)] = True
         for method in methods:
-            model = METHODS[method](seed).fit(X[labelled], y[labelled])
-            rho, tau = _rank_scores(y[~labelled], model.predict(X[~labelled]))
+            if method.endswith("+encoding"):
+                Xm, enc = encoded
+            else:
+                Xm, enc = X, []
+            model = METHODS[method](seed, enc).fit(Xm[labelled], y[labelled])
+            rho, tau = _rank_scores(y[~labelled], model.predict(Xm[~labelled]))
             rows.append(
                 {
                     "benchmark": bench.name,
@@ -97,7 +130,7 @@ def evaluate_benchmark(
         if progress is not None:
             progress()
     if in_sample:
-        model = METHODS["libra+rank-mean"](0).fit(X, y)
+        model = METHODS["libra+rank-mean"](0, []).fit(X, y)
         rho, tau = _rank_scores(y, model.predict(X))
         rows.append(
             {

@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from libranas.datasets.zc_tables import Benchmark, _warn_non_finite, load_zc_table
@@ -222,5 +223,6 @@ def load_benchmark(name: str) -> Benchmark:
         meta = meta.rename(columns={"index": "nb201_index"})
         y = df[e.target].rename(e.target)
         bench = Benchmark(name, e.space, e.task, X, y, e.target, meta=meta, source=e.source)
+    bench.X = bench.X.where(np.isfinite(bench.X.to_numpy()))  # +-inf -> NaN, reported
     _warn_non_finite(bench)
     return bench
