@@ -156,16 +156,21 @@ class EvolutionarySearch:
     initial_population : list, optional
         Architectures to start from (at most ``population``; e.g. already labelled ones).
         One that violates the constraints is a ``ValueError``.
+    exclude : list, optional
+        Architectures evaluated elsewhere (e.g. by an earlier search): never drawn as random
+        members or children (treated like already evaluated ones). May overlap
+        ``initial_population``.
     storage : str, path or BaseStorage, optional
         Where the state is saved after every generation (a path means a JSON-lines file). A
         search whose study already exists in the storage resumes from it.
     study_name : str, default="evolution"
         Name of the search inside the storage.
     max_tries : int, default=100
-        Attempts to find a child that satisfies the constraints and was not evaluated before.
-        When they fail, an already evaluated child is accepted (its score is reused, it is not
-        re-scored: ``cached=True`` in the history), or, if no mutation satisfied the
-        constraints, a random architecture is drawn.
+        Mutations tried to find a child that satisfies the constraints and was not evaluated
+        before (a new tournament every 10). When they all fail, a random unseen architecture
+        is drawn instead (``parent=-1``); only when none can be drawn either (a nearly
+        exhausted space) an already evaluated child is accepted: its score is reused, it is
+        not re-scored (``cached=True`` in the history).
     random_state : int, numpy Generator or None
         Seed of every random choice. Same seed (and deterministic scorer), same search.
 
@@ -217,6 +222,7 @@ class EvolutionarySearch:
         batch_size: int = 10,
         constraints: Any = None,
         initial_population: list[Any] | None = None,
+        exclude: list[Any] | None = None,
         storage: Any = None,
         study_name: str = "evolution",
         max_tries: int = 100,
@@ -230,6 +236,7 @@ class EvolutionarySearch:
         self.batch_size = batch_size
         self.constraints = constraints
         self.initial_population = initial_population
+        self.exclude = exclude
         self.storage = storage
         self.study_name = study_name
         self.max_tries = max_tries
@@ -266,50 +273,54 @@ class EvolutionarySearch:
             "seed": int(self.random_state) if _is_int(self.random_state) else None,
             "constraints": constraints.to_dict() if constraints is not None else None,
             "initial_population": _jsonable(initial),
+            "exclude": _jsonable(sorted(self._exclude, key=repr)),
         }
 
     # ------------------------------------------------------------------ helpers
     def _ok(self, arch: Any) -> bool:
         return self._constraints_ is None or bool(self._constraints_.mask([arch])[0])
 
-    def _random_arch(self, rng: np.random.Generator, seen: set, scored: dict | None = None) -> Any:
-        """A random architecture satisfying the constraints, unseen; with ``scored``, an
-        already scored one is accepted when no unseen one turns up."""
+    def _random_arch(self, rng: np.random.Generator, seen: set) -> Any:
+        """A random architecture satisfying the constraints and not evaluated yet."""
         space = self.space_
-        fallback = None
         for _ in range(self.max_tries * 10):
             arch = space.validate(space.sample(1, rng)[0])
-            if not self._ok(arch):
-                continue
-            if arch not in seen:
+            if self._ok(arch) and arch not in seen:
                 return arch
-            if fallback is None and scored is not None and arch in scored:
-                fallback = arch
-        if fallback is not None:
-            return fallback
         raise RuntimeError(
             f"could not draw a new architecture satisfying the constraints in "
             f"{self.max_tries * 10} tries (space exhausted?)"
         )
 
     def _child(
-        self, rng: np.random.Generator, parent: Any, seen: set, scored: dict
-    ) -> tuple[Any, bool]:
-        """Mutate ``parent`` into an admissible child; returns (child, already scored)."""
+        self, rng: np.random.Generator, pop: deque, history: list[dict], seen: set, scored: dict
+    ) -> tuple[Any, int, bool]:
+        """An admissible child: ``(child, parent order, already scored)``.
+
+        Mutates the tournament winner; after every 10 failed mutations (child violating the
+        constraints or already evaluated) a new tournament picks another parent. After
+        ``max_tries`` failures, a random unseen architecture (parent -1); if none can be
+        drawn either, an already scored child is accepted.
+        """
         space = self.space_
         fallback = None
-        for _ in range(self.max_tries):
-            child = space.validate(space.mutate(parent, rng))
+        parent = self._tournament(rng, pop, history)
+        for attempt in range(self.max_tries):
+            if attempt and attempt % 10 == 0:
+                parent = self._tournament(rng, pop, history)
+            child = space.validate(space.mutate(history[parent]["arch"], rng))
             if not self._ok(child):
                 continue
             if child not in seen:
-                return child, False
+                return child, parent, False
             if fallback is None and child in scored:
-                fallback = child
-        if fallback is not None:
-            return fallback, True
-        arch = self._random_arch(rng, seen, scored)
-        return arch, arch in scored
+                fallback = (child, parent)
+        try:
+            return self._random_arch(rng, seen), -1, False
+        except RuntimeError:
+            if fallback is None:
+                raise
+        return fallback[0], fallback[1], True
 
     def _tournament(self, rng: np.random.Generator, pop: deque, history: list[dict]) -> int:
         members = list(pop)
@@ -375,6 +386,7 @@ class EvolutionarySearch:
                     f"{len(bad)} architecture(s) of initial_population violate the constraints "
                     f"{self._constraints_!r}, e.g. {bad[0]!r}"
                 )
+        self._exclude = {space.validate(a) for a in (self.exclude or [])}
         config = self._config(space, self._constraints_, initial)
         rng = (
             self.random_state
@@ -420,12 +432,12 @@ class EvolutionarySearch:
         elif self._storage is not None:
             self._storage.append(self.study_name, {"kind": "config", "config": config})
 
-        seen = {r["arch"] for r in history}
+        seen = {r["arch"] for r in history} | self._exclude
         cached_scores = {r["arch"]: r["score"] for r in history if not r["cached"]}
 
         if generation == 0:  # the initial population
             archs = list(initial)
-            seen.update(archs)
+            seen.update(archs)  # (initial members may be in exclude: they are scored anyway)
             while len(archs) < self.population:
                 arch = self._random_arch(rng, seen)
                 archs.append(arch)
@@ -458,8 +470,7 @@ class EvolutionarySearch:
             k = min(self.batch_size, self.cycles - n_children)
             children: list[tuple[Any, int, bool]] = []
             for _ in range(k):
-                parent = self._tournament(rng, pop, history)
-                child, dup = self._child(rng, history[parent]["arch"], seen, cached_scores)
+                child, parent, dup = self._child(rng, pop, history, seen, cached_scores)
                 seen.add(child)
                 children.append((child, parent, dup))
             to_score = [c for c, _, dup in children if not dup]

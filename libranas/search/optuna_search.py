@@ -26,7 +26,7 @@ import pandas as pd
 from libranas.search.evolution import SearchResult
 from libranas.search.scorers import as_scorer
 
-__all__ = ["OBJECTIVES", "OptunaSearch", "suggest_architecture"]
+__all__ = ["OBJECTIVES", "OptunaSearch", "architecture_params", "suggest_architecture"]
 
 #: objective name -> direction
 OBJECTIVES = {
@@ -101,6 +101,45 @@ def suggest_architecture(trial: Any, space: Any) -> Any:
     )
 
 
+def architecture_params(space: Any, arch: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trial parameters and distributions :func:`suggest_architecture` gives ``arch``.
+
+    Used to add already evaluated architectures to a study (``study.add_trial``).
+
+    Examples
+    --------
+    >>> from libranas.spaces import get_space
+    >>> params, dists = architecture_params(get_space("nb201"), 0)
+    >>> params["edge_1<-0"], len(dists)
+    ('avg_pool_3x3', 6)
+    """
+    from optuna.distributions import CategoricalDistribution
+
+    from libranas.spaces import get_space
+
+    space = get_space(space)
+    name = getattr(space, "name", "")
+    params: dict[str, Any] = {}
+    dists: dict[str, Any] = {}
+    if name == "nb201":
+        for (to, src), op in zip(space.edges, space.to_ops(arch), strict=True):
+            params[f"edge_{to}<-{src}"] = op
+            dists[f"edge_{to}<-{src}"] = CategoricalDistribution(list(space.ops))
+        return params, dists
+    if name.startswith("autoformer"):
+        a = space.validate(arch)
+        choices = space.choices
+        for key in ("embed_dim", "depth"):
+            params[key] = getattr(a, key)
+            dists[key] = CategoricalDistribution(list(choices[key]))
+        for i in range(a.depth):
+            for key in ("num_heads", "mlp_ratio"):
+                params[f"{key}_{i}"] = getattr(a, key)[i]
+                dists[f"{key}_{i}"] = CategoricalDistribution(list(choices[key]))
+        return params, dists
+    raise ValueError(f"no Optuna parameter rule for space {name or type(space).__name__!r}")
+
+
 def _arch_to_json(arch: Any) -> str:
     if hasattr(arch, "to_dict"):
         arch = arch.to_dict()
@@ -155,6 +194,10 @@ class OptunaSearch:
     max_tries : int, default=20
         The search stops (with a warning) after ``max_tries * n_trials`` asked trials even if
         fewer than ``n_trials`` distinct architectures were scored.
+    initial_archs : list, optional
+        Architectures to give the sampler first: when the study is new, they are scored (one
+        scorer call) and added as completed trials (``study.add_trial``); they count towards
+        ``n_trials``. Each must satisfy the constraints.
     random_state : int or None
         Seed of the sampler.
 
@@ -201,6 +244,7 @@ class OptunaSearch:
         storage: Any = None,
         study_name: str = "libranas-search",
         max_tries: int = 20,
+        initial_archs: list[Any] | None = None,
         random_state: int | None = None,
     ) -> None:
         self.space = space
@@ -215,6 +259,7 @@ class OptunaSearch:
         self.storage = storage
         self.study_name = study_name
         self.max_tries = max_tries
+        self.initial_archs = initial_archs
         self.random_state = random_state
 
     def _check_params(self) -> list[str]:
@@ -290,10 +335,32 @@ class OptunaSearch:
             )
         self.study_ = study
         complete = optuna.trial.TrialState.COMPLETE
+        score_seconds = 0.0
+        if self.initial_archs and not study.get_trials(deepcopy=False):
+            initial = list(dict.fromkeys(space.validate(a) for a in self.initial_archs))
+            if constraints is not None and not constraints.mask(initial).all():
+                raise ValueError("some initial_archs violate the constraints")
+            s0 = time.perf_counter()
+            scores = score_fn(initial)
+            metrics = {m: fn(initial) for m, fn in metric_fns.items()}
+            score_seconds += time.perf_counter() - s0
+            for i, arch in enumerate(initial):
+                params, dists = architecture_params(space, arch)
+                values = [float(scores[i])] + [float(metrics[m][i]) for m in extra]
+                nan = np.isnan(values[0])
+                study.add_trial(
+                    optuna.trial.create_trial(
+                        params=params,
+                        distributions=dists,
+                        values=None if nan else values,
+                        state=optuna.trial.TrialState.FAIL if nan else complete,
+                        user_attrs={"arch": _arch_to_json(arch), "cached": False},
+                    )
+                )
         cache: dict[str, list[float]] = {}
         for t in study.get_trials(deepcopy=False, states=(complete,)):
             cache.setdefault(t.user_attrs["arch"], list(t.values))
-        asked, score_seconds = 0, 0.0
+        asked = 0
         while len(cache) < self.n_trials:
             if asked >= self.max_tries * self.n_trials:
                 warnings.warn(
