@@ -42,15 +42,20 @@ def _evaluate(args: argparse.Namespace) -> int:
             for w in caught:
                 bar.write(f"note: {w.message}", file=sys.stderr)
             bar.set_postfix_str(name)
-            results.append(
-                evaluate_benchmark(
-                    bench,
-                    n_labelled=args.n_labelled,
-                    seeds=seeds,
-                    methods=methods,
-                    progress=bar.update,
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results.append(
+                    evaluate_benchmark(
+                        bench,
+                        n_labelled=args.n_labelled,
+                        seeds=seeds,
+                        methods=methods,
+                        progress=bar.update,
+                    )
                 )
-            )
+            # e.g. a proxy constant on some labelled sets: report each message once
+            for message in dict.fromkeys(str(w.message) for w in caught):
+                bar.write(f"note: {name}: {message}", file=sys.stderr)
     import pandas as pd
 
     summary = summarize(pd.concat(results, ignore_index=True))

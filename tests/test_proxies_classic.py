@@ -320,7 +320,7 @@ def test_size_proxies_hand_counts():
     npass.options["flops_bias"] = "yes"
     with pytest.raises(TypeError, match="flops_bias"):
         score("flops", npass)
-    norms = float(net[0].weight.norm() + net[2].weight.norm())
+    norms = float(net[0].weight.detach().norm() + net[2].weight.detach().norm())
     assert score("l2_norm", npass) == pytest.approx(norms)
     # grouped convolutions count C_in / groups inputs per output
     grouped = nn.Conv2d(4, 4, 3, padding=1, groups=2, bias=False)

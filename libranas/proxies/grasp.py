@@ -76,7 +76,7 @@ def grasp(network_pass: NetworkPass) -> float:
         logits = model(network_pass.inputs)
         loss = network_pass.loss_fn(logits, network_pass.targets)
         grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
-        pairs = [(w, g) for w, g in zip(weights, grads) if g is not None]
+        pairs = [(w, g) for w, g in zip(weights, grads, strict=True) if g is not None]
         if not pairs:
             return 0.0
         z = sum((g.detach() * g).sum() for _, g in pairs)
@@ -84,7 +84,7 @@ def grasp(network_pass: NetworkPass) -> float:
             return 0.0
         hg = torch.autograd.grad(z, [w for w, _ in pairs], allow_unused=True)
     total = 0.0
-    for (w, _), h in zip(pairs, hg):
+    for (w, _), h in zip(pairs, hg, strict=True):
         if h is not None:
             total += float((-w.detach() * h.detach()).double().sum())
     return total

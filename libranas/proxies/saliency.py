@@ -97,7 +97,8 @@ def _channel_terms(module: nn.Module, act: torch.Tensor, grad: torch.Tensor) -> 
 def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
     """One forward + backward of the batch loss with activation-gradient hooks.
 
-    Returns ``{"weights": [W_l], "grads": [dL/dW_l], "fisher": [per-layer fisher]}`` over
+    Returns ``{"weights": [W_l], "grads": [dL/dW_l], "fisher": [per-layer sum of channel
+    Fisher values], "fisher_weighted": [the same, each channel times its fan-in]}`` over
     the weight layers whose weight requires grad, in registration order.
     """
     model = network_pass.model

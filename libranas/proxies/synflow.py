@@ -96,7 +96,7 @@ def synflow_score(model: nn.Module, image_shape: tuple[int, ...]) -> float:
         out = net(x)
         grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
     total = 0.0
-    for w, g in zip(weights, grads):
+    for w, g in zip(weights, grads, strict=True):
         if g is not None:
             total += float((w.detach() * g).abs().sum())
     return total
