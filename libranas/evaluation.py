@@ -60,13 +60,19 @@ def with_encoding(bench: Benchmark) -> tuple[pd.DataFrame, list[str]] | None:
     return pd.concat([bench.X, enc], axis=1), names
 
 
-def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float]:
+def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float, int]:
+    """rho, tau over the architectures that got a finite score, and how many did not.
+
+    A training-free fusion gives NaN to an architecture whose selected proxies are all
+    missing; such rows are counted in ``n_unscored`` (reported), not silently dropped.
+    """
     finite = np.isfinite(y_score)
+    n_unscored = int((~finite).sum())
     if finite.sum() < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), n_unscored
     rho = stats.spearmanr(y_true[finite], y_score[finite]).statistic
     tau = stats.kendalltau(y_true[finite], y_score[finite]).statistic
-    return float(rho), float(tau)
+    return float(rho), float(tau), n_unscored
 
 
 def evaluate_benchmark(
@@ -87,7 +93,9 @@ def evaluate_benchmark(
     -------
     pandas.DataFrame
         One row per (method, seed): ``benchmark, method, seed, n_labelled, n_evaluated,
-        rho, tau, selected``. ``paper-in-sample`` has seed -1 and evaluates on all rows.
+        rho, tau, n_unscored, selected`` (``n_unscored``: evaluated architectures whose
+        score was NaN, left out of rho and tau). ``paper-in-sample`` has seed -1 and
+        evaluates on all rows.
     """
     methods = list(methods)
     unknown = [m for m in methods if m not in METHODS]
@@ -114,7 +122,7 @@ def evaluate_benchmark(
             else:
                 Xm, enc = X, []
             model = METHODS[method](seed, enc).fit(Xm[labelled], y[labelled])
-            rho, tau = _rank_scores(y[~labelled], model.predict(Xm[~labelled]))
+            rho, tau, n_unscored = _rank_scores(y[~labelled], model.predict(Xm[~labelled]))
             rows.append(
                 {
                     "benchmark": bench.name,
@@ -124,6 +132,7 @@ def evaluate_benchmark(
                     "n_evaluated": int((~labelled).sum()),
                     "rho": rho,
                     "tau": tau,
+                    "n_unscored": n_unscored,
                     "selected": _selected(model),
                 }
             )
@@ -131,7 +140,7 @@ def evaluate_benchmark(
             progress()
     if in_sample:
         model = METHODS["libra+rank-mean"](0, []).fit(X, y)
-        rho, tau = _rank_scores(y, model.predict(X))
+        rho, tau, n_unscored = _rank_scores(y, model.predict(X))
         rows.append(
             {
                 "benchmark": bench.name,
@@ -141,6 +150,7 @@ def evaluate_benchmark(
                 "n_evaluated": n,
                 "rho": rho,
                 "tau": tau,
+                "n_unscored": n_unscored,
                 "selected": _selected(model),
             }
         )
@@ -164,6 +174,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         n_seeds=("seed", "nunique"),
         n_labelled=("n_labelled", "first"),
         n_evaluated=("n_evaluated", "first"),
+        n_unscored=("n_unscored", "max"),
         selected=("selected", lambda s: s.mode().iat[0]),
     )
     return out.reset_index()
@@ -180,8 +191,12 @@ def format_table(summary: pd.DataFrame, fmt: str = "markdown") -> str:
 
     def cell(r: pd.Series) -> str:
         if r["method"] == "paper-in-sample":
-            return f"{r.rho_mean:.3f} / {r.tau_mean:.3f}"
-        return f"{r.rho_mean:.3f}±{r.rho_std:.3f} / {r.tau_mean:.3f}±{r.tau_std:.3f}"
+            text = f"{r.rho_mean:.3f} / {r.tau_mean:.3f}"
+        else:
+            text = f"{r.rho_mean:.3f}±{r.rho_std:.3f} / {r.tau_mean:.3f}±{r.tau_std:.3f}"
+        if r.get("n_unscored", 0):
+            text += f" ({int(r.n_unscored)} unscored)"
+        return text
 
     methods = list(dict.fromkeys(summary["method"]))
     lines = [

@@ -92,3 +92,16 @@ def test_summarize_reports_mean_and_spread():
     )
     row = s.iloc[0]
     assert row.n_seeds == 3 and row.rho_std > 0 and 0 < row.tau_mean < row.rho_mean
+
+
+def test_unscored_architectures_are_counted_not_hidden():
+    bench = load_benchmark("nb201-cifar10")  # one architecture has no nwot value
+    res = evaluate_benchmark(
+        bench, n_labelled=100, seeds=range(4), methods=["best-proxy"], in_sample=False
+    )
+    nan_arch = bench.X.index[bench.X["nwot"].isna()][0]
+    for seed, row in zip(range(4), res.itertuples(), strict=True):
+        assert row.selected == "nwot"
+        rng = __import__("numpy").random.default_rng(seed)
+        labelled = set(bench.X.index[rng.choice(len(bench), size=100, replace=False)])
+        assert row.n_unscored == (0 if nan_arch in labelled else 1)
