@@ -5,12 +5,15 @@ proxies were looked up (tabular) or computed (live). The ``labelled`` architectu
 of it (they are evaluated too, and additionally "trained": their validation accuracy is read
 from the table). Test accuracies are never read by the search; they are only reported.
 
-Two-round calibration (``refine=True``, the default): half of the labels (rounded up) go to
-random architectures before the search; the search spends half of the budget; the other
-labels go to the best-scored architectures found so far (that have a validation label); the
-LIBRA pipeline is re-fitted on all labels; the search spends the rest of the budget with the
-re-fitted pipeline (starting from the best architectures found so far); the architecture
-returned is the one the final pipeline scores highest among *all* evaluated ones. With
+Calibration in rounds (``refine=True``, the default): half of the labels (rounded up) go to
+random architectures before the search, and the pipeline is fitted on them; the search
+spends half of the budget; half of the remaining labels go to the best-scored architectures
+found so far (that have a validation label) and the LIBRA pipeline is re-fitted; the search
+spends the rest of the budget with it (starting from the best architectures found so far);
+the last labels go to the best-scored architectures of the whole search and the pipeline is
+re-fitted once more. The architecture returned is the one the final pipeline scores highest
+among *all* evaluated ones (it may be a labelled one). Labelling the top candidates is what
+corrects the predictor's false positives, which a search, by construction, seeks out. With
 ``refine=False`` all labels are random and there is one round.
 """
 
@@ -278,12 +281,17 @@ def search_nb201(
         int(random_state), population, sample_size, batch_size, rng,
     )  # fmt: skip
     tracker.add(archs1, scores1)
-    if refine:
-        labelled_set = set(lab)
-        ranked = [archs1[i] for i in np.argsort(-scores1, kind="stable")]
-        extra = [a for a in ranked if a not in labelled_set and not np.isnan(y[a])]
-        lab = lab + extra[: labelled - n0]
+
+    def label_top(archs: list[Any], scores: np.ndarray, n: int) -> None:
+        """Label the ``n`` best-scored unlabelled architectures (that have a label), re-fit."""
+        known = set(lab)
+        ranked = [archs[i] for i in np.argsort(-scores, kind="stable")]
+        lab.extend([a for a in ranked if a not in known and not np.isnan(y[a])][:n])
         scorer.fit(lab, y[lab].to_numpy())
+
+    if refine:
+        n_mid = (labelled - n0) // 2 + (labelled - n0) % 2
+        label_top(archs1, scores1, n_mid)
         rescored = np.asarray(scorer(archs1), dtype=float)
         tracker.reset_best(archs1, rescored)
         top = [archs1[i] for i in np.argsort(-rescored, kind="stable")]
@@ -292,6 +300,8 @@ def search_nb201(
             store, "phase2", int(random_state) + 1, population, sample_size, batch_size, rng,
         )  # fmt: skip
         tracker.add(archs2, scores2)
+        evaluated = tracker.order
+        label_top(evaluated, np.asarray(scorer(evaluated), dtype=float), labelled - len(lab))
     evaluated = tracker.order
     final = np.asarray(scorer(evaluated), dtype=float)
     best_i = int(np.nanargmax(final))

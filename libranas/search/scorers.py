@@ -140,8 +140,8 @@ _NBSZ_FROM_PRUNED = (
 )
 
 
-@lru_cache(maxsize=6)
-def _nb201_search_table(task: str, proxies: str, encoding: bool) -> Any:
+@lru_cache(maxsize=3)
+def _nb201_search_table(task: str) -> Any:
     from libranas.datasets import Benchmark, load_benchmark, load_nb201_table
     from libranas.search.constraints import nb201_mflops
     from libranas.spaces.nb201 import NB201Space
@@ -165,7 +165,7 @@ def _nb201_search_table(task: str, proxies: str, encoding: bool) -> Any:
     y = pd.Series(np.nan, index=index, name="val_accuracy")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-finite notes of the source tables
-        if proxies == "all" and nbsz is not None:
+        if nbsz is not None:
             b9 = load_benchmark(nbsz)
             z9 = b9.X.copy()
             z9.index = [space.validate(a) for a in z9.index]
@@ -194,10 +194,9 @@ def _nb201_search_table(task: str, proxies: str, encoding: bool) -> Any:
                 "only its ~725 cells are labelled, NaN elsewhere"
             )
     X = pd.DataFrame(cols, index=index)
-    if encoding:
-        enc = space.encode_many(archs)
-        for j, name in enumerate(space.encoding_names()):
-            X[f"enc:{name}"] = enc[:, j]
+    enc = space.encode_many(archs)
+    for j, name in enumerate(space.encoding_names()):
+        X[f"enc:{name}"] = enc[:, j]
     meta = pd.DataFrame(
         {
             "nb201_index": table.index.to_numpy(),
@@ -263,7 +262,25 @@ def nb201_search_table(task: str = "cifar10", proxies: str = "all", encoding: bo
         raise ValueError(f"unknown NB201 task {task!r}; known: {sorted(_SEARCH_TASKS)}")
     if proxies not in ("all", "freerea"):
         raise ValueError(f"proxies must be 'all' or 'freerea', got {proxies!r}")
-    return _nb201_search_table(task, proxies, bool(encoding))
+    from libranas.datasets import Benchmark
+
+    full = _nb201_search_table(task)
+    keep = [
+        c
+        for c in full.X.columns
+        if (encoding or not c.startswith("enc:"))
+        and (proxies == "all" or c.startswith(("freerea_", "enc:")) or c in ("params", "flops"))
+    ]
+    return Benchmark(
+        full.name,
+        full.space,
+        full.task,
+        full.X[keep].copy(),
+        full.y.copy(),
+        full.target,
+        meta=full.meta.copy(),
+        source=full.source,
+    )
 
 
 # =============================================================================== pipelines
