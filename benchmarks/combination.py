@@ -1,0 +1,144 @@
+"""LIBRA proxy combinations on every bundled benchmark, against the paper's Table 1.
+
+Protocol: for each bundled benchmark and each of 10 seeds, 100 architectures are drawn
+as the labelled set; proxy selection (LIBRA) and any learned model are fitted on them
+only, and Spearman's rho / Kendall's tau are computed on all the other architectures.
+"paper-in-sample" repeats the paper's protocol: LIBRA's selection uses the labels of all
+architectures of the table and the fused score is evaluated on the same architectures.
+
+    python benchmarks/combination.py            # writes benchmarks/results/combination.md
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from libranas.datasets import (
+    NonFiniteValuesWarning,
+    list_benchmarks,
+    load_benchmark,
+)
+from libranas.evaluation import evaluate_benchmark, format_table, summarize
+
+N_LABELLED = 100
+SEEDS = range(10)
+OUT = Path(__file__).parent / "results"
+
+# LIBRA, paper Table 1 (Spearman, selection with the benchmark's own labelled archs)
+PAPER_LIBRA = {
+    "nb201-cifar10": 0.89,
+    "nb201-cifar100": 0.90,
+    "nb201-imagenet16-120": 0.87,
+    "nb301-cifar10": 0.74,
+    "tnb101-micro-autoencoder": 0.45,
+    "tnb101-micro-room_layout": 0.57,
+    "tnb101-micro-class_object": 0.61,
+    "tnb101-micro-class_scene": 0.79,
+    "tnb101-micro-jigsaw": 0.60,
+    "tnb101-micro-normal": 0.76,
+    "tnb101-micro-segmentsemantic": 0.87,
+}
+
+
+def main() -> None:
+    start = time.perf_counter()
+    results = []
+    for name in list_benchmarks():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NonFiniteValuesWarning)
+            bench = load_benchmark(name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results.append(evaluate_benchmark(bench, n_labelled=N_LABELLED, seeds=SEEDS))
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            print(f"note: {name}: {message}", flush=True)
+        print(f"{name}: done ({time.perf_counter() - start:.0f} s)", flush=True)
+    raw = pd.concat(results, ignore_index=True)
+    OUT.mkdir(exist_ok=True)
+    raw.to_csv(OUT / "combination_raw.csv", index=False)
+    summary = summarize(raw)
+
+    rho = summary.pivot(index="benchmark", columns="method", values="rho_mean")
+    best_method = rho.drop(columns=["paper-in-sample"]).idxmax(axis=1)
+    side = []
+    for bench, paper in PAPER_LIBRA.items():
+        side.append(
+            f"| {bench} | {paper:.2f} | {rho.loc[bench, 'paper-in-sample']:.3f} | "
+            f"{rho.loc[bench, 'libra+rank-mean']:.3f} | {rho.loc[bench].drop('paper-in-sample').max():.3f} "
+            f"({best_method[bench]}) | "
+            f"{rho.loc[bench].drop('paper-in-sample').max() - paper:+.3f} |"
+        )
+    best = rho.drop(columns=["paper-in-sample"]).max(axis=1)
+    beaten = [b for b in PAPER_LIBRA if best[b] >= PAPER_LIBRA[b]]
+    below = [b for b in PAPER_LIBRA if best[b] < PAPER_LIBRA[b]]
+    free_beaten = [b for b in PAPER_LIBRA if rho.loc[b, "paper-in-sample"] >= PAPER_LIBRA[b]]
+    reading = "\n".join(
+        [
+            f"- With {N_LABELLED} labelled architectures, the best libranas pipeline matches or beats "
+            f"the paper's LIBRA on {len(beaten)} of {len(PAPER_LIBRA)} benchmarks with a paper number"
+            + (f"; below it on: {', '.join(below)}." if below else "."),
+            f"- The training-free LIBRA fusion under the paper's own protocol reaches the paper's number "
+            f"on {len(free_beaten)} of {len(PAPER_LIBRA)}. These tables hold only the 11-13 classic "
+            "NAS-Bench-Suite-Zero proxies; the paper's LIBRA also chose among L-SWAG, ZiCo, SWAP, MeCo "
+            "and others, which is where its training-free selection gets its edge (our own L-SWAG and "
+            "ZiCo columns on NB201 are measured in `lswag_nb201.md`).",
+            (
+                "- NB301: every proxy of the table is weak (best single rho about 0.54); "
+                "NAS-Bench-Suite-Zero's own XGBoost needed 1,000 labelled architectures plus an "
+                "encoding for 0.705, and the paper's 0.74 is an in-sample number that includes "
+                "proxies this table lacks. With 100 labelled architectures we reach the number "
+                "shown above."
+                if "nb301-cifar10" in below
+                else ""
+            ),
+            "- The learned rankers see only the labelled architectures and are evaluated on held-out "
+            "ones, a stricter protocol than the paper's in-sample selection; architecture encodings "
+            "(`xgboost-all+encoding`, NB201 and NB301 only) add most on NB301 and the 15k tables, "
+            "whose proxies are few.",
+        ]
+    )
+    selected = summary[summary.method == "paper-in-sample"][["benchmark", "selected"]]
+    elapsed = time.perf_counter() - start
+    text = f"""# LIBRA combinations on the bundled benchmarks
+
+Generated by `python benchmarks/combination.py` in {elapsed:.0f} s on {platform.machine()}
+({platform.processor() or "cpu"}, 2 cores).
+
+## Protocol
+- Benchmarks: every bundled table (`libranas list benchmarks`); targets as described by
+  `libranas.datasets.describe_benchmark` (NAS-Bench-Suite-Zero validation accuracies for the
+  ~700-cell tables; all-cell tables use the accuracies named there).
+- Per seed (seeds {SEEDS.start}..{SEEDS.stop - 1}): {N_LABELLED} labelled architectures drawn
+  uniformly; selection and fitting on them only; rho and tau on all the remaining ones.
+- Methods: `best-proxy` = the single proxy with the highest rho on the labelled set;
+  `libra+rank-mean` = LibraSelector (window 0.1, min information gain, bias re-alignment with
+  params) then the mean of normalised ranks; `libra+xgboost` = the same selection then ZCRanker's
+  XGBoost; `xgboost-all` = ZCRanker's XGBoost on every proxy of the table.
+- `paper-in-sample` = the paper's protocol: LIBRA selection with the labels of ALL architectures,
+  rank-mean fusion, evaluated on the same architectures (one number, no seeds).
+- Cells: rho mean±std / tau mean±std over the seeds.
+
+## Results
+{format_table(summary)}
+## Side by side with the paper's LIBRA (Table 1, Spearman)
+| benchmark | paper LIBRA | ours, paper protocol | ours, libra+rank-mean, 100 labelled | ours, best with 100 labelled | best - paper |
+|---|---|---|---|---|---|
+{chr(10).join(side)}
+
+Selections under the paper protocol:
+{chr(10).join(f"- {r.benchmark}: {r.selected}" for r in selected.itertuples())}
+
+## Reading
+{reading}
+"""
+    (OUT / "combination.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
