@@ -1,0 +1,266 @@
+"""Shared helpers of the proxy benchmarks (fidelity, lswag_nb201, featurizer_speed).
+
+- the three NAS-Bench-201 tasks of NAS-Bench-Suite-Zero with their real image batches;
+- a fixed random order of the table's cells, so that any prefix is a random subset (a run
+  stopped early still measures a random sample of the table);
+- building a cell at initialisation exactly as :class:`libranas.ProxyFeaturizer` does
+  (seed derived from the architecture, :func:`libranas.featurizer.arch_seed`);
+- an append-only per-cell CSV cache, so that every script can be stopped and resumed.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import subprocess
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+CACHE = RESULTS / "cache"
+IMAGES = Path(os.environ.get("LIBRANAS_IMAGES", "/work/shared/data/images"))
+BATCH = 64
+BATCH_SEED = 0  # which 64 of the 960 images (load_image_batch random_state)
+INIT_SEED = 0  # random_state of arch_seed: one init per cell, seed from the architecture
+ORDER_SEED = 0  # the random order in which cells are scored
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str  # "cifar10", "cifar100", "imagenet16-120"
+    benchmark: str  # libranas.datasets benchmark name
+    images: str  # .npz file under IMAGES
+    num_classes: int
+    fold_labels: bool  # ImageNet16 file has 1000-class labels: y % 120
+
+    def describe_batch(self) -> str:
+        text = (
+            f"{BATCH} real images drawn from `{self.images}` "
+            f"(`load_image_batch(n={BATCH}, random_state={BATCH_SEED})`, NB201 normalisation)"
+        )
+        if self.fold_labels:
+            text += (
+                "; the file's labels are 1000-class downsampled-ImageNet labels, folded to "
+                f"`y % {self.num_classes}` (`fold_labels=True`), so they are not the "
+                "ImageNet16-120 classes"
+            )
+        return text
+
+
+TASKS: dict[str, Task] = {
+    "cifar10": Task("cifar10", "nb201-cifar10", "cifar10_960_uint8.npz", 10, False),
+    "cifar100": Task("cifar100", "nb201-cifar100", "cifar100_960_uint8.npz", 100, False),
+    "imagenet16-120": Task(
+        "imagenet16-120", "nb201-imagenet16-120", "imagenet16_960_uint8.npz", 120, True
+    ),
+}
+
+
+def parse_tasks(names: Sequence[str]) -> list[Task]:
+    out = []
+    for n in names:
+        if n not in TASKS:
+            raise SystemExit(f"unknown task {n!r}; known: {sorted(TASKS)}")
+        out.append(TASKS[n])
+    return out
+
+
+def setup_torch(threads: int) -> None:
+    import torch
+
+    if threads < 1:
+        raise SystemExit(f"--threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+    warnings.filterwarnings("ignore", message=".*non-finite proxy values.*")
+
+
+def load_table(task: Task):
+    from libranas.datasets import NonFiniteValuesWarning, load_benchmark
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteValuesWarning)
+        return load_benchmark(task.benchmark)
+
+
+def load_batch(task: Task):
+    """The fixed real batch of the task as torch tensors ``(x, y)``."""
+    import torch
+
+    from libranas.datasets import load_image_batch
+
+    x, y = load_image_batch(
+        IMAGES / task.images,
+        n=BATCH,
+        num_classes=task.num_classes,
+        fold_labels=task.fold_labels,
+        random_state=BATCH_SEED,
+    )
+    return torch.as_tensor(x), torch.as_tensor(y)
+
+
+def cell_order(keys: Iterable[str], seed: int = ORDER_SEED) -> list[str]:
+    """The table's keys in a fixed random order (sorted first: independent of file order)."""
+    keys = sorted(keys)
+    perm = np.random.default_rng(seed).permutation(len(keys))
+    return [keys[i] for i in perm]
+
+
+def init_seed(arch: Any, random_state: int = INIT_SEED) -> int:
+    """The featurizer's per-architecture seed (a function of the canonical cell only)."""
+    from libranas.featurizer import arch_seed
+    from libranas.spaces import get_space
+
+    return arch_seed(get_space("nb201").validate(arch), random_state)
+
+
+def build(arch: Any, num_classes: int, seed: int):
+    """The untrained NB201 network of ``arch`` under ``seed`` (as ProxyFeaturizer builds it)."""
+    import torch
+
+    from libranas.spaces import get_space
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return get_space("nb201").build(arch, num_classes=num_classes)
+
+
+# ------------------------------------------------------------------------ per-cell cache
+
+
+class CellCache:
+    """Append-only CSV of per-cell results keyed by ``key_cols`` (resumable runs).
+
+    Rows are appended and flushed one at a time; a run killed mid-write leaves at most a
+    truncated last line, which :meth:`load` drops (it would have a wrong field count).
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], key_cols: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.columns = list(columns)
+        self.key_cols = list(key_cols)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            with self.path.open() as fh:
+                header = next(csv.reader(fh), None)
+            if header is not None and header != self.columns:
+                raise SystemExit(
+                    f"{self.path}: cached columns {header} differ from {self.columns}; "
+                    "move the file away to recompute"
+                )
+
+    def load(self) -> pd.DataFrame:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return pd.DataFrame(columns=self.columns)
+        rows = []
+        with self.path.open(newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            for row in reader:
+                if len(row) == len(self.columns):
+                    rows.append(row)
+        df = pd.DataFrame(rows, columns=self.columns)
+        for c in df.columns:
+            conv = pd.to_numeric(df[c], errors="coerce")
+            if conv.notna().sum() == df[c].replace("", np.nan).notna().sum():
+                df[c] = conv
+        return df.drop_duplicates(self.key_cols, keep="last").reset_index(drop=True)
+
+    def done(self) -> set[tuple]:
+        df = self.load()
+        return set(map(tuple, df[self.key_cols].astype(str).to_numpy().tolist()))
+
+    def append(self, row: dict[str, Any]) -> None:
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        with self.path.open("a", newline="") as fh:
+            w = csv.writer(fh)
+            if new:
+                w.writerow(self.columns)
+            w.writerow([_fmt(row.get(c, "")) for c in self.columns])
+            fh.flush()
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else repr(v)
+    if isinstance(v, np.ndarray):
+        return " ".join(repr(float(x)) for x in v)
+    return str(v)
+
+
+def parse_vec(text: Any) -> np.ndarray:
+    if isinstance(text, float) and math.isnan(text):
+        return np.array([])
+    return np.array([float(t) for t in str(text).split()], dtype=float)
+
+
+# ------------------------------------------------------------------------ statistics
+
+
+def spearman(a: Any, b: Any) -> tuple[float, int]:
+    """Spearman rho over the pairs where both are finite, and that count."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3:
+        return float("nan"), int(ok.sum())
+    return float(stats.spearmanr(a[ok], b[ok]).statistic), int(ok.sum())
+
+
+def kendall(a: Any, b: Any) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3:
+        return float("nan")
+    return float(stats.kendalltau(a[ok], b[ok]).statistic)
+
+
+def bootstrap_rho(a: Any, b: Any, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Std and the 2.5 / 97.5 percentiles of Spearman rho over bootstrap resamples of cells."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    if a.size < 3:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot)
+    for k in range(n_boot):
+        idx = rng.integers(0, a.size, a.size)
+        out[k] = stats.spearmanr(a[idx], b[idx]).statistic
+    return float(np.nanstd(out)), float(np.nanpercentile(out, 2.5)), float(np.nanpercentile(out, 97.5))
+
+
+def cpu_name() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def fmt(v: float, digits: int = 3) -> str:
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
