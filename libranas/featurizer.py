@@ -233,7 +233,8 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         ``"auto"`` calibrates it in :meth:`fit` (see Notes); ``None`` uses every layer.
     n_calibration : int, default=20
         Random architectures used by the ``"auto"`` band calibration. The paper uses 1000;
-        20 keeps :meth:`fit` around half a minute on a CPU at batch 64.
+        20 keeps :meth:`fit` under a minute on a CPU at batch 64 (NB201: about 3 s per
+        architecture on one busy core).
     num_classes : int, default=None
         Output classes of the built networks; labels must lie in ``[0, num_classes)``.
         ``None``: the space's default (the output width of ``space.build(arch)``; 10 for
@@ -804,7 +805,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                     f"proxy {proxy!r} failed on architecture {i} ({canonical[i]!r}): {reason}; "
                     "its score is NaN",
                     ProxyFailedWarning,
-                    stacklevel=2,
+                    stacklevel=3,  # transform is wrapped by sklearn's set_output
                 )
             offset += len(part)
         return scores
