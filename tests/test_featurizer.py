@@ -260,6 +260,17 @@ def test_batch_that_does_not_fit_the_space(shape):
         feat.fit()
 
 
+def test_batch_that_does_not_fit_a_vit_space():
+    from libranas.spaces import list_spaces
+
+    if "autoformer-tiny" not in list_spaces():
+        pytest.skip("the AutoFormer space is not available")
+    space = get_space("autoformer-tiny", img_size=32, patch_size=4, num_classes=10)
+    feat = ProxyFeaturizer(space, proxies=["params"], data=random_batch(shape=(3, 16, 16)))
+    with pytest.raises(ValueError, match=r"\(8, 3, 16, 16\) does not fit space AutoFormer"):
+        feat.fit()
+
+
 def test_unknown_proxy_lists_known_ones():
     feat = ProxyFeaturizer(proxies=["nwot", "not_a_proxy"], data=random_batch())
     with pytest.raises(ValueError, match=r"unknown proxies \['not_a_proxy'\]; known .*'nwot'"):
