@@ -235,7 +235,11 @@ def bootstrap_rho(a: Any, b: Any, n_boot: int = 1000, seed: int = 0) -> tuple[fl
     for k in range(n_boot):
         idx = rng.integers(0, a.size, a.size)
         out[k] = stats.spearmanr(a[idx], b[idx]).statistic
-    return float(np.nanstd(out)), float(np.nanpercentile(out, 2.5)), float(np.nanpercentile(out, 97.5))
+    return (
+        float(np.nanstd(out)),
+        float(np.nanpercentile(out, 2.5)),
+        float(np.nanpercentile(out, 97.5)),
+    )
 
 
 def cpu_name() -> str:

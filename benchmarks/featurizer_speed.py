@@ -26,7 +26,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -128,13 +127,21 @@ def main() -> None:
         rows.append(
             {"arch": arch, "build_s": t_build, "shared_s": ts, "separate_s": tp, "ratio": tp / ts}
         )
-        print(f"{i + 1}/{len(cells)} shared {ts:.1f}s separate {tp:.1f}s ratio {tp / ts:.2f}",
-              flush=True)
+        print(
+            f"{i + 1}/{len(cells)} shared {ts:.1f}s separate {tp:.1f}s ratio {tp / ts:.2f}",
+            flush=True,
+        )
 
     # ProxyFeaturizer.transform on the same cells (same batch, same seeds, no calibration)
     feat = ProxyFeaturizer(
-        "nb201", proxies=proxies, data=(x.numpy(), y.numpy()), batch_size=C.BATCH,
-        device="cpu", lswag_band=None, num_classes=task.num_classes, n_threads=args.threads,
+        "nb201",
+        proxies=proxies,
+        data=(x.numpy(), y.numpy()),
+        batch_size=C.BATCH,
+        device="cpu",
+        lswag_band=None,
+        num_classes=task.num_classes,
+        n_threads=args.threads,
         random_state=C.INIT_SEED,
     )
     feat.fit()
@@ -231,8 +238,12 @@ def main() -> None:
     lines.append(
         f"- ProxyFeaturizer.transform is {over:+.0%} relative to the bare shared engine plus "
         "building the network "
-        + ("(small overhead, as expected)." if abs(over) < 0.15 else "(more than 15%: look into it; "
-           "timings on this shared machine vary by 30-50% run to run).")
+        + (
+            "(small overhead, as expected)."
+            if abs(over) < 0.15
+            else "(more than 15%: look into it; "
+            "timings on this shared machine vary by 30-50% run to run)."
+        )
     )
     (C.RESULTS / "featurizer_speed.md").write_text("\n".join(lines) + "\n")
     pd.DataFrame(per_proxy).to_csv(C.CACHE / "featurizer_speed_raw.csv", index=False)

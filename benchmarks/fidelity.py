@@ -168,7 +168,9 @@ def run(args: argparse.Namespace) -> None:
         order = C.cell_order(bench.X.index)
         if args.investigate:
             done_main = cc.load()
-            done_main = done_main[(done_main["task"] == task.name) & (done_main["variant"] == "main")]
+            done_main = done_main[
+                (done_main["task"] == task.name) & (done_main["variant"] == "main")
+            ]
             cells = [a for a in order if a in set(done_main["arch"])][: args.investigate]
             plan = [(v, a) for a in cells for v in ("init1", "batch1", "batch32")]
         else:
@@ -186,7 +188,10 @@ def run(args: argparse.Namespace) -> None:
             row = score_cell(arch, task, x, y, seed, variant)
             cc.append(row)
             err = f" ERR {row['errors']}" if row["errors"] else ""
-            print(f"[{task.name} {variant}] {i + 1}/{len(todo)} {row['seconds']:.1f}s{err}", flush=True)
+            print(
+                f"[{task.name} {variant}] {i + 1}/{len(todo)} {row['seconds']:.1f}s{err}",
+                flush=True,
+            )
 
 
 def report(args: argparse.Namespace) -> None:
@@ -253,9 +258,19 @@ def report(args: argparse.Namespace) -> None:
                 f"{C.fmt(rt)} | {C.fmt(to)} | {C.fmt(tt)} | {C.fmt(rall)} |"
             )
             rows.append(
-                {"task": task.name, "proxy": p, "n": n, "rho_ours_table": r, "boot_sd": sd,
-                 "median_ratio": ratio, "rho_ours_acc": ro, "rho_table_acc": rt,
-                 "tau_ours_acc": to, "tau_table_acc": tt, "rho_table_acc_all": rall}
+                {
+                    "task": task.name,
+                    "proxy": p,
+                    "n": n,
+                    "rho_ours_table": r,
+                    "boot_sd": sd,
+                    "median_ratio": ratio,
+                    "rho_ours_acc": ro,
+                    "rho_table_acc": rt,
+                    "tau_ours_acc": to,
+                    "tau_table_acc": tt,
+                    "rho_table_acc_all": rall,
+                }
             )
         lines.append("")
         # ------------------------------------------------------------ investigation
@@ -287,22 +302,49 @@ def report(args: argparse.Namespace) -> None:
                     ok = np.isfinite(a) & np.isfinite(b) & (a != 0)
                     ratio = float(np.median(b[ok] / a[ok])) if ok.any() else float("nan")
                     cols.append(f" {C.fmt(r_v)} | {C.fmt(ratio)} |")
-                    rows.append({"task": task.name, "proxy": p, "variant": v, "n": int(ok.sum()),
-                                 "rho_main_variant": r_v, "median_ratio_variant_main": ratio})
+                    rows.append(
+                        {
+                            "task": task.name,
+                            "proxy": p,
+                            "variant": v,
+                            "n": int(ok.sum()),
+                            "rho_main_variant": r_v,
+                            "median_ratio_variant_main": ratio,
+                        }
+                    )
                 lines.append(f"| {p} | {C.fmt(r_t)} |" + "".join(cols))
             lines += ["", f"Cells in the investigation: {len(cells)} (the first scored cells).", ""]
-        low = [r for r in rows if r["task"] == task.name and "variant" not in r
-               and np.isfinite(r["rho_ours_table"]) and r["rho_ours_table"] < 0.9]
-        lines += ["### Reading (generated from the numbers; notes written after looking at them)", ""]
+        low = [
+            r
+            for r in rows
+            if r["task"] == task.name
+            and "variant" not in r
+            and np.isfinite(r["rho_ours_table"])
+            and r["rho_ours_table"] < 0.9
+        ]
+        lines += [
+            "### Reading (generated from the numbers; notes written after looking at them)",
+            "",
+        ]
         for r in rows:
             if r["task"] == task.name and r["proxy"] in ("params", "flops") and "variant" not in r:
                 lines.append(
                     f"- {r['proxy']}: rho(ours, table) = {r['rho_ours_table']:.4f}, median ratio "
                     f"{r['median_ratio']:.4f} "
-                    + ("(as expected, ~1.0)." if r["rho_ours_table"] > 0.99 else "(NOT ~1.0: check).")
+                    + (
+                        "(as expected, ~1.0)."
+                        if r["rho_ours_table"] > 0.99
+                        else "(NOT ~1.0: check)."
+                    )
                 )
-        good = [r["proxy"] for r in rows if r["task"] == task.name and "variant" not in r
-                and np.isfinite(r["rho_ours_table"]) and r["rho_ours_table"] >= 0.9]
+        good = [
+            r["proxy"]
+            for r in rows
+            if r["task"] == task.name
+            and "variant" not in r
+            and np.isfinite(r["rho_ours_table"])
+            and r["rho_ours_table"] >= 0.9
+        ]
         lines.append(f"- At or above 0.9: {', '.join(good) or 'none'}.")
         lines.append(f"- Below 0.9: {', '.join(r['proxy'] for r in low) or 'none'}.")
         for r in low:
@@ -324,8 +366,13 @@ def main() -> None:
     p.add_argument("--tasks", nargs="+", default=["cifar10"])
     p.add_argument("--n-cells", type=int, default=None, help="cells per task (default: all)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--investigate", type=int, default=0, metavar="K",
-                   help="rescore the first K scored cells under the variants")
+    p.add_argument(
+        "--investigate",
+        type=int,
+        default=0,
+        metavar="K",
+        help="rescore the first K scored cells under the variants",
+    )
     p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--no-report", action="store_true")

@@ -236,7 +236,7 @@ def calibration(task: str, n_max: int | None):
     if n_max:
         order = calibration_archs(n_max)
         df = df[df["arch"].isin(order)]
-    vals = [C.parse_vec(v) for v, e in zip(df["logsig"], df["error"].fillna("")) if not e]
+    vals = [C.parse_vec(v) for v, e in zip(df["logsig"], df["error"].fillna(""), strict=False) if not e]
     vals = [v for v in vals if v.size]
     if not vals:
         return None, None, 0
@@ -327,7 +327,10 @@ def report(args: argparse.Namespace) -> None:
         der = derive(d, bands)
         # check the derivation against the library on the cached cells
         chk = []
-        for col, lib in (("lswag all layers", "lib_lswag_all"), ("lswag [90, 100)", "lib_lswag_b90")):
+        for col, lib in (
+            ("lswag all layers", "lib_lswag_all"),
+            ("lswag [90, 100)", "lib_lswag_b90"),
+        ):
             a, b = der[col].to_numpy(), d[lib].to_numpy(dtype=float)
             ok = np.isfinite(a) & np.isfinite(b)
             rel = np.abs(a[ok] - b[ok]) / np.maximum(np.abs(b[ok]), 1e-300)
@@ -405,8 +408,15 @@ def report(args: argparse.Namespace) -> None:
                 f"| {b}{tag} | {n} | {C.fmt(ra)} | {C.fmt(rp)} | {C.fmt(rl)} | {C.fmt(tl)} |"
             )
             summary_rows.append(
-                {"task": task.name, "score": f"ablation {b}", "n": n, "rho": rl, "tau": tl,
-                 "lambda_rho": ra, "psi_rho": rp}
+                {
+                    "task": task.name,
+                    "score": f"ablation {b}",
+                    "n": n,
+                    "rho": rl,
+                    "tau": tl,
+                    "lambda_rho": ra,
+                    "psi_rho": rp,
+                }
             )
         lines += [
             "",
@@ -448,11 +458,19 @@ def report(args: argparse.Namespace) -> None:
             for m in a.index:
                 ca = _cell(a.loc[m], m)
                 cn = _cell(b.loc[m], m)
-                lines.append(f"| {m} | {ca} | {cn} | {a.loc[m, 'selected']} -> {b.loc[m, 'selected']} |")
+                lines.append(
+                    f"| {m} | {ca} | {cn} | {a.loc[m, 'selected']} -> {b.loc[m, 'selected']} |"
+                )
                 for lab, r in (("table", a.loc[m]), ("table+new", b.loc[m])):
                     summary_rows.append(
-                        {"task": task.name, "score": f"libra {lab} {m}", "n": len(d),
-                         "rho": r["rho_mean"], "tau": r["tau_mean"], "boot_sd": r["rho_std"]}
+                        {
+                            "task": task.name,
+                            "score": f"libra {lab} {m}",
+                            "n": len(d),
+                            "rho": r["rho_mean"],
+                            "tau": r["tau_mean"],
+                            "boot_sd": r["rho_std"],
+                        }
                     )
             lines.append("")
         elif len(d) < 150:
@@ -484,14 +502,22 @@ def reading(s: pd.DataFrame) -> list[str]:
         out.append(
             f"- {task}: L-SWAG with the calibrated band gives rho {r['rho']:.3f} "
             f"(bootstrap sd {r['boot_sd']:.3f}) on {int(r['n'])} cells vs the paper's {paper:.2f}: "
-            + ("within two bootstrap sd of it." if within else f"{gap:+.3f}, outside two bootstrap sd.")
+            + (
+                "within two bootstrap sd of it."
+                if within
+                else f"{gap:+.3f}, outside two bootstrap sd."
+            )
         )
         alls = part.loc["L-SWAG, all layers", "rho"]
         out.append(
             f"  The band {'helps' if r['rho'] > alls + 0.005 else 'does not help' if r['rho'] < alls - 0.005 else 'changes little'} "
             f"(all layers: {alls:.3f})."
         )
-        others = {k: part.loc[k, "rho"] for k in part.index if not k.startswith(("L-SWAG", "ablation", "libra"))}
+        others = {
+            k: part.loc[k, "rho"]
+            for k in part.index
+            if not k.startswith(("L-SWAG", "ablation", "libra"))
+        }
         best = max(others, key=others.get)
         out.append(
             f"  Best other single score on the same cells: {best} ({others[best]:.3f}); "
@@ -505,16 +531,22 @@ def reading(s: pd.DataFrame) -> list[str]:
         if len(abl):
             b = abl["rho"].idxmax()
             out.append(
-                f"  Best band in the ablation: {b[len('ablation '):]} (rho {abl.loc[b, 'rho']:.3f}); "
+                f"  Best band in the ablation: {b[len('ablation ') :]} (rho {abl.loc[b, 'rho']:.3f}); "
                 f"Psi alone over all layers {part.loc['ablation all layers', 'psi_rho']:.3f}, "
                 f"Lambda alone over all layers {part.loc['ablation all layers', 'lambda_rho']:.3f}."
             )
         lt = [k for k in part.index if k.startswith("libra table ") and "paper" not in k]
         for k in lt:
-            m = k[len("libra table "):]
+            m = k[len("libra table ") :]
             a, b = part.loc[k, "rho"], part.loc[f"libra table+new {m}", "rho"]
             sd = max(part.loc[k, "boot_sd"], part.loc[f"libra table+new {m}", "boot_sd"])
-            verdict = "up" if b - a > sd else "down" if a - b > sd else "about the same (within one seed sd)"
+            verdict = (
+                "up"
+                if b - a > sd
+                else "down"
+                if a - b > sd
+                else "about the same (within one seed sd)"
+            )
             out.append(f"  LIBRA {m}: {a:.3f} -> {b:.3f} with the new proxies: {verdict}.")
         k = "libra table paper-in-sample"
         if k in part.index:
