@@ -463,6 +463,11 @@ class AutoFormerSpace(SearchSpace):
         )
 
     @property
+    def default_input_shape(self) -> tuple[int, int, int]:  # type: ignore[override]
+        """``(3, img_size, img_size)``: the resolution the space was configured for."""
+        return (3, int(self.img_size), int(self.img_size))
+
+    @property
     def max_depth(self) -> int:
         """Largest depth of the space (number of per-layer slots of the encoding)."""
         return max(self.choices["depth"])

@@ -17,6 +17,9 @@ class SearchSpace(ABC):
 
     #: registry name of the space
     name: str = ""
+    #: shape of one input image ``(C, H, W)`` the networks expect by default (used when no
+    #: data batch is given, e.g. to count FLOPs)
+    default_input_shape: tuple[int, ...] | None = None
 
     @abstractmethod
     def validate(self, arch: Any) -> Any:

@@ -218,6 +218,7 @@ class DartsSpace(SearchSpace):
     """
 
     name = "darts"
+    default_input_shape = (3, 32, 32)  # CIFAR-size images
     ops = OPS
     edges = EDGES
 

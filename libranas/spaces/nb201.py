@@ -251,6 +251,7 @@ class NB201Space(SearchSpace):
     """  # noqa: E501
 
     name = "nb201"
+    default_input_shape = (3, 32, 32)  # CIFAR-size images
     ops = OPS
     edges = EDGES
     n_archs = N_ARCHS
