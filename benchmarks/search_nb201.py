@@ -35,6 +35,9 @@ def main() -> None:
     parser.add_argument("--budgets", default="100,300,1000")
     parser.add_argument("--tasks", default="cifar10,cifar100,imagenet16-120")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "search_nb201.md"))
+    parser.add_argument(
+        "--from-json", action="store_true", help="only re-render the table from <out>.json"
+    )
     args = parser.parse_args()
 
     import optuna
@@ -51,7 +54,11 @@ def main() -> None:
     start = time.perf_counter()
     configs = [(m, b, True) for b in budgets for m in ("random", "evolution", "tpe")]
     configs.append(("evolution", max(budgets), False))
-    for task in tasks:
+    out = Path(args.out)
+    if args.from_json:
+        runs = json.loads(out.with_suffix(".json").read_text())
+        tasks = list(dict.fromkeys(r["task"] for r in runs))
+    for task in tasks if not args.from_json else []:
         for method, budget, refine in configs:
             for seed in range(args.seeds):
                 r = search_nb201(
@@ -72,14 +79,16 @@ def main() -> None:
                 flush=True,
             )
 
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(runs, indent=1))
+    if not args.from_json:
+        out.with_suffix(".json").write_text(json.dumps(runs, indent=1))
+    total = sum(r["seconds"] for r in runs)
     lines = [
         "# Zero-shot search on NAS-Bench-201 (tabular mode)",
         "",
         f"Command: `python benchmarks/search_nb201.py --seeds {args.seeds}` "
-        f"(total {time.perf_counter() - start:.0f} s on 2 shared CPU cores).",
+        f"(sum of the searches' wall times {total:.0f} s on 2 shared CPU cores; per-run "
+        "records in `search_nb201.json`).",
         "",
         "**Protocol.** N = distinct architectures evaluated (proxies looked up), *including* the",
         "labelled ones (labelled = min(100, N/2); their validation accuracy is read from the",
@@ -132,7 +141,8 @@ def main() -> None:
             if not refine:
                 name += ", one-round calibration"
             lines.append(
-                f"| {name} | {budget} | {sel[0]['n_labelled']} | {acc.mean():.2f} ± "
+                f"| {name} | {budget} | {int(np.mean([r['n_labelled'] for r in sel]))} | "
+                f"{acc.mean():.2f} ± "
                 f"{acc.std():.2f} | {acc.min():.2f} | "
                 f"{sum(r['best_is_labelled'] for r in sel)}/{len(sel)} | "
                 f"{np.mean([r['score_seconds'] for r in sel]):.2f} |"
@@ -152,6 +162,28 @@ def main() -> None:
             f"CIFAR-10, tabular, 1000 evaluated, 100 labelled, evolution: mean test accuracy "
             f"{m:.2f} over {len(c10)} seeds (required >= 93.9: "
             f"{'met' if m >= 93.9 else 'NOT met'}).",
+            "",
+            "## Reading",
+            "",
+            "- Where the gain comes from: with all 100 labels on random cells (one-round",
+            "  calibration) evolution returns "
+            f"{np.mean([r['test_acc'] for r in runs if r['task'] == 'cifar10' and not r['refine']]):.2f}"
+            " on CIFAR-10, below 93.9: a search seeks out the",
+            "  predictor's false positives. Spending half of the labels on the best-scored",
+            "  candidates (a quarter mid-search, a quarter at the end) corrects them, and the",
+            "  returned cell is then nearly always one of the labelled ones (column 'returned =",
+            "  labelled'): the re-fitted pipeline, having seen their validation accuracies, ranks",
+            "  one of them first, so in effect the final choice among the top candidates the",
+            "  zero-cost pipeline proposes is made by validation accuracy. This is within the",
+            "  <= 100 labels budget",
+            "  but it is *not* a label-free search; the published training-free results",
+            "  (93.5-93.8) use no labels at all.",
+            "- The labels are validation accuracies; the test accuracy is only read for this table.",
+            "- CIFAR-100: validation labels exist for ~725 cells only, so fewer than 100 cells get",
+            "  labelled (column 'labelled', mean over seeds rounded down) and the returned cell is",
+            "  often an unlabelled one; results are noisier.",
+            "- Scoring time is the tabular look-up + XGBoost prediction wall time per search, not",
+            "  the cost of computing the proxies (not bundled; see ANCHORS.md for GPU costs).",
             "",
         ]
     out.write_text("\n".join(lines))
