@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--output", "-o", default=None, help="also write the table to this file")
     ev.set_defaults(func=_evaluate)
 
+    from libranas.search.cli import add_search_parser
+
+    add_search_parser(sub)
+
     ls = sub.add_parser("list", help="list bundled benchmarks, proxies or search spaces")
     ls.add_argument("what", choices=["benchmarks", "proxies", "spaces"])
     ls.set_defaults(func=_list)
