@@ -22,6 +22,20 @@ with every channel, itself included, so such a layer's smallest eigenvalue is 0 
 degenerate layer contributes nothing). Eigenvalues are computed in float64 with
 ``numpy.linalg.eigvalsh``.
 
+**ViTs (token tensors).** A ``(T, C)`` token tensor has C variables observed at T tokens,
+so its centred data have rank at most ``T - 1`` and its correlation matrix is singular
+whenever ``C > T - 1``: lambda_min is then exactly 0 (and, likewise, whenever a channel is
+constant). For token tensors this is returned directly instead of an eigendecomposition
+whose result would be rounding noise around 0 (and which dominated the run time: C up to
+~1000 for MLP hidden layers). At 32 px with patch 4 (T = 65) every AutoFormer token
+tensor (C >= 192) is degenerate, as is the ``(C, 8, 8)`` patch-embedding map, so meco on
+such ViTs is carried by the submodule outputs with few channels: the attention maps
+``blocks.<i>.attn.attn_map``, ``(heads, T, T)`` per sample, i.e. a ``heads x heads``
+correlation over the ``T * T`` query-key positions. This is the definition applied
+as is (MeCo was proposed and evaluated on CNNs); it is not altered for ViTs. The
+``(C, H, W)`` maps of CNNs always take the eigendecomposition path (their values are
+unchanged).
+
 The single forward runs in the model's mode on a batch of one sample (option
 ``features_samples``, default 1), so training-mode BatchNorm uses that sample's
 statistics, as in the paper's one-data setting.
@@ -59,14 +73,19 @@ def min_correlation_eigenvalue(feature: torch.Tensor) -> float | None:
     """
     if feature.dim() < 2:
         return None
-    if feature.dim() == 2:
+    tokens = feature.dim() == 2
+    if tokens:
         variables = feature.T  # (C, T): tokens are the observations
+        if variables.shape[0] > variables.shape[1] - 1:
+            return 0.0  # rank <= T - 1 < C: singular correlation, lambda_min = 0 exactly
     else:
         variables = feature.reshape(feature.shape[0], -1)
     m = variables.detach().to(torch.float64).cpu().numpy()
     centred = m - m.mean(axis=1, keepdims=True)
     norms = np.sqrt(np.einsum("ij,ij->i", centred, centred))
     ok = norms > 0
+    if tokens and not ok.all():
+        return 0.0  # a constant channel has a zero row: lambda_min = 0 exactly
     corr = np.zeros((m.shape[0], m.shape[0]))
     z = centred[ok] / norms[ok, None]
     corr[np.ix_(ok, ok)] = z @ z.T
