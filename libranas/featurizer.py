@@ -15,7 +15,7 @@ import threading
 import time
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,8 @@ __all__ = ["ProxyFailedWarning", "ProxyFeaturizer", "arch_seed"]
 #: the L-SWAG family, listed first (in this order) by default
 LSWAG_PROXIES = ("lswag", "lswag_lambda", "lswag_psi")
 _DTYPES = ("float32", "float64")
+#: most architectures per joblib task when several workers share the work
+MAX_CHUNK = 8
 
 
 #: torch's RNG is process-global: architectures scored by threads of one process (joblib's
@@ -267,7 +269,20 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     dtype : {"float32", "float64"}, default="float32"
         Precision of the networks and the batch. The output is always float64.
     verbose : int, default=0
-        Progress messages (calibration, joblib progress when > 0).
+        ``0``: silent. ``>= 1``: a progress bar over the architectures in :meth:`transform`
+        and the band calibration (tqdm on stderr; shown only when stderr is a terminal) and
+        a calibration summary; ``>= 2`` also joblib's own progress messages.
+    store : None, str, path-like or :class:`~libranas.store.ScoreStore`, default=None
+        A resumable on-disk score store (SQLite). :meth:`transform` looks every
+        (architecture, proxy) cell up there first, computes only the missing ones and writes
+        each computed chunk of architectures as soon as it is scored (one transaction), so a
+        featurization that is interrupted, even killed, resumes where it stopped, and later
+        runs in any process reuse the scores. Rows are keyed by the space (its ``repr``),
+        the canonical architecture, the proxy, a fingerprint of the batch (bytes, shape,
+        dtype of ``x`` and ``y``), ``seed_``, the libranas version and a fingerprint of the
+        options that change values (band, ``options``, dtype, classes, device type). Failed
+        cells are stored as NaN with their error (and warned about again when read back);
+        :meth:`~libranas.store.ScoreStore.delete_failures` clears them for a retry.
 
     Attributes
     ----------
@@ -353,6 +368,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         random_state: Any = 0,
         dtype: str = "float32",
         verbose: int = 0,
+        store: Any = None,
     ) -> None:
         self.space = space
         self.proxies = proxies
@@ -369,6 +385,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.dtype = dtype
         self.verbose = verbose
+        self.store = store
 
     # ------------------------------------------------------------------ sklearn plumbing
     def __sklearn_tags__(self):  # noqa: ANN204 - sklearn Tags
@@ -406,6 +423,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_threads must be None or an int >= 1, got {self.n_threads!r}")
         if not _is_int(self.verbose) or self.verbose < 0:
             raise ValueError(f"verbose must be an int >= 0, got {self.verbose!r}")
+        from libranas.store import resolve_store
+
+        resolve_store(self.store)  # TypeError for anything but None, a path or a ScoreStore
         if self.options is not None:
             if not isinstance(self.options, dict) or not all(
                 isinstance(k, str) for k in self.options
@@ -714,7 +734,11 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         start = time.perf_counter()
         rng = np.random.default_rng([self.seed_, 1])  # independent of the fit-check draw
         archs = [self.space_.validate(a) for a in self.space_.sample(self.n_calibration, rng)]
-        results = [r for chunk in self._parallel(_layer_values, archs, []) for r in chunk]
+        results: list[np.ndarray | str] = []
+        with self._progress(len(archs), "L-SWAG band calibration") as bar:
+            for a, b, chunk in self._parallel(_layer_values, archs, []):
+                results.extend(chunk)
+                bar.update(b - a)
         values = [r for r in results if not isinstance(r, str)]
         for arch, r in zip(archs, results, strict=True):
             if isinstance(r, str):
@@ -742,33 +766,61 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     def _pass_options(self) -> dict[str, Any]:
         return {**(self.options or {}), "lswag_band": self.lswag_band_}
 
-    def _parallel(self, func: Any, archs: list[Any], extra: list[Any]) -> list[Any]:
-        """Run ``func`` over chunks of ``archs`` with joblib; results in input order.
+    def _progress(self, total: int, desc: str) -> Any:
+        """A tqdm bar over ``total`` architectures: off at ``verbose=0`` or off a terminal."""
+        from tqdm import tqdm
+
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit="arch",
+            disable=None if self.verbose else True,  # None: off when stderr is not a TTY
+            dynamic_ncols=True,
+        )
+
+    def _parallel(
+        self, func: Any, archs: list[Any], extra: list[Any]
+    ) -> Iterator[tuple[int, int, Any]]:
+        """Run ``func`` over chunks of ``archs`` with joblib; yield ``(start, stop, result)``.
+
+        Chunks come back in input order as they finish (joblib ``return_as="generator"``)
+        and at most ``pre_dispatch`` (2 per worker) are in flight, so memory stays bounded
+        whatever the number of architectures: a chunk's arguments are built only when it
+        is dispatched, and no network outlives its chunk. One architecture per chunk when
+        running in this process (the finest resume points for a store); with several
+        workers, up to :data:`MAX_CHUNK` per chunk (at least 4 chunks per worker).
 
         Every chunk, in this process or a worker, runs with the same number of torch
-        threads, so results do not depend on ``n_jobs``.
+        threads, so results do not depend on ``n_jobs`` or the backend.
         """
         import torch
         from joblib import Parallel, delayed, effective_n_jobs
 
         if not archs:
-            return []
+            return
         n_workers = max(1, effective_n_jobs(self.n_jobs))
-        n_chunks = min(len(archs), 1 if n_workers == 1 else 4 * n_workers)
-        bounds = np.linspace(0, len(archs), n_chunks + 1).astype(int)
-        seeds = [arch_seed(a, self.seed_) for a in archs]
+        size = 1 if n_workers == 1 else max(1, min(MAX_CHUNK, -(-len(archs) // (4 * n_workers))))
+        starts = range(0, len(archs), size)
         threads = torch.get_num_threads() if self.n_threads is None else int(self.n_threads)
         x, y = self.data_
         tail = (x, y, *extra, self._pass_options(), self.device_, self.dtype_, self.num_classes_)
-        jobs = (
-            delayed(func)(self.space_, archs[a:b], seeds[a:b], *tail, threads, os.getpid())
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            if b > a
+        pid = os.getpid()
+        seed = self.seed_
+
+        def jobs() -> Iterator[Any]:
+            for a in starts:
+                part = archs[a : a + size]
+                seeds = [arch_seed(arch, seed) for arch in part]
+                yield delayed(func)(self.space_, part, seeds, *tail, threads, pid)
+
+        parallel = Parallel(
+            n_jobs=self.n_jobs, verbose=max(0, self.verbose - 1), return_as="generator"
         )
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            return list(Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs))
+            for a, result in zip(starts, parallel(jobs()), strict=True):
+                yield a, min(a + size, len(archs)), result
         finally:
             torch.set_num_threads(before)
 
@@ -791,21 +843,99 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         ValueError, TypeError
             An invalid architecture (the message gives its index), before anything runs.
         """
+        from libranas.store import arch_key, resolve_store
+
         check_is_fitted(self, "proxies_")
         canonical = self._canonical(archs)
+        proxies = list(self.proxies_)
+        out = np.full((len(canonical), len(proxies)), np.nan, dtype=np.float64)
         if not canonical:
-            return np.empty((0, len(self.proxies_)), dtype=np.float64)
-        chunks = self._parallel(_score_archs, canonical, [list(self.proxies_)])
-        scores = np.vstack([c[0] for c in chunks])
-        offset = 0
-        for part, failures in chunks:
-            for row, proxy, reason in failures:
-                i = offset + row
-                warnings.warn(
-                    f"proxy {proxy!r} failed on architecture {i} ({canonical[i]!r}): {reason}; "
-                    "its score is NaN",
-                    ProxyFailedWarning,
-                    stacklevel=3,  # transform is wrapped by sklearn's set_output
-                )
-            offset += len(part)
-        return scores
+            return out
+        keys = [arch_key(a) for a in canonical]
+        first: dict[str, int] = {}  # each distinct architecture is scored once
+        for i, key in enumerate(keys):
+            first.setdefault(key, i)
+
+        store = resolve_store(self.store)
+        owned = store is not None and store is not self.store  # opened here from a path
+        try:
+            context, descriptions = self._score_context() if store is not None else (None, None)
+            stored = store.get(context, list(first), proxies) if store is not None else {}
+            todo: dict[tuple[int, ...], list[int]] = {}  # missing columns -> architectures
+            for key, i in first.items():
+                missing = []
+                for col, proxy in enumerate(proxies):
+                    hit = stored.get((key, proxy))
+                    if hit is None:
+                        missing.append(col)
+                        continue
+                    out[i, col] = hit[0]
+                    if hit[1] is not None:
+                        self._warn_failed(i, canonical[i], proxy, f"{hit[1]} (read from the store)")
+                if missing:
+                    todo.setdefault(tuple(missing), []).append(i)
+            n_todo = sum(len(rows) for rows in todo.values())
+            with self._progress(len(first), "ProxyFeaturizer") as bar:
+                bar.update(len(first) - n_todo)
+                for cols, rows in todo.items():
+                    names = [proxies[c] for c in cols]
+                    part = [canonical[i] for i in rows]
+                    for a, b, (scores, failures) in self._parallel(_score_archs, part, [names]):
+                        idx = rows[a:b]
+                        out[np.ix_(idx, cols)] = scores
+                        errors = {}
+                        for row, proxy, reason in failures:
+                            errors[(row, proxy)] = reason
+                            self._warn_failed(idx[row], canonical[idx[row]], proxy, reason)
+                        if store is not None:
+                            store.put(
+                                context,
+                                [
+                                    (keys[i], name, float(scores[r, j]), errors.get((r, name)))
+                                    for r, i in enumerate(idx)
+                                    for j, name in enumerate(names)
+                                ],
+                                descriptions,
+                            )
+                            descriptions = None  # recorded with the first chunk
+                        bar.update(b - a)
+        finally:
+            if owned:
+                store.close()
+        for i, key in enumerate(keys):
+            if first[key] != i:
+                out[i] = out[first[key]]
+        return out
+
+    @staticmethod
+    def _warn_failed(i: int, arch: Any, proxy: str, reason: str) -> None:
+        warnings.warn(
+            f"proxy {proxy!r} failed on architecture {i} ({arch!r}): {reason}; its score is NaN",
+            ProxyFailedWarning,
+            stacklevel=4,  # transform is wrapped by sklearn's set_output
+        )
+
+    def _score_context(self) -> tuple[Any, dict[str, tuple[str, Any]]]:
+        """Store key of this fitted featurizer's scores, and what its fingerprints stand for."""
+        import torch
+
+        from libranas import __version__
+        from libranas.store import ScoreContext, data_fingerprint, options_fingerprint
+
+        x, y = self.data_
+        values = {  # everything but the batch and the seed that changes a score
+            "lswag_band": None if self.lswag_band_ is None else list(self.lswag_band_),
+            "options": self.options or {},
+            "dtype": self.dtype_,
+            "num_classes": int(self.num_classes_),
+            "device": torch.device(self.device_).type,
+        }
+        context = ScoreContext(
+            space=repr(self.space_),
+            data_fp=data_fingerprint(x, y),
+            seed=int(self.seed_),
+            version=__version__,
+            options_fp=options_fingerprint(values),
+        )
+        data = {"x_shape": list(x.shape), "x_dtype": str(x.dtype), "y_shape": list(y.shape)}
+        return context, {context.options_fp: ("options", values), context.data_fp: ("data", data)}
