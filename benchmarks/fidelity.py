@@ -50,6 +50,7 @@ VARIANTS = {
     "init1": "init seed arch_seed(cell, 1) (another initialisation), same batch",
     "batch1": "same init, another batch of 64 images (random_state=1)",
     "batch32": "same init, the first 32 images of the main batch",
+    "evalbn": "same init and batch, network in eval mode (BatchNorm uses its running statistics)",
 }
 # Reading notes, written by hand after looking at the numbers and the investigation;
 # printed only for a proxy whose rho(ours, table) is below 0.9 in the generated table.
@@ -115,6 +116,8 @@ def score_cell(arch: str, task: C.Task, x, y, seed: int, variant: str) -> dict:
 
     start = time.perf_counter()
     model = C.build(arch, task.num_classes, seed)
+    if variant == "evalbn":
+        model.eval()
     npass = NetworkPass(model, x, y, seed=seed)
     row: dict = {"task": task.name, "variant": variant, "arch": arch, "seed": seed}
     errors = []
@@ -142,7 +145,7 @@ def variant_setup(variant: str, task: C.Task, arch: str):
 
     from libranas.datasets import load_image_batch
 
-    if variant in ("main", "init1", "batch32"):
+    if variant in ("main", "init1", "batch32", "evalbn"):
         x, y = C.load_batch(task)
     else:  # batch1
         xa, ya = load_image_batch(
@@ -172,7 +175,7 @@ def run(args: argparse.Namespace) -> None:
                 (done_main["task"] == task.name) & (done_main["variant"] == "main")
             ]
             cells = [a for a in order if a in set(done_main["arch"])][: args.investigate]
-            plan = [(v, a) for a in cells for v in ("init1", "batch1", "batch32")]
+            plan = [(v, a) for a in cells for v in args.variants]
         else:
             plan = [("main", a) for a in order[: args.n_cells]]
         done = cc.done()
@@ -285,7 +288,8 @@ def report(args: argparse.Namespace) -> None:
                 "and the median ratio variant / main of the raw values.",
                 "",
             ]
-            variants = [v for v in ("init1", "batch1", "batch32") if (inv["variant"] == v).any()]
+            variants = [v for v in VARIANTS if v != "main" and (inv["variant"] == v).any()]
+            lines += [f"- `{v}`: {VARIANTS[v]}" for v in variants] + [""]
             head = "| proxy | rho(ours, table) |" + "".join(
                 f" rho(main, {v}) | ratio {v}/main |" for v in variants
             )
@@ -372,6 +376,13 @@ def main() -> None:
         default=0,
         metavar="K",
         help="rescore the first K scored cells under the variants",
+    )
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=["init1", "batch32", "evalbn"],
+        choices=[v for v in VARIANTS if v != "main"],
+        help="variants of --investigate",
     )
     p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--report-only", action="store_true")
