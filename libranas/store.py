@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -192,9 +193,10 @@ class ScoreStore:
 
     Notes
     -----
-    The connection is opened lazily, once per process, and is not pickled: a store pickles
-    as its path, so it can be handed to worker processes or kept on an estimator. Values are
-    stored as SQLite REAL; ``NaN`` is stored as NULL and read back as ``NaN``.
+    The connection is opened lazily, once per process and thread, and is not pickled: a
+    store pickles as its path, so it can be handed to worker processes or kept on an
+    estimator. Values are stored as SQLite REAL; ``NaN`` is stored as NULL and read back as
+    ``NaN``.
 
     Examples
     --------
@@ -225,8 +227,7 @@ class ScoreStore:
             raise ValueError(f"timeout must be a number >= 0, got {timeout!r}")
         self.path = str(Path(path))
         self.timeout = float(timeout)
-        self._conn: sqlite3.Connection | None = None
-        self._pid: int | None = None
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"ScoreStore({self.path!r})"
@@ -238,13 +239,13 @@ class ScoreStore:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path = state["path"]
         self.timeout = state["timeout"]
-        self._conn = None
-        self._pid = None
+        self._local = threading.local()
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None and self._pid == os.getpid():
-            return self._conn
-        self._conn = None  # a connection inherited through fork is not used
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        self._local.conn = None  # a connection inherited through fork is not used
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -262,15 +263,15 @@ class ScoreStore:
                 f"{self.path}: SQLite could not switch to write-ahead logging (journal_mode "
                 f"{mode!r}); put the store on a local file system"
             )
-        self._conn, self._pid = conn, os.getpid()
+        self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
     def close(self) -> None:
-        """Close this process's connection (it reopens on the next use)."""
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
-        self._conn = None
-        self._pid = None
+        """Close this thread's connection (it reopens on the next use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
 
     def __enter__(self) -> ScoreStore:
         return self
