@@ -269,11 +269,13 @@ class _RunningMoments:
 
     def __init__(self, shape: torch.Size, device: torch.device) -> None:
         self.n = 0
-        zeros = partial(torch.zeros, shape, dtype=torch.float64, device=device)
-        self.mean, self.m2, self.mean_abs, self.m2_abs = zeros(), zeros(), zeros(), zeros()
+        self.shape, self.device = shape, device  # accumulators allocated on first update
 
     def update(self, g: torch.Tensor) -> None:
         """Merge a chunk ``g`` of shape ``(m, *weight.shape)``."""
+        if self.n == 0:
+            zeros = partial(torch.zeros, self.shape, dtype=torch.float64, device=self.device)
+            self.mean, self.m2, self.mean_abs, self.m2_abs = zeros(), zeros(), zeros(), zeros()
         g = g.detach().to(torch.float64)
         m = int(g.shape[0])
         total = self.n + m
@@ -508,7 +510,7 @@ def _hooks_per_sample(
             else:
                 a = _patches(m, inp)
                 g = g.reshape(n, g.shape[1], -1).transpose(1, 2)
-            pairs.append((g.transpose(1, 2), a))  # (n, out, L), (n, L, fan_in)
+            pairs.append((g.transpose(1, 2).contiguous(), a))  # (n, out, L), (n, L, fan_in)
         terms[name] = pairs
     calls.clear()
     del outs, grads, logits, loss
@@ -543,11 +545,12 @@ def _hooks_per_sample(
             if g is None:
                 continue  # layer never reached by the loss: zero gradient
             first[r0:r1] = g[0]
-            g = g.to(torch.float64)
-            for x64, (mean, var) in ((g, (0, 2)), (g.abs(), (1, 3))):
-                chunk_mean = x64.mean(0)
+            # two-pass mean / variance in the gradients' own dtype (float32 centring is as
+            # accurate as float32 per-sample gradients themselves; float64 nets: float64)
+            for xs, (mean, var) in ((g, (0, 2)), (g.abs(), (1, 3))):
+                chunk_mean = xs.mean(0)
                 stats[mean][r0:r1] = chunk_mean
-                stats[var][r0:r1] = (x64 - chunk_mean).square_().sum(0) / (n - 1)
+                stats[var][r0:r1] = (xs - chunk_mean).square_().sum(0).to(torch.float64) / (n - 1)
         if reference is not None:
             r = reference[idx].reshape(rows, fan_in)
             err = float((first - r).double().norm())
