@@ -8,7 +8,6 @@ rows are committed and resumes it here.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import pickle
 import signal
@@ -190,23 +189,22 @@ def test_bad_inputs_are_named(tmp_path):
         len(ScoreStore(junk))
 
 
-def _writer(path: str, worker: int, n: int) -> None:
-    store = ScoreStore(path, timeout=60)
-    ctx = ScoreContext("NB201Space()", "data", 0, "0.1.0", "opts")
-    for i in range(n):  # many short transactions; half the keys are shared by all writers
-        key = f"shared{i}" if i % 2 else f"w{worker}-{i}"
-        store.put(ctx, [(key, "p", float(i), None), (key, "q", float(-i), None)])
+WRITER = """
+import sys
+from libranas.store import ScoreContext, ScoreStore
+path, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+store = ScoreStore(path, timeout=60)
+ctx = ScoreContext("NB201Space()", "data", 0, "0.1.0", "opts")
+for i in range(n):  # many short transactions; half the keys are shared by all writers
+    key = f"shared{i}" if i % 2 else f"w{worker}-{i}"
+    store.put(ctx, [(key, "p", float(i), None), (key, "q", float(-i), None)])
+"""
 
 
 def test_concurrent_writers_from_several_processes(tmp_path):
     path = str(tmp_path / "s.db")
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(path, w, 60)) for w in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, path, str(w), "60"]) for w in range(3)]
+    assert [p.wait(120) for p in procs] == [0, 0, 0]
     df = ScoreStore(path).to_frame()
     assert len(df) == (3 * 30 + 30) * 2  # private keys of each writer + the shared ones once
     assert not df.duplicated(["arch", "proxy"]).any()
