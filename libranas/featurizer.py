@@ -783,10 +783,12 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     ) -> Iterator[tuple[int, int, Any]]:
         """Run ``func`` over chunks of ``archs`` with joblib; yield ``(start, stop, result)``.
 
-        Chunks come back in input order as they finish (joblib ``return_as="generator"``)
-        and at most ``pre_dispatch`` (2 per worker) are in flight, so memory stays bounded
-        whatever the number of architectures: a chunk's arguments are built only when it
-        is dispatched, and no network outlives its chunk. One architecture per chunk when
+        Chunks come back in input order as they finish (joblib ``return_as="generator"``,
+        one chunk per joblib task); ``pre_dispatch`` (2 per worker) chunks are in flight and
+        a new one is dispatched when one finishes. A chunk's arguments are built only when
+        it is dispatched and no network outlives its chunk, so memory is the output plus
+        the chunks in flight (and any finished ones the caller has not consumed yet),
+        whatever the number of architectures. One architecture per chunk when
         running in this process (the finest resume points for a store); with several
         workers, up to :data:`MAX_CHUNK` per chunk (at least 4 chunks per worker).
 
@@ -813,8 +815,13 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 seeds = [arch_seed(arch, seed) for arch in part]
                 yield delayed(func)(self.space_, part, seeds, *tail, threads, pid)
 
+        # batch_size=1: a chunk is already a batch; joblib's auto-batching would group
+        # chunks (coarser store commits) and let more of them run ahead of the consumer
         parallel = Parallel(
-            n_jobs=self.n_jobs, verbose=max(0, self.verbose - 1), return_as="generator"
+            n_jobs=self.n_jobs,
+            verbose=max(0, self.verbose - 1),
+            return_as="generator",
+            batch_size=1,
         )
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
