@@ -330,6 +330,17 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     built and run on 2 samples (``ValueError`` "data batch of shape ... does not fit
     space ...").
 
+    **Scaling out** (the user guide's "Scaling" page has the details). Any joblib backend
+    works: ``with joblib.parallel_config(backend="dask"):`` around :meth:`fit` /
+    :meth:`transform` with a ``distributed.Client`` connected (``pip install
+    libranas[distributed]``), or Ray's (``ray.util.joblib.register_ray()``, then
+    ``backend="ray"``). Workers receive chunks of canonical architectures, their seeds and
+    the numpy batch, build the networks themselves and return floats; with the same
+    ``n_threads`` everywhere the scores equal a sequential run's bit for bit. Several GPUs:
+    start one Dask worker per GPU with ``CUDA_VISIBLE_DEVICES=i dask worker <scheduler>
+    --nthreads 1`` and use ``device="cuda"``. A ``store`` stays with the caller, which
+    writes each chunk as it comes back.
+
     ``archs`` is a list of architectures in any form the space accepts, so scikit-learn's
     ``check_estimator`` does not apply (``input_tags.two_d_array=False``).
 
