@@ -236,7 +236,9 @@ def calibration(task: str, n_max: int | None):
     if n_max:
         order = calibration_archs(n_max)
         df = df[df["arch"].isin(order)]
-    vals = [C.parse_vec(v) for v, e in zip(df["logsig"], df["error"].fillna(""), strict=False) if not e]
+    vals = [
+        C.parse_vec(v) for v, e in zip(df["logsig"], df["error"].fillna(""), strict=False) if not e
+    ]
     vals = [v for v in vals if v.size]
     if not vals:
         return None, None, 0
@@ -339,7 +341,6 @@ def report(args: argparse.Namespace) -> None:
         main = {
             f"L-SWAG, calibrated band {cb}" if cb else None: der.get(f"lswag {cb}") if cb else None,
             "L-SWAG, all layers": der["lswag all layers"],
-            "L-SWAG, last decile [90, 100)": der["lswag [90, 100)"],
             "ZiCo (per-sample)": d["zico"],
             "SWAP (= Psi, all layers)": d["swap"],
             "reg-SWAP": d["reg_swap"],
@@ -390,7 +391,11 @@ def report(args: argparse.Namespace) -> None:
             summary_rows.append({"task": task.name, "score": label, **r})
         lines += [
             "",
-            "### Ablation (Lambda only, Psi only, Lambda x Psi per band; same cells per row)",
+            "### Ablation (Lambda only, Psi only, Lambda x Psi per band)",
+            "",
+            "Cells: those of the main comparison; a row has fewer when its band holds no weight "
+            "layer of some cells (e.g. a cell without convolutions has 8 weight layers, and "
+            "100 * 7 / 8 = 87.5 < 90, so the last decile is empty and Lambda undefined there).",
             "",
             "| band | n | Lambda rho | Psi rho | L-SWAG rho | L-SWAG tau |",
             "|---|---|---|---|---|---|",
@@ -398,7 +403,7 @@ def report(args: argparse.Namespace) -> None:
         for band in bands:
             b = band_name(band)
             la, ps, lw = der[f"lambda {b}"], der[f"psi {b}"], der[f"lswag {b}"]
-            ok = np.isfinite(la) & np.isfinite(ps)
+            ok = common & np.isfinite(la) & np.isfinite(ps)
             tag = " (calibrated)" if band == cal_band else ""
             ra = C.spearman(la[ok], acc[ok])[0]
             rp = C.spearman(ps[ok], acc[ok])[0]
