@@ -31,6 +31,14 @@ uses activation call j of J when ``100 * j < hi * J`` (layers 1..L_hat of the pa
 Choose the band once per search space with :func:`layer_log_sigma`,
 :func:`depth_profile` and :func:`choose_band` (or :func:`calibrate_band`).
 
+**ViTs.** The weight layers of an AutoFormer ViT are, in order, ``patch_embed.proj``
+(a patchify conv), per block ``attn.qkv``, ``attn.proj``, ``mlp.fc1``, ``mlp.fc2``, and
+``head`` (``D = 4 * depth + 2``); Psi's units are the token-channel positions of every
+GeLU input ``(N, T, C)`` (one activation call per block). Exact per-sample gradients of
+such models take the engine's ``hooks`` path (one batched backward). A band calibrated
+for AutoFormer-Tiny at 32 px / patch 4 is stored with the package:
+:func:`libranas.proxies._vit_calibration.autoformer_band`.
+
 Signs: bigger is better for all three. Psi >= 1, and Lambda is positive in practice
 (1 / sigma of gradients is large), so the product grows with both; if Lambda were
 negative the product would reward *fewer* patterns, so ``lswag_lambda`` and

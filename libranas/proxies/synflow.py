@@ -18,6 +18,13 @@ The returned score is ``log(S)`` (natural log), as in NAS-Bench-Suite-Zero's tab
 ``S``. A network whose output does not depend on its input at all has ``S = 0`` and
 score ``log 0 = -inf`` (worst); it is not replaced. Bigger is predicted better.
 
+**ViTs.** The score is computed as defined, but SynFlow's conservation argument assumes
+a network that is positively homogeneous in its weights (linear layers and ReLU):
+LayerNorm, softmax attention and GeLU are not, and they are kept as they are (only the
+parameters are replaced by their absolute values, LayerNorm affine parameters
+included). On ViTs the value is therefore a heuristic, not the synaptic flow of the
+paper; read ViT results for synflow with that in mind.
+
 Examples
 --------
 >>> import torch

@@ -34,6 +34,14 @@ Which feature map is "pre-GAP" (the rule, applied to any network):
   it is the final token sequence before token pooling / the class-token read-out.
 A ``ValueError`` is raised when no module produces such a map.
 
+**Networks without BatchNorm (ViTs).** Zen-NAS defines the score for BN networks; the
+BN term is a sum over BatchNorm layers, which is empty for a ViT (LayerNorm only), so
+libranas computes ``zen = log(Delta)`` alone there (the expressivity term, at the
+paper's N(0, 1) initialisation of every Linear/Conv2d weight). This is a deliberate,
+documented choice, not a fallback: LayerNorm is not rescaled and not counted, as it is
+not a BatchNorm. For an AutoFormer ViT the pre-GAP map is the final LayerNorm's token
+sequence ``(N, T, D)`` (the class-token read-out follows it).
+
 Examples
 --------
 >>> import torch
