@@ -100,41 +100,7 @@ def main() -> None:
     warm, cells = order[args.n_cells], order[: args.n_cells]
     x, y = C.load_batch(task)
 
-    # warm-up (not timed): both ways on one other cell
-    wm = C.build(warm, task.num_classes, C.init_seed(warm))
-    shared(wm, x, y, C.init_seed(warm), proxies)
-    separate(wm, x, y, C.init_seed(warm), proxies)
-    print("warm-up done", flush=True)
-
-    rows, per_proxy = [], []
-    shared_values: dict = {}
-    max_diff = 0.0
-    for i, arch in enumerate(cells):
-        seed = C.init_seed(arch)
-        t = time.perf_counter()
-        model = C.build(arch, task.num_classes, seed)
-        t_build = time.perf_counter() - t
-        if i % 2 == 0:
-            ts, tsp, vs = shared(model, x, y, seed, proxies)
-            tp, tpp, vp = separate(model, x, y, seed, proxies)
-        else:
-            tp, tpp, vp = separate(model, x, y, seed, proxies)
-            ts, tsp, vs = shared(model, x, y, seed, proxies)
-        shared_values[arch] = vs
-        for q in proxies:
-            a, b = vs[q], vp[q]
-            if math.isfinite(a) and math.isfinite(b):
-                max_diff = max(max_diff, abs(a - b) / max(abs(b), 1e-12))
-            per_proxy.append({"arch": arch, "proxy": q, "shared_s": tsp[q], "separate_s": tpp[q]})
-        rows.append(
-            {"arch": arch, "build_s": t_build, "shared_s": ts, "separate_s": tp, "ratio": tp / ts}
-        )
-        print(
-            f"{i + 1}/{len(cells)} shared {ts:.1f}s separate {tp:.1f}s ratio {tp / ts:.2f}",
-            flush=True,
-        )
-
-    # ProxyFeaturizer.transform on the same cells (same batch, same seeds, no calibration)
+    # ProxyFeaturizer on the same batch and seeds, no calibration (band None)
     feat = ProxyFeaturizer(
         "nb201",
         proxies=proxies,
@@ -147,22 +113,70 @@ def main() -> None:
         random_state=C.INIT_SEED,
     )
     feat.fit()
-    feat.transform([warm])  # warm-up
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        t = time.perf_counter()
-        Z = feat.transform(cells)
-        t_feat = time.perf_counter() - t
-    n_warn = len(caught)
-    # agreement featurizer vs shared engine (same seeds, values from the timed loop)
-    feat_diff = 0.0
+
+    # warm-up (not timed): every way on one other cell
+    wm = C.build(warm, task.num_classes, C.init_seed(warm))
+    shared(wm, x, y, C.init_seed(warm), proxies)
+    separate(wm, x, y, C.init_seed(warm), proxies)
+    feat.transform([warm])
+    print("warm-up done", flush=True)
+
+    rows, per_proxy = [], []
+    max_diff = feat_diff = 0.0
+    n_warn = 0
+    ways = ["shared", "separate", "featurizer"]
     for i, arch in enumerate(cells):
-        for j, q in enumerate(proxies):
-            a, b = Z[i, j], shared_values[arch][q]
-            if math.isfinite(a) and math.isfinite(b):
-                feat_diff = max(feat_diff, abs(a - b) / max(abs(b), 1e-12))
-            elif math.isfinite(a) != math.isfinite(b):
-                feat_diff = float("inf")
+        seed = C.init_seed(arch)
+        t = time.perf_counter()
+        model = C.build(arch, task.num_classes, seed)
+        t_build = time.perf_counter() - t
+        out = {}
+        for way in ways[i % 3 :] + ways[: i % 3]:  # rotate the order from cell to cell
+            if way == "shared":
+                out[way] = shared(model, x, y, seed, proxies)
+            elif way == "separate":
+                out[way] = separate(model, x, y, seed, proxies)
+            else:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    t = time.perf_counter()
+                    z = feat.transform([arch])[0]
+                    out[way] = (time.perf_counter() - t, None, dict(zip(proxies, z, strict=True)))
+                n_warn += len(caught)
+        (ts, tsp, vs), (tp, tpp, vp), (tf, _, vf) = (
+            out["shared"],
+            out["separate"],
+            out["featurizer"],
+        )
+        for q in proxies:
+            for other, store in ((vp, "sep"), (vf, "feat")):
+                a, b = vs[q], float(other[q])
+                if math.isfinite(a) and math.isfinite(b):
+                    d = abs(a - b) / max(abs(b), 1e-12)
+                elif math.isfinite(a) != math.isfinite(b):
+                    d = float("inf")
+                else:
+                    d = 0.0
+                if store == "sep":
+                    max_diff = max(max_diff, d)
+                else:
+                    feat_diff = max(feat_diff, d)
+            per_proxy.append({"arch": arch, "proxy": q, "shared_s": tsp[q], "separate_s": tpp[q]})
+        rows.append(
+            {
+                "arch": arch,
+                "build_s": t_build,
+                "shared_s": ts,
+                "separate_s": tp,
+                "featurizer_s": tf,
+                "ratio": tp / ts,
+            }
+        )
+        print(
+            f"{i + 1}/{len(cells)} shared {ts:.1f}s separate {tp:.1f}s featurizer {tf:.1f}s "
+            f"ratio {tp / ts:.2f}",
+            flush=True,
+        )
 
     r = pd.DataFrame(rows)
     pp = pd.DataFrame(per_proxy).groupby("proxy")[["shared_s", "separate_s"]].mean()
@@ -186,9 +200,9 @@ def main() -> None:
         "(exact per-sample gradients, chunk 16; L-SWAG band None).",
         "- shared = one NetworkPass for all proxies; separate = a fresh NetworkPass per proxy "
         "(same model state, copied outside the timer), as tools that run each proxy on its "
-        "own do; the order of the two alternates per cell. featurizer = "
-        "`ProxyFeaturizer(lswag_band=None, n_threads=...)`.transform(cells), one call, "
-        "after a warm-up call.",
+        "own do; featurizer = `ProxyFeaturizer(lswag_band=None, n_threads=...)`"
+        ".transform([cell]) (builds the network itself). The order of the three ways rotates "
+        "from cell to cell.",
         "",
         "## Results",
         "",
@@ -198,7 +212,8 @@ def main() -> None:
         f"| one pass per proxy | {r['separate_s'].mean():.2f} | {r['separate_s'].median():.2f} | "
         f"{ratio_total:.2f} |",
         f"| ProxyFeaturizer.transform (includes building the network) | "
-        f"{t_feat / len(cells):.2f} | | {t_feat / r['shared_s'].sum():.2f} |",
+        f"{r['featurizer_s'].mean():.2f} | {r['featurizer_s'].median():.2f} | "
+        f"{r['featurizer_s'].sum() / r['shared_s'].sum():.2f} |",
         f"| building the network (not in shared / separate) | {r['build_s'].mean():.2f} | "
         f"{r['build_s'].median():.2f} | |",
         "",
@@ -234,7 +249,7 @@ def main() -> None:
         + ", ".join(f"{q} {v:.2f} s" for q, v in top.head(5).items())
         + f" (together {top.head(5).sum() / top.sum():.0%} of the separate total)."
     )
-    over = t_feat / (r["shared_s"].sum() + r["build_s"].sum()) - 1
+    over = r["featurizer_s"].sum() / (r["shared_s"].sum() + r["build_s"].sum()) - 1
     lines.append(
         f"- ProxyFeaturizer.transform is {over:+.0%} relative to the bare shared engine plus "
         "building the network "
