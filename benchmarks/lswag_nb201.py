@@ -365,7 +365,14 @@ def report(args: argparse.Namespace) -> None:
             "### Band calibration",
             f"Profile (mean per-layer log sigma by depth decile, {n_cal} random architectures): "
             + (", ".join(C.fmt(v, 2) for v in prof) if prof is not None else "n/a")
-            + f" -> band **{band_name(cal_band) if cal_band is not None else 'n/a'}**.",
+            + f" -> band **{band_name(cal_band) if cal_band is not None else 'n/a'}**."
+            + (
+                " The profile rises monotonically with depth: there is no interior spike, so "
+                "the band is the deepest bins above the threshold (the per-layer term sums "
+                "1/sigma over the layer's weights, so wider, deeper layers weigh more)."
+                if prof is not None and np.all(np.diff(prof[np.isfinite(prof)]) > 0)
+                else ""
+            ),
             "",
             f"Same profile over the {len(own)} evaluated cells (cross-check): "
             + (", ".join(C.fmt(v, 2) for v in own_prof) if own_prof is not None else "n/a")
