@@ -489,7 +489,14 @@ default="auto"
         kwargs = dict(dtype=np.float64, ensure_all_finite=False, reset=reset)
         if y is None:
             return validate_data(self, X, **kwargs), None
-        return validate_data(self, X, y, y_numeric=True, **kwargs)
+        X, y = validate_data(self, X, y, y_numeric=True, **kwargs)
+        try:  # y_numeric converts object arrays only; strings or bytes would reach XGBoost
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"y must hold numbers (accuracies), got dtype {y.dtype}: {exc}"
+            ) from exc
+        return X, y
 
     def _check_non_finite(self, X: np.ndarray) -> None:
         if self.method_ in LEARNED_METHODS:

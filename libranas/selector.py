@@ -55,8 +55,21 @@ def sturges_bins(n: int) -> int:
 
 
 def _bin_codes(x: np.ndarray, n_bins: int) -> np.ndarray:
-    """Equal-width bin index of each value, exactly as ``np.histogram(x, n_bins)`` bins it."""
-    edges = np.histogram_bin_edges(x, bins=n_bins)
+    """Equal-width bin index of each value, exactly as ``np.histogram(x, n_bins)`` bins it.
+
+    Also where ``np.histogram`` cannot: a range that overflows float64 (values near +-1e308,
+    e.g. synflow) is halved first (exact, same bins); a range too narrow for ``n_bins``
+    distinct edges (values a few ulps apart) is binned by the equal-width formula.
+    """
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if not math.isfinite(hi - lo):
+        x = x * 0.5
+    try:
+        edges = np.histogram_bin_edges(x, bins=n_bins)
+    except ValueError:  # "Too many bins for data range": edges would not be distinct
+        lo, hi = float(np.min(x)), float(np.max(x))
+        codes = np.floor((x - lo) / (hi - lo) * n_bins).astype(np.intp)
+        return np.clip(codes, 0, n_bins - 1)
     codes = np.searchsorted(edges, x, side="right") - 1
     # np.histogram closes the last bin on the right
     codes[codes == n_bins] = n_bins - 1
