@@ -30,6 +30,7 @@ _LAZY = {
     "get_space": "libranas.spaces",
     "list_spaces": "libranas.spaces",
     "list_proxies": "libranas.proxies",
+    "ScoreStore": "libranas.store",
 }
 
 __all__ = ["__version__", *_LAZY]
