@@ -333,6 +333,7 @@ def report() -> None:
     from libranas.proxies import list_proxies
 
     proxies = [p for p in list_proxies() if p in df.columns]
+    n_registered = len(proxies)
     Z = df[proxies].astype(float)
     # the flops proxy counts Conv2d/Linear MACs only; at a fixed token count that is an
     # affine function of the linear weights. flops_attn adds the attention products
@@ -390,7 +391,7 @@ def report() -> None:
         "",
         "## Cost per network",
         "",
-        f"- Full proxy set ({len(proxies)} proxies) through the featurizer: median "
+        f"- Full proxy set ({n_registered} registered proxies) through the featurizer: median "
         f"{df['seconds'].median():.1f} s per network (min {df['seconds'].min():.1f}, max "
         f"{df['seconds'].max():.1f}); the ablation pass adds a median "
         f"{df['extra_seconds'].median():.1f} s. Peak RSS of the scoring process (it also "
