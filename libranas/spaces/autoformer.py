@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from libranas.spaces._registry import register_space
-from libranas.spaces.base import SearchSpace
+from libranas.spaces.base import SearchSpace, check_num_classes
 from libranas.spaces.nb201 import _as_generator
 
 #: dimension of every attention head (fixed in AutoFormer)
@@ -674,13 +674,7 @@ class AutoFormerSpace(SearchSpace):
 
     # ------------------------------------------------------------------ networks
     def _num_classes(self, num_classes: Any) -> int:
-        if num_classes is None:
-            return int(self.num_classes)
-        if not _is_int(num_classes):
-            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be positive, got {num_classes}")
-        return int(num_classes)
+        return check_num_classes(num_classes, default=self.num_classes)
 
     def param_count(self, arch: Any, num_classes: int | None = None) -> int:
         """Parameters of :meth:`build` ``(arch, num_classes)`` computed analytically.

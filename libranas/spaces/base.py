@@ -8,6 +8,17 @@ from typing import Any
 import numpy as np
 
 
+def check_num_classes(num_classes: Any, default: int) -> int:
+    """``num_classes`` as a positive int (``default`` when None); clear errors otherwise."""
+    if num_classes is None:
+        return int(default)
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be positive, got {num_classes}")
+    return int(num_classes)
+
+
 class SearchSpace(ABC):
     """A family of architectures.
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from libranas.spaces._registry import register_space
-from libranas.spaces.base import SearchSpace
+from libranas.spaces.base import SearchSpace, check_num_classes
 from libranas.spaces.nb201 import _as_generator
 
 #: operation names indexed by op id (NASLib compact / NAS-Bench-301 order)
@@ -422,12 +422,7 @@ class DartsSpace(SearchSpace):
         """
         from libranas.spaces._ops import DartsNetwork
 
-        if num_classes is None:
-            num_classes = 10
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be positive, got {num_classes}")
+        num_classes = check_num_classes(num_classes, default=10)
         genotype = self.to_genotype(arch)
         normal = [(node, name) for name, node in genotype["normal"]]
         reduce = [(node, name) for name, node in genotype["reduce"]]

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from libranas.spaces._registry import register_space
-from libranas.spaces.base import SearchSpace
+from libranas.spaces.base import SearchSpace, check_num_classes
 
 #: operation names in NAS-Bench-201 order (the order of the one-hot encoding)
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -424,11 +424,6 @@ class NB201Space(SearchSpace):
         """
         from libranas.spaces._ops import NB201Network
 
-        if num_classes is None:
-            num_classes = 10
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be positive, got {num_classes}")
+        num_classes = check_num_classes(num_classes, default=10)
         ops = self.to_ops(arch)
         return NB201Network(ops, int(num_classes), int(self.channels), int(self.cells_per_stage))
