@@ -191,11 +191,12 @@ def run(args: argparse.Namespace) -> None:
 
 
 def lam(logsig: np.ndarray, band) -> float:
-    from libranas.proxies.lswag import band_mask
+    """Lambda of a band, with the library's rule for an empty band (nearest layer)."""
+    from libranas.proxies.lswag import band_layers
 
     if logsig.size == 0:
         return float("nan")
-    v = logsig[band_mask(logsig.size, band)]
+    v = logsig[band_layers(logsig.size, band)]
     v = v[~np.isnan(v)]
     return float(v.sum()) if v.size else float("nan")
 
@@ -400,9 +401,11 @@ def report(args: argparse.Namespace) -> None:
             "",
             "### Ablation (Lambda only, Psi only, Lambda x Psi per band)",
             "",
-            "Cells: those of the main comparison; a row has fewer when its band holds no weight "
-            "layer of some cells (e.g. a cell without convolutions has 8 weight layers, and "
-            "100 * 7 / 8 = 87.5 < 90, so the last decile is empty and Lambda undefined there).",
+            "Cells: those of the main comparison. A band can hold no weight layer of a shallow "
+            "cell (a cell without convolutions has 8 weight layers, and 100 * 7 / 8 = 87.5 < 90, "
+            "so the last decile is empty); Lambda then uses the nearest layer, as the library "
+            "does by default (`lswag_empty_band='nearest'`). The cached `lib_lswag_b90` values "
+            "were computed before that rule (NaN there), so the derivation check skips them.",
             "",
             "| band | n | Lambda rho | Psi rho | L-SWAG rho | L-SWAG tau |",
             "|---|---|---|---|---|---|",

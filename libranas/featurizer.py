@@ -124,11 +124,12 @@ def _score_archs(
     """
     import torch
 
-    from libranas.proxies._engine import NetworkPass
+    from libranas.proxies._engine import NetworkPass, plan_for
     from libranas.proxies._registry import get_proxy
 
     _set_worker_threads(n_threads, parent_pid)
     infos = [get_proxy(name) for name in proxies]
+    plan = plan_for(proxies)
     xt, yt = _tensors(x, y, device, dtype)
     out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
     failures: list[tuple[int, str, str]] = []
@@ -136,7 +137,7 @@ def _score_archs(
         with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             model = _build(space, arch, seed, num_classes, device, dtype)
-            npass = NetworkPass(model, xt, yt, seed=seed, options=options)
+            npass = NetworkPass(model, xt, yt, seed=seed, options=options, plan=plan)
             for col, info in enumerate(infos):
                 try:
                     value = float(info.func(npass))

@@ -28,6 +28,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from libranas._validation import check_has_columns
+
 __all__ = ["ZCRanker"]
 
 TRAINING_FREE_METHODS = ("rank-mean", "log-rank")
@@ -486,6 +488,7 @@ default="auto"
     # ------------------------------------------------------------------ fit / predict
 
     def _validate_X(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+        check_has_columns(X, type(self).__name__)
         kwargs = dict(dtype=np.float64, ensure_all_finite=False, reset=reset)
         if y is None:
             return validate_data(self, X, **kwargs), None

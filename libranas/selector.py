@@ -21,6 +21,8 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from libranas._validation import check_has_columns
+
 __all__ = ["LibraSelector", "TARGET_KEY", "sturges_bins"]
 
 #: Label of the target's entry in :attr:`LibraSelector.bias_`.
@@ -311,6 +313,7 @@ class LibraSelector(SelectorMixin, BaseEstimator):
             The fitted selector.
         """
         self._check_params()
+        check_has_columns(X, type(self).__name__)
         X, y = validate_data(
             self,
             X,

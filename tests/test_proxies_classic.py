@@ -28,7 +28,7 @@ CLASSIC = {
     "grad_norm": {"weight_grads"},
     "plain": {"weight_grads"},
     "fisher": {"weight_grads"},
-    "grasp": {"own_pass"},
+    "grasp": {"hessian_grad"},
     "synflow": {"own_pass"},
     "jacov": {"input_jacobian"},
     "epe_nas": {"input_jacobian"},

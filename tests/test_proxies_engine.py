@@ -96,13 +96,55 @@ def assert_stats_match(stats, grads, rtol=1e-9, atol=1e-15):
         torch.testing.assert_close(s.var_abs, g.abs().var(0), rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("mode", ["exact", "loop"])
-def test_per_sample_stats_equal_single_sample_backward_loop_with_batchnorm(mode):
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"per_sample": "exact", "per_sample_impl": "hooks"},
+        {"per_sample": "exact", "per_sample_impl": "vmap", "per_sample_chunk": 4},
+        {"per_sample": "loop"},
+    ],
+)
+def test_per_sample_stats_equal_single_sample_backward_loop_with_batchnorm(options):
     torch.manual_seed(0)
     net = bn_net().double().train()
     x, y = batch()
-    npass = NetworkPass(net, x, y, options={"per_sample": mode, "per_sample_chunk": 4})
+    npass = NetworkPass(net, x, y, options=options)
     assert_stats_match(npass.per_sample_grads, reference_grads(net, x, y))
+
+
+def darts_like_net(width: int = 6) -> nn.Module:
+    """Strided, dilated, depthwise (grouped) and 1x1 convs, as in DARTS cells."""
+    return nn.Sequential(
+        nn.Conv2d(3, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, stride=2, padding=2, dilation=2, groups=width, bias=False),
+        nn.Conv2d(width, width, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, 2 * width, (3, 1), padding=(1, 0), groups=2, bias=False),
+        nn.BatchNorm2d(2 * width),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(2 * width, 3),
+    )
+
+
+def test_hooks_per_sample_handles_strided_dilated_and_grouped_convs(monkeypatch):
+    from libranas.proxies import _engine
+
+    torch.manual_seed(2)
+    net = darts_like_net().double().train()
+    x, y = batch(n=5, size=9)
+    npass = NetworkPass(net, x, y)  # auto
+    stats = npass.per_sample_grads
+    assert npass.cache["per_sample_impl"] == "hooks"
+    assert_stats_match(stats, reference_grads(net, x, y))
+    # slicing the output channels (across group boundaries) gives the same statistics
+    monkeypatch.setattr(_engine, "_HOOKS_SLICE_ELEMENTS", 1)
+    sliced = NetworkPass(net, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
+    assert_stats_match(sliced, reference_grads(net, x, y))
 
 
 def test_exact_per_sample_stats_without_batchnorm_match_plain_backward():
@@ -300,3 +342,93 @@ def test_exact_per_sample_matches_loop_on_a_built_nb201_cell_in_float64():
     x = nn.functional.avg_pool2d(x, 4).double()
     stats = NetworkPass(net, x, y).per_sample_grads
     assert_stats_match(stats, reference_grads(net, x, y), rtol=1e-7, atol=1e-14)
+
+
+# -- the fused batch-loss pass ----------------------------------------------------------
+
+FUSED = ["activations", "input_jacobian", "weight_grads", "hessian_grad"]
+
+
+def _fused_values(npass: NetworkPass) -> dict:
+    jac, logits = npass.input_jacobian
+    return {
+        "codes": [c.clone() for c in npass.activations],
+        "jac": jac,
+        "logits": logits,
+        "grads": npass.loss_grads["grads"],
+        "terms": [torch.cat(t) for t in npass.loss_grads["channel_terms"]],
+        "hg": npass.hessian_grad["hg"],
+    }
+
+
+def test_planned_fused_pass_equals_each_pass_on_its_own():
+    torch.manual_seed(3)
+    net = bn_net().double().train()
+    x, y = batch()
+    before = copy.deepcopy(net.state_dict())
+    fused = NetworkPass(net, x, y, plan=FUSED)
+    a = _fused_values(fused)
+    # one forward served all four items
+    assert set(fused.cache["fused"]) == set(FUSED)
+    b = _fused_values(NetworkPass(net, x, y))  # no plan: four separate forwards
+    for key in a:
+        for u, v in zip(a[key], b[key], strict=True):
+            if u is None or v is None:
+                assert u is None and v is None
+            else:
+                torch.testing.assert_close(u, v, rtol=1e-12, atol=1e-15)
+    # the model (weights, running statistics) is left as it was
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+def test_fused_pass_values_match_direct_autograd():
+    torch.manual_seed(4)
+    net = plain_net().double()
+    x, y = batch()
+    npass = NetworkPass(net, x, y, plan=FUSED)
+    weights = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    loss = nn.functional.cross_entropy(net(x), y)
+    g = torch.autograd.grad(loss, weights, create_graph=True)
+    hg = torch.autograd.grad(sum((gi.detach() * gi).sum() for gi in g), weights)
+    for mine, ref in zip(npass.loss_grads["grads"], g, strict=True):
+        torch.testing.assert_close(mine, ref.detach(), rtol=1e-12, atol=1e-15)
+    for mine, ref in zip(npass.hessian_grad["hg"], hg, strict=True):
+        torch.testing.assert_close(mine, ref, rtol=1e-12, atol=1e-15)
+    xr = x.clone().requires_grad_(True)
+    (jac,) = torch.autograd.grad(net(xr).sum(), xr)
+    torch.testing.assert_close(npass.input_jacobian[0], jac.reshape(len(x), -1))
+
+
+def test_fused_pass_failure_is_raised_to_every_planned_item_and_score_goes_on():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3 * 8 * 8, 3)
+
+        def forward(self, x):
+            raise RuntimeError("forward exploded")
+
+    x, y = batch(dtype=torch.float32)
+    npass = NetworkPass(Broken(), x, y, plan=FUSED)
+    for item in FUSED:
+        with pytest.raises(RuntimeError, match="forward exploded"):
+            npass.fused(item)
+    with pytest.raises(ValueError, match="unknown pass item"):
+        npass.fused("weights")
+    scores, errors = score_network(Broken(), x, y, ["params", "snip", "grasp", "jacov"])
+    assert math.isfinite(scores["params"])
+    assert set(errors) == {"snip", "grasp", "jacov"}
+    assert all("forward exploded" in e for e in errors.values())
+
+
+def test_plan_for_collects_fusable_requirements():
+    from libranas.proxies._engine import plan_for
+
+    assert plan_for(["params", "synflow", "zen"]) == frozenset()
+    assert plan_for(["epe_nas", "fisher", "nwot"]) == {
+        "input_jacobian",
+        "weight_grads",
+        "activations",
+    }
+    assert plan_for(["grasp"]) == {"hessian_grad"}

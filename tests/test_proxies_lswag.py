@@ -113,15 +113,33 @@ def test_invalid_bands_raise(bad):
         check_band(bad)
 
 
-def test_a_band_without_layers_raises_and_score_network_records_it():
+def test_an_empty_band_falls_back_to_the_nearest_layer_or_raises_when_asked():
+    from libranas.proxies.lswag import band_layers, layer_log_sigma
+
     x, y = batch(dtype=torch.float32)
     net = nn.Sequential(nn.Flatten(), nn.Linear(192, 8), nn.ReLU(), nn.Linear(8, 3))
-    npass = NetworkPass(net, x, y, options={"lswag_band": (10, 40)})  # layers at 0 % and 50 %
+    # layers at depths 0 % and 50 %: (10, 40) holds none; 50 is 10 away, 0 is 10 away too
+    np.testing.assert_array_equal(band_layers(2, (10, 40)), [True, True])
+    np.testing.assert_array_equal(band_layers(2, (10, 35)), [True, False])
+    np.testing.assert_array_equal(band_layers(2, (20, 45)), [False, True])
+    npass = NetworkPass(net, x, y, options={"lswag_band": (20, 45)})
+    assert lswag_lambda(npass) == pytest.approx(float(layer_log_sigma(npass)[1]))
+    strict = {"lswag_band": (20, 45), "lswag_empty_band": "error"}
     with pytest.raises(ValueError, match="no weight layer .* band"):
-        lswag_lambda(npass)
-    scores, errors = score_network(net, x, y, ["lswag", "swap"], options={"lswag_band": (10, 40)})
+        lswag_lambda(NetworkPass(net, x, y, options=strict))
+    scores, errors = score_network(net, x, y, ["lswag", "swap"], options=strict)
     assert math.isnan(scores["lswag"]) and "band" in errors["lswag"]
     assert math.isfinite(scores["swap"])
+    with pytest.raises(ValueError, match="lswag_empty_band"):
+        band_layers(2, (20, 45), empty="drop")
+
+
+def test_band_90_100_on_an_8_layer_network_uses_its_deepest_layer():
+    from libranas.proxies.lswag import band_layers
+
+    assert band_layers(8, (90, 100)).nonzero()[0].tolist() == [7]
+    assert band_layers(9, (90, 100)).nonzero()[0].tolist() == [8]  # 88.9 %: also nearest
+    assert band_layers(11, (90, 100)).nonzero()[0].tolist() == [10]  # 90.9 %: in the band
 
 
 def test_layers_without_gradient_variance_are_skipped():

@@ -109,17 +109,24 @@ def test_auto_falls_back_to_vmap_when_samples_interact():
 
 
 def test_hooks_impl_errors():
-    cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 5))
+    circular = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular"),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 16 * 16, 5),
+    )
     x, y = vit_batch()
-    with pytest.raises(ValueError, match="neither Linear nor a patchify Conv2d"):
-        _ = NetworkPass(cnn, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
+    with pytest.raises(ValueError, match="neither Linear nor a zero-padded Conv2d"):
+        _ = NetworkPass(circular, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
     with pytest.raises(ValueError, match="per_sample_impl"):
-        _ = NetworkPass(cnn, x, y, options={"per_sample_impl": "fast"}).per_sample_grads
-    bn = nn.Sequential(nn.Flatten(), nn.Linear(768, 4), nn.BatchNorm1d(4), nn.Linear(4, 5))
-    with pytest.raises(ValueError, match="BatchNorm"):
-        _ = NetworkPass(bn, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
-    # the CNN takes the vmap path by default
-    npass = NetworkPass(cnn, x, y)
+        _ = NetworkPass(circular, x, y, options={"per_sample_impl": "fast"}).per_sample_grads
+    lin, tied = nn.Linear(768, 768), nn.Linear(768, 768)
+    tied.weight = lin.weight  # two modules, one weight
+    shared = nn.Sequential(nn.Flatten(), lin, nn.ReLU(), tied, nn.ReLU(), nn.Linear(768, 5))
+    with pytest.raises(ValueError, match="shared with another layer"):
+        _ = NetworkPass(shared, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
+    # such models take the vmap path by default
+    npass = NetworkPass(circular, x, y)
     _ = npass.per_sample_grads
     assert npass.cache["per_sample_impl"] == "vmap"
 

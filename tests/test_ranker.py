@@ -354,3 +354,11 @@ def test_missing_xgboost_gives_install_hint(monkeypatch):
     with pytest.raises(ImportError, match="pip install xgboost"):
         ZCRanker(n_estimators=5).fit(X, y)
     ZCRanker(method="rank-mean").fit(X, y)  # the fusions do not need it
+
+
+def test_a_dataframe_without_columns_gets_a_clear_error():
+    import pandas as pd
+
+    X = pd.DataFrame(index=range(10))
+    with pytest.raises(ValueError, match="ZCRanker: X has no columns"):
+        ZCRanker(method="rank-mean").fit(X, np.arange(10.0))

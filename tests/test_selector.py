@@ -428,3 +428,11 @@ def test_nb201_cifar10_agrees_with_bundled_loader(shared_data):
 @parametrize_with_checks([LibraSelector(bias=None)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_a_dataframe_without_columns_gets_a_clear_error():
+    import pandas as pd
+
+    X = pd.DataFrame(index=range(10))
+    with pytest.raises(ValueError, match="LibraSelector: X has no columns"):
+        LibraSelector().fit(X, np.arange(10.0))

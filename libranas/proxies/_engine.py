@@ -3,12 +3,18 @@
 :class:`NetworkPass` computes each kind of pass at most once, on first request, and
 caches it, so proxies that need the same forward/backward share it. Proxies read from
 it; they never run the network themselves unless they declare ``own_pass``.
+
+With a ``plan`` (the requirements of all the proxies about to be scored, see
+:func:`plan_for`), the batch-loss passes are fused: ONE train-mode forward of the batch
+records the activation codes, feeds the input Jacobian, the weight (and layer-output)
+gradients of the loss and GraSP's Hessian-gradient product, instead of one forward per
+kind. Without a plan each kind runs alone, as a tool that scores one proxy would.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -53,8 +59,14 @@ class NetworkPass:
         passes here: ``per_sample`` ("exact" | "loop" | "chunks"), ``per_sample_chunk``
         (16), ``per_sample_splits`` (2), ``per_sample_impl`` ("auto" | "vmap" | "hooks"),
         ``features_samples`` (1); by proxies:
-        ``lswag_band`` (None or (lo, hi) depth percentiles), ``reg_swap_mu`` and
+        ``lswag_band`` (None or (lo, hi) depth percentiles), ``lswag_empty_band``
+        ("nearest" | "error"), ``reg_swap_mu`` and
         ``reg_swap_sigma`` (1.5, 1.5, millions of parameters).
+    plan : iterable of str, optional
+        Requirements to compute together in one fused forward when the first of them is
+        requested (``activations``, ``input_jacobian``, ``weight_grads``,
+        ``hessian_grad``; others are ignored). Usually ``plan_for(proxy names)``.
+        Empty (default): each is computed on its own when requested.
     """
 
     def __init__(
@@ -65,12 +77,15 @@ class NetworkPass:
         *,
         seed: int = 0,
         options: dict[str, Any] | None = None,
+        plan: Iterable[str] = (),
     ) -> None:
         self.model = model
         self.inputs = inputs
         self.targets = targets
         self.seed = seed
         self.options = dict(options or {})
+        #: requirements computed together by the fused batch-loss pass (see ``plan_for``)
+        self.plan = frozenset(plan) & FUSED_ITEMS
         #: memo for intermediate results shared by several proxies of one family
         #: (e.g. one backward with activation-gradient hooks feeding snip, fisher, ...)
         self.cache: dict[str, Any] = {}
@@ -100,51 +115,64 @@ class NetworkPass:
     def loss_fn(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(logits, targets)
 
-    # -- forward with activation hooks -----------------------------------------------
-    @cached_property
+    # -- the batch-loss passes (fused when planned) ------------------------------------
+    def fused(self, item: str) -> Any:
+        """The result of one batch-loss pass item (``FUSED_ITEMS``), computed on demand.
+
+        The first request computes ``item`` together with every planned item not yet
+        computed, in one forward (:func:`_fused_pass`). A failure of that pass is raised
+        to each item that needed it.
+        """
+        if item not in FUSED_ITEMS:
+            raise ValueError(f"unknown pass item {item!r}; known: {sorted(FUSED_ITEMS)}")
+        done: dict[str, Any] = self.cache.setdefault("fused", {})
+        if item not in done:
+            todo = {item} | (self.plan - set(done))
+            try:
+                done.update(_fused_pass(self, frozenset(todo)))
+            except Exception as exc:  # noqa: BLE001 - re-raised to every item it concerns
+                done.update(dict.fromkeys(todo, exc))
+        value = done[item]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    @property
     def activations(self) -> list[torch.Tensor]:
         """Binary activation codes, one ``(N, units)`` bool tensor per activation module.
 
         ``1[pre-activation > 0]`` for ReLU and GeLU alike (same sign pattern). 3-D token
         tensors of ViTs are flattened so that each token-channel position is a unit.
         """
-        codes: list[torch.Tensor] = []
+        return self.fused("activations")
 
-        def hook(module: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-            codes.append((inp[0].detach() > 0).reshape(inp[0].shape[0], -1))
-
-        handles = [m.register_forward_hook(hook) for m in self.model.modules() if is_activation(m)]
-        try:
-            with torch.no_grad(), self.seeded():
-                self.model(self.inputs)
-        finally:
-            for h in handles:
-                h.remove()
-        return codes
-
-    # -- one backward of the loss over the batch ---------------------------------------
-    @cached_property
-    def weight_grads(self) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-        """``(layer name, weight, d loss / d weight)`` for every weight layer."""
-        self.model.zero_grad(set_to_none=True)
-        logits = self.model(self.inputs)
-        self.loss_fn(logits, self.targets).backward()
-        out = []
-        for name, layer in weight_layers(self.model):
-            w = layer.weight
-            g = w.grad.detach().clone() if w.grad is not None else torch.zeros_like(w)
-            out.append((name, w.detach(), g))
-        self.model.zero_grad(set_to_none=True)
-        return out
-
-    # -- input jacobian ----------------------------------------------------------------
-    @cached_property
+    @property
     def input_jacobian(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(J, logits)``: J = d sum_k logits_k / d x, shape ``(N, C*H*W)``."""
-        x = self.inputs.detach().clone().requires_grad_(True)
-        logits = self.model(x)
-        (jac,) = torch.autograd.grad(logits.sum(), x)
-        return jac.reshape(jac.shape[0], -1).detach(), logits.detach()
+        return self.fused("input_jacobian")
+
+    @property
+    def loss_grads(self) -> dict[str, Any]:
+        """One backward of the mean batch loss (train mode, running statistics restored).
+
+        ``{"layers": [(name, module)], "grads": [dL/dW], "channel_terms": [[(N, K)]]}``
+        over the weight layers whose weight requires grad, in registration order;
+        ``channel_terms`` holds, per layer and per call of the layer in the forward,
+        ``sum over positions of a * dL/da`` for its output ``a`` (Fisher pruning's
+        per-sample channel terms). Raises ValueError when no weight requires grad.
+        """
+        return self.fused("weight_grads")
+
+    @property
+    def hessian_grad(self) -> dict[str, Any]:
+        """GraSP's Hessian-gradient product of the mean batch loss.
+
+        ``{"layers": [...], "grads": [g], "hg": [H g or None]}`` with ``g = dL/dW`` and
+        ``H g = d <stop_grad(g), g> / dW`` (double back-propagation), same layers as
+        :attr:`loss_grads`; ``hg`` entries are None where ``g`` does not depend on the
+        weights (H = 0 there).
+        """
+        return self.fused("hessian_grad")
 
     # -- per-sample gradient statistics (zico, lswag) -----------------------------------
     @cached_property
@@ -165,18 +193,21 @@ class NetworkPass:
           are computed. ``"vmap"``: ``torch.func`` as above. ``"hooks"``: ONE batched
           forward and backward of ``sum_i loss(x_i, y_i)`` with hooks on the weight
           layers; sample i's weight gradient is ``sum over positions of
-          outer(d loss_i / d out_i, in_i)`` (tokens of a ViT, patches of a patchify conv),
+          outer(d loss_i / d out_i, in_i)`` (tokens of a Linear layer; for a Conv2d the
+          positions are the output pixels and ``in_i`` the unfolded receptive fields,
+          ``torch.nn.functional.unfold``, per group for grouped/depthwise convs),
           reduced per layer in slices, so no ``(batch x params)`` matrix is held. It is
-          exact only when samples do not interact in the forward (true for ViTs: LayerNorm
-          and attention act within a sample) and needs every weight layer to be a Linear or
-          a patchify Conv2d (kernel == stride, no padding, dilation 1, groups 1) and no
-          BatchNorm. ``"auto"`` (default) uses ``"hooks"`` when those structural conditions
-          hold and otherwise ``"vmap"`` (so CNNs with 3x3 convs or BatchNorm, e.g.
-          NAS-Bench-201 and DARTS cells, always take the ``vmap`` path); after a ``hooks``
-          pass it checks sample 0 against a separate single-sample backward (relative
-          error per layer at most 1e-3) and falls back to ``"vmap"`` if they differ (samples
-          that interact, random layers). On a ViT-Tiny at 32 px, batch 32, this is about
-          5-10x faster than ``vmap``. ``cache["per_sample_impl"]`` records the path taken.
+          exact when samples do not interact in the forward: true for ViTs (LayerNorm and
+          attention act within a sample) and for CNNs here, because train-mode BatchNorm
+          is fixed to the batch statistics during this pass (see below). It needs every
+          weight layer to be a Linear or a zero-padded Conv2d with numeric padding, and
+          no weight shared between layers. ``"auto"`` (default) uses ``"hooks"`` when
+          those conditions hold and otherwise ``"vmap"``; after a ``hooks`` pass it checks
+          sample 0 against a separate single-sample backward (relative error per layer at
+          most 1e-3) and falls back to ``"vmap"`` if they differ (samples that interact,
+          random layers). About 5-10x faster than ``vmap`` on a ViT-Tiny at 32 px and
+          3-4x on NAS-Bench-201 cells (batch 64, CPU). ``cache["per_sample_impl"]``
+          records the path taken.
         - BatchNorm: with ``"exact"``/``"loop"``, a BatchNorm module in training mode
           normalises every sample with the mean and (biased) variance of the *whole
           batch*, computed by one forward and then held fixed. Each sample's forward is
@@ -227,6 +258,133 @@ class NetworkPass:
             for h in handles:
                 h.remove()
         return feats
+
+
+# ==================================================================================
+# the fused batch-loss pass
+# ==================================================================================
+
+#: what one fused forward can serve (requirement names of the registry, see ``plan_for``)
+FUSED_ITEMS = frozenset({"activations", "input_jacobian", "weight_grads", "hessian_grad"})
+
+
+def plan_for(proxies: Iterable[str]) -> frozenset[str]:
+    """The fused-pass plan of a set of registered proxies: their requirements that one
+    forward of the batch can serve together.
+
+    Examples
+    --------
+    >>> sorted(plan_for(["snip", "swap", "grasp", "params"]))
+    ['activations', 'hessian_grad', 'weight_grads']
+    """
+    from libranas.proxies._registry import get_proxy
+
+    return frozenset().union(*(get_proxy(p).requires for p in proxies)) & FUSED_ITEMS
+
+
+def channel_terms(module: nn.Module, act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``sum over positions of a * dL/da`` per sample and channel, shape ``(N, K)``.
+
+    Conv2d: channel = dim 1, positions = spatial dims; Linear: channel = last dim,
+    positions = any token dims in the middle.
+    """
+    prod = act * grad
+    if isinstance(module, nn.Linear):
+        return prod.reshape(prod.shape[0], -1, prod.shape[-1]).sum(dim=1)
+    return prod.reshape(prod.shape[0], prod.shape[1], -1).sum(dim=2)
+
+
+def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
+    """One forward of the batch serving ``items`` (a subset of ``FUSED_ITEMS``).
+
+    The forward runs in the model's own mode (NAS-Bench-Suite-Zero scores in training
+    mode), seeded, with running statistics restored afterwards. Then, on the same graph:
+    the input Jacobian of ``sum(logits)``; the loss gradients w.r.t. the weights (with
+    tensor hooks on the weight-layer outputs, registered only for this backward, giving
+    the Fisher channel terms); with ``hessian_grad`` that backward keeps its graph and a
+    second backward of ``<stop_grad(g), g>`` gives ``H g``. Each of these equals what
+    its pass alone computes (same forward values, same backward formulas).
+    """
+    model = npass.model
+    want_jac = "input_jacobian" in items
+    want_grads = "weight_grads" in items
+    want_hg = "hessian_grad" in items
+    need_loss = want_grads or want_hg
+    layers = [(n, m) for n, m in weight_layers(model) if m.weight.requires_grad]
+    if need_loss and not layers:
+        raise ValueError(
+            "the network has no trainable Conv2d/Linear weight: gradient proxies are undefined"
+        )
+    codes: list[torch.Tensor] = []
+    outputs: list[tuple[int, nn.Module, torch.Tensor]] = []
+    handles = []
+
+    def code_hook(module: nn.Module, inp: tuple[torch.Tensor, ...], out: Any) -> None:
+        codes.append((inp[0].detach() > 0).reshape(inp[0].shape[0], -1))
+
+    def output_hook(idx: int, module: nn.Module, inp: Any, out: Any) -> None:
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            outputs.append((idx, module, out))
+
+    if "activations" in items:
+        handles += [m.register_forward_hook(code_hook) for m in model.modules() if is_activation(m)]
+    if want_grads:
+        handles += [
+            m.register_forward_hook(partial(output_hook, i)) for i, (_, m) in enumerate(layers)
+        ]
+    result: dict[str, Any] = {}
+    x = npass.inputs.detach().clone().requires_grad_(True) if want_jac else npass.inputs
+    grad_enabled = want_jac or need_loss
+    try:
+        with _preserved_buffers(model), npass.seeded(), torch.set_grad_enabled(grad_enabled):
+            logits = model(x)
+            for h in handles:
+                h.remove()
+            if "activations" in items:
+                result["activations"] = codes
+            if want_jac:
+                (jac,) = torch.autograd.grad(logits.sum(), x, retain_graph=need_loss)
+                result["input_jacobian"] = (jac.reshape(jac.shape[0], -1).detach(), logits.detach())
+            if need_loss:
+                weights = [m.weight for _, m in layers]
+                terms: list[list[torch.Tensor]] = [[] for _ in layers]
+                for idx, module, out in outputs:
+                    act = out.detach()
+
+                    def grad_hook(g: torch.Tensor, idx=idx, module=module, act=act) -> None:
+                        terms[idx].append(channel_terms(module, act, g.detach()))
+
+                    handles.append(out.register_hook(grad_hook))
+                loss = npass.loss_fn(logits, npass.targets)
+                grads = torch.autograd.grad(loss, weights, create_graph=want_hg, allow_unused=True)
+                for h in handles:
+                    h.remove()
+                outputs.clear()
+                plain = [
+                    torch.zeros_like(w) if g is None else g.detach()
+                    for w, g in zip(weights, grads, strict=True)
+                ]
+                if want_grads:
+                    result["weight_grads"] = {
+                        "layers": layers,
+                        "grads": plain,
+                        "channel_terms": terms,
+                    }
+                if want_hg:
+                    hg: list[torch.Tensor | None] = [None] * len(layers)
+                    live = [i for i, g in enumerate(grads) if g is not None and g.requires_grad]
+                    if live:
+                        z = sum((grads[i].detach() * grads[i]).sum() for i in live)
+                        out_hg = torch.autograd.grad(
+                            z, [weights[i] for i in live], allow_unused=True
+                        )
+                        for i, h in zip(live, out_hg, strict=True):
+                            hg[i] = None if h is None else h.detach()
+                    result["hessian_grad"] = {"layers": layers, "grads": plain, "hg": hg}
+    finally:
+        for h in handles:
+            h.remove()
+    return result
 
 
 # ==================================================================================
@@ -428,8 +586,8 @@ def _per_sample_grad_stats(npass: NetworkPass) -> list[LayerGradStats]:
 #: accepted values of ``options["per_sample_impl"]``
 PER_SAMPLE_IMPLS = ("auto", "vmap", "hooks")
 
-#: float64 elements of one slice of per-sample gradients in the hooks path (2 MB)
-_HOOKS_SLICE_ELEMENTS = 1 << 18
+#: elements of one slice of per-sample gradients in the hooks path (16 MB in float32)
+_HOOKS_SLICE_ELEMENTS = 1 << 22
 
 
 def _is_patchify(m: nn.Module) -> bool:
@@ -443,14 +601,28 @@ def _is_patchify(m: nn.Module) -> bool:
     )
 
 
+def _unfoldable(m: nn.Module) -> bool:
+    """A Conv2d whose per-sample gradient the hooks path computes by ``unfold``."""
+    return (
+        isinstance(m, nn.Conv2d)
+        and m.padding_mode == "zeros"
+        and (m.padding == "valid" or not isinstance(m.padding, str))
+    )
+
+
 def _hooks_ineligible(model: nn.Module, layers: list[tuple[str, nn.Module]]) -> str | None:
-    """Why the hooks path cannot compute exact per-sample gradients (None if it can)."""
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-        return "the model has BatchNorm (samples interact)"
+    """Why the hooks path cannot compute exact per-sample gradients (None if it can).
+
+    Called inside :func:`batch_norm_fixed_to_batch_statistics`, where BatchNorm acts on
+    each sample on its own, so BatchNorm does not disqualify a model.
+    """
     seen: set[int] = set()
     for name, m in layers:
-        if not (isinstance(m, nn.Linear) or _is_patchify(m)):
-            return f"layer {name!r} is neither Linear nor a patchify Conv2d"
+        if not (isinstance(m, nn.Linear) or _unfoldable(m)):
+            return (
+                f"layer {name!r} is neither Linear nor a zero-padded Conv2d "
+                "(padding_mode 'zeros', numeric padding)"
+            )
         if not m.weight.requires_grad:
             return f"the weight of layer {name!r} does not require grad"
         if id(m.weight) in seen:
@@ -460,12 +632,45 @@ def _hooks_ineligible(model: nn.Module, layers: list[tuple[str, nn.Module]]) -> 
 
 
 def _patches(m: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """Non-overlapping patches of ``x`` as ``(N, L, C * kh * kw)`` in weight order."""
-    kh, kw = m.kernel_size
-    n, c, h, w = x.shape
-    hp, wp = h // kh, w // kw
-    x = x[:, :, : hp * kh, : wp * kw].reshape(n, c, hp, kh, wp, kw)
-    return x.permute(0, 2, 4, 1, 3, 5).reshape(n, hp * wp, c * kh * kw)
+    """Receptive fields of ``x`` as ``(N, L, C * kh * kw)`` in weight order (groups=1)."""
+    if _is_patchify(m):  # non-overlapping patches: a reshape, no copy by unfold
+        kh, kw = m.kernel_size
+        n, c, h, w = x.shape
+        hp, wp = h // kh, w // kw
+        x = x[:, :, : hp * kh, : wp * kw].reshape(n, c, hp, kh, wp, kw)
+        return x.permute(0, 2, 4, 1, 3, 5).reshape(n, hp * wp, c * kh * kw)
+    padding = (0, 0) if m.padding == "valid" else m.padding
+    cols = nn.functional.unfold(x, m.kernel_size, m.dilation, padding, m.stride)
+    return cols.transpose(1, 2)
+
+
+def _conv_layer_grads(
+    m: nn.Conv2d, terms: list[tuple[torch.Tensor, torch.Tensor]], rows: slice
+) -> torch.Tensor | None:
+    """Per-sample weight gradients ``(N, rows, fan_in)`` of a Conv2d, summed over calls.
+
+    ``terms`` holds ``(d loss / d out, receptive fields)`` per call, as ``(N, C_out, L)``
+    and ``(N, L, C_in * kh * kw)`` (:func:`_patches`). Grouped convs: output channel
+    ``o`` of group ``o // (C_out / groups)`` sees the input channels of that group only.
+    """
+    g = None
+    groups = m.groups
+    out_per_group = m.out_channels // groups
+    for go, cols in terms:
+        if groups == 1:
+            part = torch.bmm(go[:, rows], cols)
+        else:
+            n, length, _ = cols.shape
+            fan_in = cols.shape[2] // groups
+            g0, g1 = rows.start // out_per_group, (rows.stop - 1) // out_per_group + 1
+            a = cols[:, :, g0 * fan_in : g1 * fan_in].reshape(n, length, g1 - g0, fan_in)
+            b = go[:, g0 * out_per_group : g1 * out_per_group]
+            b = b.reshape(n, g1 - g0, out_per_group, length)
+            full = torch.einsum("ngol,nlgf->ngof", b, a).reshape(n, -1, fan_in)
+            lo = rows.start - g0 * out_per_group
+            part = full[:, lo : lo + (rows.stop - rows.start)]
+        g = part if g is None else g + part
+    return g
 
 
 def _hooks_per_sample(
@@ -506,11 +711,10 @@ def _hooks_per_sample(
             g = g.detach()
             if isinstance(m, nn.Linear):
                 a = inp.reshape(n, -1, inp.shape[-1])
-                g = g.reshape(n, -1, g.shape[-1])
-            else:
-                a = _patches(m, inp)
-                g = g.reshape(n, g.shape[1], -1).transpose(1, 2)
-            pairs.append((g.transpose(1, 2).contiguous(), a))  # (n, out, L), (n, L, fan_in)
+                g = g.reshape(n, -1, g.shape[-1]).transpose(1, 2).contiguous()
+                pairs.append((g, a))  # (n, out, L), (n, L, fan_in)
+            else:  # conv: receptive fields are unfolded per slice, when reduced
+                pairs.append((g.reshape(n, g.shape[1], -1), inp))  # (n, out, L), input
         terms[name] = pairs
     calls.clear()
     del outs, grads, logits, loss
@@ -536,12 +740,17 @@ def _hooks_per_sample(
         ]
         first = torch.zeros((rows, fan_in), dtype=w.dtype, device=w.device)
         step = max(1, _HOOKS_SLICE_ELEMENTS // max(1, n * fan_in))
+        if isinstance(m, nn.Conv2d):  # unfold each call's input once per layer
+            terms[name] = [(go, _patches(m, inp)) for go, inp in terms[name]]
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)
-            g = None
-            for go, a in terms[name]:
-                part = torch.bmm(go[:, r0:r1], a)
-                g = part if g is None else g + part
+            if isinstance(m, nn.Conv2d):
+                g = _conv_layer_grads(m, terms[name], slice(r0, r1))
+            else:
+                g = None
+                for go, a in terms[name]:
+                    part = torch.bmm(go[:, r0:r1], a)
+                    g = part if g is None else g + part
             if g is None:
                 continue  # layer never reached by the loss: zero gradient
             first[r0:r1] = g[0]
@@ -556,6 +765,7 @@ def _hooks_per_sample(
             err = float((first - r).double().norm())
             if err > 1e-3 * float(r.double().norm()) + 1e-12:
                 return None
+        terms[name] = []  # release this layer's receptive fields
         shape = w.shape
         mean, mean_abs, var, var_abs = (t.reshape(shape) for t in stats)
         out_stats.append(LayerGradStats(name, n, mean, mean_abs, var, var_abs))
@@ -661,7 +871,7 @@ def score_network(
             f"inputs have {inputs.shape[0]} samples but targets have {targets.shape[0]}"
         )
     infos = [get_proxy(name) for name in proxies]
-    npass = NetworkPass(model, inputs, targets, seed=seed, options=options)
+    npass = NetworkPass(model, inputs, targets, seed=seed, options=options, plan=plan_for(proxies))
     scores: dict[str, float] = {}
     errors: dict[str, str] = {}
     for info in infos:

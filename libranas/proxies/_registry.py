@@ -16,7 +16,8 @@ KNOWN_REQUIREMENTS = frozenset(
         "weight_grads",  # one cross-entropy backward over the batch (snip, grad_norm, ...)
         "per_sample_grads",  # per-sample gradient statistics per layer (zico, lswag)
         "input_jacobian",  # d output / d input per sample (jacov, epe_nas)
-        "own_pass",  # the proxy runs its own special pass (synflow, grasp, zen)
+        "hessian_grad",  # Hessian-gradient product of the batch loss (grasp)
+        "own_pass",  # the proxy runs its own special pass (synflow, zen)
     }
 )
 

@@ -10,11 +10,14 @@ by the SUM of the saliencies over all those weights:
 
 ``H g`` is a Hessian-vector product obtained by double back-propagation: with the graph
 of ``g`` kept, ``z = <stop_grad(g), g>`` and ``H g = dz/dtheta`` (one forward, two
-backwards). Gradients are taken with :func:`torch.autograd.grad` (the model's ``.grad``
-fields are not written) and BatchNorm running statistics are restored afterwards, so the
-model is left unchanged. Bigger is predicted better (NAS-Bench-Suite-Zero's sign; the
-GraSP paper prunes the weights with the LARGEST saliency, i.e. it would rank the
-opposite way, see Abdelfattah et al. 2021 for the discussion).
+backwards; :attr:`~libranas.proxies._engine.NetworkPass.hessian_grad`, whose forward
+and first backward also serve the saliency proxies and the input Jacobian when they are
+planned together). Gradients are taken with :func:`torch.autograd.grad` (the model's
+``.grad`` fields are not written) and BatchNorm running statistics are restored
+afterwards, so the model is left unchanged. Bigger is predicted better
+(NAS-Bench-Suite-Zero's sign; the GraSP paper prunes the weights with the LARGEST
+saliency, i.e. it would rank the opposite way, see Abdelfattah et al. 2021 for the
+discussion).
 
 Examples
 --------
@@ -31,16 +34,13 @@ True
 
 from __future__ import annotations
 
-import torch
-
-from libranas.proxies._engine import NetworkPass, weight_layers
+from libranas.proxies._engine import NetworkPass
 from libranas.proxies._registry import register_proxy
-from libranas.proxies.saliency import preserved_buffers
 
 
 @register_proxy(
     "grasp",
-    requires=("own_pass",),
+    requires=("hessian_grad",),
     reference="Wang et al., GraSP, ICLR 2020",
     description="sum of -w * (H g) over weight layers (Hessian-gradient product)",
 )
@@ -50,7 +50,7 @@ def grasp(network_pass: NetworkPass) -> float:
     Parameters
     ----------
     network_pass : NetworkPass
-        The shared pass; reads ``model``, ``inputs``, ``targets`` and ``loss_fn``.
+        The shared pass; reads ``hessian_grad``.
 
     Returns
     -------
@@ -67,24 +67,9 @@ def grasp(network_pass: NetworkPass) -> float:
     >>> grasp(NetworkPass(lin, torch.ones(2, 1), torch.tensor([0, 1])))
     0.0
     """
-    model = network_pass.model
-    layers = [m for _, m in weight_layers(model) if m.weight.requires_grad]
-    if not layers:
-        raise ValueError("the network has no trainable Conv2d/Linear weight: grasp is undefined")
-    weights = [m.weight for m in layers]
-    with preserved_buffers(model), torch.enable_grad():
-        logits = model(network_pass.inputs)
-        loss = network_pass.loss_fn(logits, network_pass.targets)
-        grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
-        pairs = [(w, g) for w, g in zip(weights, grads, strict=True) if g is not None]
-        if not pairs:
-            return 0.0
-        z = sum((g.detach() * g).sum() for _, g in pairs)
-        if not z.requires_grad:  # gradient independent of the weights (H = 0)
-            return 0.0
-        hg = torch.autograd.grad(z, [w for w, _ in pairs], allow_unused=True)
+    p = network_pass.hessian_grad
     total = 0.0
-    for (w, _), h in zip(pairs, hg, strict=True):
-        if h is not None:
-            total += float((-w.detach() * h.detach()).double().sum())
+    for (_, m), h in zip(p["layers"], p["hg"], strict=True):
+        if h is not None:  # None: the gradient does not depend on this weight (H g = 0)
+            total += float((-m.weight.detach() * h).double().sum())
     return total

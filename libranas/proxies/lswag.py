@@ -28,6 +28,13 @@ a network with D weight layers is in the band when ``lo <= 100 * l / D < hi``, i
 depth bin ``floor(10 * l / D)`` (METHOD's ``int((l / D) * 100 // 10)`` in exact
 arithmetic) lies in ``[lo / 10, hi / 10)`` for percentiles that are multiples of 10. Psi
 uses activation call j of J when ``100 * j < hi * J`` (layers 1..L_hat of the paper).
+
+A narrow band can miss every layer of a shallow network: with 8 weight layers the
+depths are 0, 12.5, ..., 87.5, so ``(90, 100)`` holds none. Then Lambda uses the
+layer(s) whose depth ``100 * l / D`` is nearest to the band (here the last layer, at
+87.5), so that every network of a space gets a score on the same footing (option
+``lswag_empty_band="nearest"``, the default; ``"error"`` raises ValueError instead,
+which the featurizer reports as NaN). See :func:`band_layers`.
 Choose the band once per search space with :func:`layer_log_sigma`,
 :func:`depth_profile` and :func:`choose_band` (or :func:`calibrate_band`).
 
@@ -44,8 +51,9 @@ Signs: bigger is better for all three. Psi >= 1, and Lambda is positive in pract
 negative the product would reward *fewer* patterns, so ``lswag_lambda`` and
 ``lswag_psi`` are also registered as separate columns.
 
-Errors (``ValueError``): no weight layer in the band, no layer in the band with a
-varying gradient, no activation module ran, or an invalid band.
+Errors (``ValueError``): no layer in the band with a varying gradient, no activation
+module ran, an invalid band, or (with ``lswag_empty_band="error"``) no weight layer in
+the band.
 
 Examples
 --------
@@ -111,6 +119,49 @@ def band_mask(n_layers: int, band: tuple[float, float] | None) -> np.ndarray:
     return (lo * n_layers <= pos) & (pos < hi * n_layers)
 
 
+#: accepted values of the ``lswag_empty_band`` option
+EMPTY_BAND_RULES = ("nearest", "error")
+
+
+def band_layers(
+    n_layers: int, band: tuple[float, float] | None, empty: str = "nearest"
+) -> np.ndarray:
+    """Boolean mask of the layers Lambda sums: :func:`band_mask`, or, when no layer falls
+    in the band, the layer(s) at the depth ``100 * l / n_layers`` nearest to it.
+
+    Parameters
+    ----------
+    n_layers : int
+        Number of weight layers ``D`` of the network.
+    band : (lo, hi) or None
+        Depth percentiles; None selects every layer.
+    empty : {"nearest", "error"}, default="nearest"
+        What an empty band gives: the nearest layer(s), or a ValueError.
+
+    Examples
+    --------
+    >>> band_layers(8, (90, 100)).nonzero()[0].tolist()  # depths 0, 12.5, ..., 87.5
+    [7]
+    >>> band_layers(8, (10, 12)).nonzero()[0].tolist()  # 12.5 is nearer than 0
+    [1]
+    >>> band_layers(10, (90, 100)).nonzero()[0].tolist()  # not empty: the band itself
+    [9]
+    """
+    if empty not in EMPTY_BAND_RULES:
+        raise ValueError(f"lswag_empty_band must be one of {EMPTY_BAND_RULES}, got {empty!r}")
+    mask = band_mask(n_layers, band)
+    if mask.any() or n_layers == 0:
+        return mask
+    if empty == "error":
+        raise ValueError(
+            f"lswag: no weight layer of this {n_layers}-layer network falls in band {band}"
+        )
+    lo, hi = check_band(band)
+    depth = 100 * np.arange(n_layers) / n_layers
+    dist = np.maximum(lo - depth, depth - hi)  # > 0 for every layer: the band is empty
+    return np.isclose(dist, dist.min(), rtol=0, atol=1e-9)
+
+
 def layer_log_sigma(network_pass: NetworkPass) -> np.ndarray:
     """Per weight layer: ``log(sum_w 1 / sqrt(Var_i |g_w|))`` over weights of nonzero variance.
 
@@ -142,12 +193,8 @@ def _band(network_pass: NetworkPass) -> tuple[float, float] | None:
 def lswag_lambda(network_pass: NetworkPass) -> float:
     """Lambda: sum over the band's layers of :func:`layer_log_sigma` (bigger is better)."""
     values = layer_log_sigma(network_pass)
-    in_band = values[band_mask(values.size, _band(network_pass))]
-    if in_band.size == 0:
-        raise ValueError(
-            f"lswag: no weight layer of this {values.size}-layer network falls in band "
-            f"{_band(network_pass)}"
-        )
+    empty = network_pass.options.get("lswag_empty_band", "nearest")
+    in_band = values[band_layers(values.size, _band(network_pass), empty)]
     finite = in_band[~np.isnan(in_band)]
     if finite.size == 0:
         raise ValueError("lswag: no layer in the band has a gradient that varies across samples")

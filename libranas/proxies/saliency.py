@@ -1,13 +1,13 @@
 """Gradient-saliency proxies of NAS-Bench-Suite-Zero: snip, grad_norm, plain, fisher.
 
 All four come from ONE forward and ONE backward of the mean cross-entropy loss over the
-batch (the family pass, cached on the :class:`~libranas.proxies._engine.NetworkPass`
-under the key ``"saliency"``). During that pass a forward hook on every weight layer
-(Conv2d, Linear) keeps the layer's output ``a`` and a tensor hook on it receives
-``dL/da``; the weight gradients ``dL/dW`` come from :func:`torch.autograd.grad`, so the
-model's ``.grad`` fields are never written. BatchNorm running statistics changed by the
-forward (train mode) are restored afterwards (:func:`preserved_buffers`): the model is
-left exactly as it was.
+batch (:attr:`~libranas.proxies._engine.NetworkPass.loss_grads`, fused with the other
+batch-loss passes when the featurizer plans them). During that pass a forward hook on
+every weight layer (Conv2d, Linear) keeps the layer's output ``a`` and a tensor hook on
+it receives ``dL/da``; the weight gradients ``dL/dW`` come from
+:func:`torch.autograd.grad`, so the model's ``.grad`` fields are never written.
+BatchNorm running statistics changed by the forward (train mode) are restored
+afterwards: the model is left exactly as it was.
 
 With ``W_l`` the weight of layer ``l`` and ``g_l = dL/dW_l``:
 
@@ -53,7 +53,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from libranas.proxies._engine import NetworkPass, weight_layers
+from libranas.proxies._engine import NetworkPass
 from libranas.proxies._registry import register_proxy
 
 
@@ -84,69 +84,27 @@ def preserved_buffers(model: nn.Module) -> Iterator[None]:
                 buf.copy_(value)
 
 
-def _channel_terms(module: nn.Module, act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """``sum over positions of a * dL/da`` per sample and channel, shape ``(N, K)``."""
-    prod = act * grad
-    if isinstance(module, nn.Linear):
-        # channel = last dim (features); positions = any token dims in the middle
-        return prod.reshape(prod.shape[0], -1, prod.shape[-1]).sum(dim=1)
-    # Conv2d: channel = dim 1; positions = spatial dims
-    return prod.reshape(prod.shape[0], prod.shape[1], -1).sum(dim=2)
-
-
 def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
-    """One forward + backward of the batch loss with activation-gradient hooks.
+    """The family's quantities from the pass's loss gradients (``NetworkPass.loss_grads``).
 
     Returns ``{"weights": [W_l], "grads": [dL/dW_l], "fisher": [per-layer sum of channel
     Fisher values], "fisher_weighted": [the same, each channel times its fan-in]}`` over
     the weight layers whose weight requires grad, in registration order.
     """
-    model = network_pass.model
-    layers = [(n, m) for n, m in weight_layers(model) if m.weight.requires_grad]
-    if not layers:
-        raise ValueError("the network has no trainable Conv2d/Linear weight: nothing to score")
-    fisher = {name: 0.0 for name, _ in layers}
-    fisher_w = {name: 0.0 for name, _ in layers}
-    handles = []
-
-    def make_hook(name: str):
-        def forward_hook(module: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor):
-            if not (isinstance(out, torch.Tensor) and out.requires_grad):
-                return
-            act = out.detach()
-
-            def grad_hook(grad: torch.Tensor) -> None:
-                terms = _channel_terms(module, act, grad.detach())
-                per_channel = 0.5 * terms.double().pow(2).mean(dim=0)
-                fisher[name] += float(per_channel.sum())
-                # NAS-Bench-Suite-Zero spreads each channel's value over the channel's
-                # weights (its fan-in) before summing
-                fisher_w[name] += float(per_channel.sum()) * module.weight[0].numel()
-
-            out.register_hook(grad_hook)
-
-        return forward_hook
-
-    try:
-        for name, layer in layers:
-            handles.append(layer.register_forward_hook(make_hook(name)))
-        weights = [layer.weight for _, layer in layers]
-        with preserved_buffers(model), torch.enable_grad():
-            logits = model(network_pass.inputs)
-            loss = network_pass.loss_fn(logits, network_pass.targets)
-            grads = torch.autograd.grad(loss, weights, allow_unused=True)
-    finally:
-        for h in handles:
-            h.remove()
-    grads = [
-        torch.zeros_like(w) if g is None else g.detach()
-        for w, g in zip(weights, grads, strict=True)
-    ]
+    p = network_pass.loss_grads
+    fisher, fisher_w = [], []
+    for (_, module), calls in zip(p["layers"], p["channel_terms"], strict=True):
+        # per call: 0.5 * mean over samples of the squared channel term, summed over channels
+        value = sum(float(0.5 * t.double().pow(2).mean(dim=0).sum()) for t in calls)
+        fisher.append(value)
+        # NAS-Bench-Suite-Zero spreads each channel's value over the channel's weights
+        # (its fan-in) before summing
+        fisher_w.append(value * module.weight[0].numel())
     return {
-        "weights": [w.detach() for w in weights],
-        "grads": grads,
-        "fisher": [fisher[name] for name, _ in layers],
-        "fisher_weighted": [fisher_w[name] for name, _ in layers],
+        "weights": [m.weight.detach() for _, m in p["layers"]],
+        "grads": p["grads"],
+        "fisher": fisher,
+        "fisher_weighted": fisher_w,
     }
 
 
