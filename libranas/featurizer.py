@@ -231,9 +231,12 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA when available, else the CPU. ``"cuda"`` without a CUDA device is
         an error at :meth:`fit`.
-    lswag_band : "auto", (lo, hi) or None, default="auto"
+    lswag_band : "auto", "stored", (lo, hi) or None, default="auto"
         Layer band of the L-SWAG proxies, as depth percentiles ``0 <= lo < hi <= 100``.
-        ``"auto"`` calibrates it in :meth:`fit` (see Notes); ``None`` uses every layer.
+        ``"auto"`` calibrates it in :meth:`fit` (see Notes); ``"stored"`` uses the band
+        calibrated once and shipped with the package for this space setting (AutoFormer
+        spaces, :func:`libranas.proxies._vit_calibration.autoformer_band`; an error names
+        the stored settings when there is none); ``None`` uses every layer.
     n_calibration : int, default=20
         Random architectures used by the ``"auto"`` band calibration. The paper uses 1000;
         20 keeps :meth:`fit` under a minute on a CPU at batch 64 (NB201: about 3 s per
@@ -735,10 +738,15 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         band = self.lswag_band
         uses_lswag = any(p in LSWAG_PROXIES for p in self.proxies_)
         if isinstance(band, str):
-            if band != "auto":
-                raise ValueError(f"lswag_band must be 'auto', None or (lo, hi), got {band!r}")
+            if band not in ("auto", "stored"):
+                raise ValueError(
+                    f"lswag_band must be 'auto', 'stored', None or (lo, hi), got {band!r}"
+                )
             if not uses_lswag:
                 self.lswag_band_ = None
+                return
+            if band == "stored":
+                self._stored_band()
                 return
         else:
             self.lswag_band_ = check_band(band)
@@ -774,6 +782,27 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 f"architectures in {self.calibration_seconds_:.1f} s; profile "
                 f"{np.round(self.lswag_profile_, 2).tolist()}"
             )
+
+    def _stored_band(self) -> None:
+        """``lswag_band="stored"``: the band shipped with the package for this space."""
+        from libranas.proxies._vit_calibration import load_autoformer_calibration
+        from libranas.spaces.autoformer import AutoFormerSpace
+
+        space = self.space_
+        if not isinstance(space, AutoFormerSpace):
+            raise ValueError(
+                f"lswag_band='stored': no stored L-SWAG band for space {space.name!r} (bands "
+                "are stored for the AutoFormer spaces); use lswag_band='auto' to calibrate"
+            )
+        key = (space.variant, space.img_size, space.patch_size)
+        for rec in load_autoformer_calibration():
+            if (rec["variant"], rec["img_size"], rec["patch_size"]) == key:
+                self.lswag_band_ = (float(rec["band"][0]), float(rec["band"][1]))
+                self.lswag_profile_ = np.asarray(rec["profile"], dtype=np.float64)
+                return
+        from libranas.proxies._vit_calibration import autoformer_band
+
+        autoformer_band(*key[:1], img_size=key[1], patch_size=key[2])  # raises, listing them
 
     def _pass_options(self) -> dict[str, Any]:
         return {**(self.options or {}), "lswag_band": self.lswag_band_}

@@ -191,6 +191,22 @@ def test_explicit_band_is_used_as_given(batch):
             ProxyFeaturizer(lswag_band=band, **kw).fit(arch)
 
 
+def test_stored_band_for_autoformer_and_a_clear_error_elsewhere():
+    from libranas.proxies._vit_calibration import autoformer_band
+
+    space = get_space("autoformer-tiny", img_size=32, patch_size=4, num_classes=10)
+    stored = ProxyFeaturizer(
+        space, proxies=["lswag_lambda"], data=random_batch(n=4), batch_size=4, lswag_band="stored"
+    ).fit()
+    assert stored.lswag_band_ == autoformer_band("tiny", img_size=32, patch_size=4)
+    assert stored.lswag_profile_.shape == (10,) and stored.calibration_archs_ is None
+    other = get_space("autoformer-tiny", img_size=32, patch_size=8, num_classes=10)
+    with pytest.raises(ValueError, match="no stored L-SWAG band for autoformer-tiny"):
+        ProxyFeaturizer(other, proxies=["lswag"], data=random_batch(n=4), lswag_band="stored").fit()
+    with pytest.raises(ValueError, match="no stored L-SWAG band for space 'nb201'"):
+        ProxyFeaturizer(proxies=["lswag"], data=random_batch(n=4), lswag_band="stored").fit()
+
+
 def test_model_only_proxies_without_data(scores):
     feat = ProxyFeaturizer(proxies=["params", "flops"], input_shape=(3, 32, 32))
     z = feat.fit_transform(ARCHS)
