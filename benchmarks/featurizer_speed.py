@@ -281,6 +281,15 @@ def main() -> None:
         f"{own_s:.1f} s, {own_s / r['shared_s'].mean():.0%} of the shared total: they bound "
         "the ratio of the full set (GraSP's double backward is the largest)."
     )
+    if "lswag_lambda" in pp.index:
+        floor = own_s + pp.loc["lswag_lambda", "separate_s"]
+        lines.append(
+            f"- A floor for the shared time: those passes plus the per-sample gradients "
+            f"(lswag_lambda on its own, {pp.loc['lswag_lambda', 'separate_s']:.2f} s), which no "
+            f"other pass can provide (BatchNorm fixed to batch statistics), sum to {floor:.1f} s; "
+            f"even if everything else were free the ratio could not exceed "
+            f"{r['separate_s'].mean() / floor:.2f}."
+        )
     lines.append(
         f"- Against the previous engine the shared pass is "
         f"{r['previous_s'].sum() / r['shared_s'].sum():.2f}x faster on the same cells."
