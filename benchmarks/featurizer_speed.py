@@ -6,9 +6,9 @@ and scored with the full proxy set on the same real CIFAR-10 batch of 64, three 
 
 - shared: one :class:`NetworkPass` for all proxies, planned as ProxyFeaturizer plans it
   (one fused forward serves activations, input Jacobian, loss gradients and GraSP's
-  Hessian-gradient product; per-sample gradients by the default hooks path);
-- previous engine: one NetworkPass for all proxies without the plan and with ``vmap``
-  per-sample gradients (the engine before fusion), for the speed-up of that change;
+  Hessian-gradient product);
+- previous engine: one NetworkPass for all proxies without the plan (the engine before
+  fusion; per-sample gradients by ``vmap`` in both), for the speed-up of that change;
 - separate: a fresh :class:`NetworkPass` per proxy (each proxy pays for its own passes,
   as in NAS-Bench-Suite-Zero), same model state, batch and seed;
 - featurizer: ``ProxyFeaturizer(...).transform(cells)`` (band None, so no calibration),
@@ -212,15 +212,15 @@ def main() -> None:
         f"the benchmarks' fixed random order; one warm-up cell (not timed). "
         f"Batch: {task.describe_batch()}. Init seed `arch_seed(cell, {C.INIT_SEED})`.",
         f"- Proxies ({len(proxies)}): {', '.join(proxies)}. Library default options "
-        "(exact per-sample gradients by the hooks path; L-SWAG band None).",
+        "(exact per-sample gradients, `vmap` for these CNNs; L-SWAG band None).",
         "- shared = one NetworkPass for all proxies with the featurizer's plan (one fused "
         "forward serves activation codes, input Jacobian, loss gradients and GraSP's "
         "Hessian-gradient product); separate = a fresh NetworkPass per proxy, no plan "
         "(same model state, copied outside the timer), as tools that run each proxy on its "
         "own do; featurizer = `ProxyFeaturizer(lswag_band=None, n_threads=...)`"
         ".transform([cell]) (builds the network itself); previous engine = one NetworkPass, "
-        "no plan, `vmap` per-sample gradients (the engine before the fused pass and the "
-        "hooks path for CNNs). The order of the four ways rotates from cell to cell.",
+        "no plan (the engine before the fused pass). The order of the four ways rotates from "
+        "cell to cell.",
         "",
         "## Results",
         "",
@@ -232,7 +232,7 @@ def main() -> None:
         f"| ProxyFeaturizer.transform (includes building the network) | "
         f"{r['featurizer_s'].mean():.2f} | {r['featurizer_s'].median():.2f} | "
         f"{r['featurizer_s'].sum() / r['shared_s'].sum():.2f} |",
-        f"| previous engine (no fusion, vmap per-sample) | {r['previous_s'].mean():.2f} | "
+        f"| previous engine (no fused pass) | {r['previous_s'].mean():.2f} | "
         f"{r['previous_s'].median():.2f} | {r['previous_s'].sum() / r['shared_s'].sum():.2f} |",
         f"| building the network (not in shared / separate) | {r['build_s'].mean():.2f} | "
         f"{r['build_s'].median():.2f} | |",
@@ -243,8 +243,7 @@ def main() -> None:
         "",
         f"Agreement: max relative difference shared vs separate {max_diff:.1e}; featurizer vs "
         f"shared engine {feat_diff:.1e} ({n_warn} warnings during transform); previous engine "
-        f"vs shared {prev_diff:.1e} (float32 round-off of a different summation order in the "
-        "per-sample gradients).",
+        f"vs shared {prev_diff:.1e}.",
         "",
         "### Per proxy (mean seconds per architecture)",
         "",

@@ -137,10 +137,14 @@ def test_hooks_per_sample_handles_strided_dilated_and_grouped_convs(monkeypatch)
     torch.manual_seed(2)
     net = darts_like_net().double().train()
     x, y = batch(n=5, size=9)
-    npass = NetworkPass(net, x, y)  # auto
+    npass = NetworkPass(net, x, y, options={"per_sample_impl": "hooks"})
     stats = npass.per_sample_grads
     assert npass.cache["per_sample_impl"] == "hooks"
     assert_stats_match(stats, reference_grads(net, x, y))
+    # "auto" keeps vmap for CNNs with overlapping receptive fields (no faster by hooks)
+    auto = NetworkPass(net, x, y)
+    assert_stats_match(auto.per_sample_grads, reference_grads(net, x, y))
+    assert auto.cache["per_sample_impl"] == "vmap"
     # slicing the output channels (across group boundaries) gives the same statistics
     monkeypatch.setattr(_engine, "_HOOKS_SLICE_ELEMENTS", 1)
     sliced = NetworkPass(net, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
