@@ -436,3 +436,35 @@ def test_plan_for_collects_fusable_requirements():
         "activations",
     }
     assert plan_for(["grasp"]) == {"hessian_grad"}
+
+
+def test_planned_per_sample_pass_reuses_the_fused_forward_batch_statistics():
+    torch.manual_seed(5)
+    net = bn_net().double().train()
+    x, y = batch()
+    calls = []
+    net.register_forward_pre_hook(lambda module, inp: calls.append(inp[0].shape[0]))
+    planned = NetworkPass(net, x, y, plan=[*FUSED, "per_sample_grads"])
+    stats = planned.per_sample_grads  # runs the fused forward first, then per-sample
+    assert set(planned.cache["fused"]) == set(FUSED)
+    assert planned.cache["bn_batch_stats"] is not None
+    n_planned = len(calls)
+    calls.clear()
+    alone = NetworkPass(net, x, y)
+    ref = alone.per_sample_grads
+    _ = alone.activations  # the same work, unplanned: one more full-batch forward
+    assert len(calls) == n_planned + 1
+    for s, r in zip(stats, ref, strict=True):
+        for f in ("mean", "mean_abs", "var", "var_abs"):
+            torch.testing.assert_close(getattr(s, f), getattr(r, f), rtol=1e-12, atol=1e-15)
+    assert_stats_match(stats, reference_grads(net, x, y))
+
+
+def test_shared_batchnorm_still_raises_when_planned():
+    bn = nn.BatchNorm2d(3)
+    net = nn.Sequential(bn, nn.ReLU(), bn, nn.Flatten(), nn.Linear(3 * 8 * 8, 3)).double()
+    x, y = batch()
+    npass = NetworkPass(net, x, y, plan=["activations", "per_sample_grads"])
+    with pytest.raises(ValueError, match="shared BatchNorm"):
+        _ = npass.per_sample_grads
+    assert len(npass.activations) == 1  # the fused forward itself worked

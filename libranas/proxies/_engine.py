@@ -57,7 +57,7 @@ class NetworkPass:
     options : dict
         Per-proxy options (e.g. ``lswag_band``, ``per_sample_chunk``). Read by the
         passes here: ``per_sample`` ("exact" | "loop" | "chunks"), ``per_sample_chunk``
-        (16), ``per_sample_splits`` (2), ``per_sample_impl`` ("auto" | "vmap" | "hooks"),
+        (32), ``per_sample_splits`` (2), ``per_sample_impl`` ("auto" | "vmap" | "hooks"),
         ``features_samples`` (1); by proxies:
         ``lswag_band`` (None or (lo, hi) depth percentiles), ``lswag_empty_band``
         ("nearest" | "error"), ``reg_swap_mu`` and
@@ -84,8 +84,10 @@ class NetworkPass:
         self.targets = targets
         self.seed = seed
         self.options = dict(options or {})
-        #: requirements computed together by the fused batch-loss pass (see ``plan_for``)
-        self.plan = frozenset(plan) & FUSED_ITEMS
+        #: requirements planned for this pass (see ``plan_for``): the fused batch-loss pass
+        #: computes its items together, and records the BatchNorm batch statistics that the
+        #: per-sample pass fixes when ``per_sample_grads`` is planned too
+        self.plan = frozenset(plan) & PLAN_ITEMS
         #: memo for intermediate results shared by several proxies of one family
         #: (e.g. one backward with activation-gradient hooks feeding snip, fisher, ...)
         self.cache: dict[str, Any] = {}
@@ -127,7 +129,7 @@ class NetworkPass:
             raise ValueError(f"unknown pass item {item!r}; known: {sorted(FUSED_ITEMS)}")
         done: dict[str, Any] = self.cache.setdefault("fused", {})
         if item not in done:
-            todo = {item} | (self.plan - set(done))
+            todo = {item} | ((self.plan & FUSED_ITEMS) - set(done))
             try:
                 done.update(_fused_pass(self, frozenset(todo)))
             except Exception as exc:  # noqa: BLE001 - re-raised to every item it concerns
@@ -185,7 +187,7 @@ class NetworkPass:
         Options (``self.options``):
 
         - ``per_sample``: ``"exact"`` (default; ``torch.func`` ``vmap(grad)`` over chunks
-          of ``per_sample_chunk`` samples, default 16), ``"loop"`` (same quantity, one
+          of ``per_sample_chunk`` samples, default 32), ``"loop"`` (same quantity, one
           backward per sample; for models that ``vmap`` cannot batch) or ``"chunks"``
           (ZiCo's estimate: the batch is split into ``per_sample_splits`` parts, default
           2, and the statistics are taken over the parts' mean-loss gradients).
@@ -269,20 +271,25 @@ class NetworkPass:
 
 #: what one fused forward can serve (requirement names of the registry, see ``plan_for``)
 FUSED_ITEMS = frozenset({"activations", "input_jacobian", "weight_grads", "hessian_grad"})
+#: what a plan may hold: the fused items, and per-sample gradients (whose fixed BatchNorm
+#: statistics the fused forward records, saving the per-sample pass its recording forward)
+PLAN_ITEMS = FUSED_ITEMS | {"per_sample_grads"}
 
 
 def plan_for(proxies: Iterable[str]) -> frozenset[str]:
-    """The fused-pass plan of a set of registered proxies: their requirements that one
-    forward of the batch can serve together.
+    """The plan of a set of registered proxies: their requirements that one forward of the
+    batch can serve together (``FUSED_ITEMS``), plus ``per_sample_grads`` if needed.
 
     Examples
     --------
     >>> sorted(plan_for(["snip", "swap", "grasp", "params"]))
     ['activations', 'hessian_grad', 'weight_grads']
+    >>> sorted(plan_for(["lswag"]))
+    ['activations', 'per_sample_grads']
     """
     from libranas.proxies._registry import get_proxy
 
-    return frozenset().union(*(get_proxy(p).requires for p in proxies)) & FUSED_ITEMS
+    return frozenset().union(*(get_proxy(p).requires for p in proxies)) & PLAN_ITEMS
 
 
 def channel_terms(module: nn.Module, act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -335,6 +342,13 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
         handles += [
             m.register_forward_hook(partial(output_hook, i)) for i, (_, m) in enumerate(layers)
         ]
+    bn_stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] | None = None
+    if "per_sample_grads" in npass.plan and "bn_batch_stats" not in npass.cache:
+        bn_stats = {}
+        handles += [
+            m.register_forward_pre_hook(partial(_record_batch_statistics, bn_stats))
+            for m in _batch_statistics_modules(model)
+        ]
     result: dict[str, Any] = {}
     x = npass.inputs.detach().clone().requires_grad_(True) if want_jac else npass.inputs
     grad_enabled = want_jac or need_loss
@@ -343,6 +357,8 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
             logits = model(x)
             for h in handles:
                 h.remove()
+            if bn_stats is not None:  # None in the cache: recorded nothing usable
+                npass.cache["bn_batch_stats"] = bn_stats if all(bn_stats.values()) else None
             if "activations" in items:
                 result["activations"] = codes
             if want_jac:
@@ -479,8 +495,35 @@ def _fixed_bn_forward(
     )
 
 
+def _batch_statistics_modules(model: nn.Module) -> list[nn.Module]:
+    """BatchNorm modules that normalise with the statistics of the batch they see."""
+    return [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and (m.training or not m.track_running_stats)
+    ]
+
+
+def _record_batch_statistics(
+    stats: dict[nn.Module, Any], module: nn.Module, inp: tuple[torch.Tensor, ...]
+) -> None:
+    """Forward pre-hook: the input's per-channel mean and biased variance (what train-mode
+    BatchNorm normalises with); a module called twice is marked ``None`` (shared)."""
+    if module in stats:
+        stats[module] = None
+        return
+    x = inp[0].detach()
+    dims = [d for d in range(x.dim()) if d != 1]
+    stats[module] = (x.mean(dims), x.var(dims, unbiased=False))
+
+
 @contextmanager
-def batch_norm_fixed_to_batch_statistics(model: nn.Module, inputs: torch.Tensor) -> Iterator[None]:
+def batch_norm_fixed_to_batch_statistics(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] | None = None,
+) -> Iterator[None]:
     """Inside the block, train-mode BatchNorm normalises with fixed whole-batch statistics.
 
     One forward of ``inputs`` records each training-mode BatchNorm module's input mean
@@ -488,36 +531,30 @@ def batch_norm_fixed_to_batch_statistics(model: nn.Module, inputs: torch.Tensor)
     the block those modules normalise any input with these constants, so a single
     sample's forward equals its forward inside the batch. Running statistics are left
     as they were. BatchNorm modules in eval mode (running statistics) are untouched.
+    ``stats`` (recorded by an earlier forward of the same batch, e.g. the fused pass)
+    skips the recording forward.
     """
-    bns = [
-        m
-        for m in model.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm)
-        and (m.training or not m.track_running_stats)
-    ]
+    bns = _batch_statistics_modules(model)
     if not bns:  # nothing to fix (e.g. ViTs): skip the recording forward
         yield
         return
-    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def capture(module: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
-        if module in stats:
-            raise ValueError(
-                "a BatchNorm module is called more than once per forward (shared "
-                "BatchNorm); per-sample statistics with fixed batch statistics are "
-                "undefined for it: use options['per_sample']='chunks'"
-            )
-        x = inp[0].detach()
-        dims = [d for d in range(x.dim()) if d != 1]
-        stats[module] = (x.mean(dims), x.var(dims, unbiased=False))
-
-    handles = [m.register_forward_pre_hook(capture) for m in bns]
-    try:
-        with torch.no_grad(), _preserved_buffers(model):
-            model(inputs)
-    finally:
-        for h in handles:
-            h.remove()
+    if stats is None or set(stats) != set(bns):
+        stats = {}
+        handles = [
+            m.register_forward_pre_hook(partial(_record_batch_statistics, stats)) for m in bns
+        ]
+        try:
+            with torch.no_grad(), _preserved_buffers(model):
+                model(inputs)
+        finally:
+            for h in handles:
+                h.remove()
+    if any(v is None for v in stats.values()):
+        raise ValueError(
+            "a BatchNorm module is called more than once per forward (shared "
+            "BatchNorm); per-sample statistics with fixed batch statistics are "
+            "undefined for it: use options['per_sample']='chunks'"
+        )
     patched = []
     try:
         for m, (mean, var) in stats.items():
@@ -554,9 +591,15 @@ def _per_sample_grad_stats(npass: NetworkPass) -> list[LayerGradStats]:
         else:
             if n < 2:
                 raise ValueError(f"per-sample statistics need at least 2 samples, got {n}")
-            with batch_norm_fixed_to_batch_statistics(model, x):
+            if "per_sample_grads" in npass.plan and npass.plan & FUSED_ITEMS:
+                # run the planned fused forward first: it records the batch statistics
+                try:
+                    npass.fused(min(npass.plan & FUSED_ITEMS))
+                except Exception:  # noqa: BLE001 - raised again to the proxies that need it
+                    pass
+            with batch_norm_fixed_to_batch_statistics(model, x, npass.cache.get("bn_batch_stats")):
                 if mode == "exact":
-                    chunk = int(npass.options.get("per_sample_chunk", 16))
+                    chunk = int(npass.options.get("per_sample_chunk", 32))
                     if chunk < 1:
                         raise ValueError(f"per_sample_chunk must be >= 1, got {chunk}")
                     impl = npass.options.get("per_sample_impl", "auto")
