@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 import time
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from libranas import __version__
 
@@ -75,6 +78,109 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_arch(text: str) -> Any:
+    """One architecture from the command line or a file line: JSON when it parses to a
+    number, list or object (NB201 index, NASLib tuple, DARTS/AutoFormer encodings), else
+    the string itself (NB201 string)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, list, dict)) else text
+
+
+def _parse_band(text: str) -> Any:
+    if text in ("auto", "stored"):
+        return text
+    if text == "none":
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(
+            f"--band must be auto, stored, none or LO,HI (depth percentiles), got {text!r}"
+        ) from None
+    return (lo, hi)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from libranas.featurizer import ProxyFeaturizer
+    from libranas.spaces import get_space
+
+    def fail(message: str) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+    try:
+        options = {}
+        for item in args.space_option:
+            key, sep, value = item.partition("=")
+            if not sep:
+                return fail(f"--space-option must be KEY=VALUE, got {item!r}")
+            options[key] = _parse_arch(value)
+        space = get_space(args.space, **options)
+        band = _parse_band(args.band)
+    except (ValueError, TypeError, KeyError) as exc:
+        return fail(str(exc))
+    archs = [_parse_arch(a) for a in args.archs]
+    if args.archs_file:
+        with open(args.archs_file, encoding="utf-8") as fh:
+            archs += [_parse_arch(line.strip()) for line in fh if line.strip()]
+    if args.random:
+        archs += space.sample(args.random, random_state=args.seed)
+    if not archs:
+        return fail("no architectures: pass them as arguments, --archs-file or --random N")
+    proxies = args.proxies.split(",") if args.proxies else None
+    data: Any = args.data
+    if args.dataset is not None:
+        if data is None:
+            return fail("--dataset needs --data")
+        from libranas.datasets import load_image_batch
+
+        try:
+            data = load_image_batch(
+                data, n=args.batch_size, dataset=args.dataset, random_state=args.seed
+            )
+        except (ValueError, OSError) as exc:
+            return fail(str(exc))
+    feat = ProxyFeaturizer(
+        space,
+        proxies=proxies,
+        data=data,
+        batch_size=args.batch_size,
+        device=args.device,
+        lswag_band=band,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        verbose=1,
+        store=args.store,
+    )
+    start = time.perf_counter()
+    # the featurizer's messages go to stderr: stdout may carry the CSV
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("always")
+        try:
+            feat.fit()
+            table = feat.set_output(transform="pandas").transform(archs)
+        except (ValueError, TypeError) as exc:
+            return fail(str(exc))
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"warning: {message}", file=sys.stderr)
+    table.insert(0, "arch", [str(space.validate(a)) for a in archs])
+    if args.output:
+        table.to_csv(args.output, index=False)
+    else:
+        table.to_csv(sys.stdout, index=False)
+        sys.stdout.flush()
+    print(
+        f"scored {len(archs)} architectures x {table.shape[1] - 1} proxies on "
+        f"{feat.device_} in {time.perf_counter() - start:.1f} s"
+        + (f" (L-SWAG band {feat.lswag_band_})" if feat.lswag_band_ is not None else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     if args.what == "benchmarks":
         from libranas.datasets import describe_benchmark, list_benchmarks
@@ -118,6 +224,52 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument("--output", "-o", default=None, help="also write the table to this file")
     ev.set_defaults(func=_evaluate)
+
+    sc = sub.add_parser(
+        "score",
+        help="zero-cost proxy scores of architectures (ProxyFeaturizer) as CSV",
+        description=(
+            "Build every architecture at initialisation and score it with the requested "
+            "proxies from one shared pass per network. Writes CSV: the canonical architecture, "
+            "then one column per proxy (NaN where a proxy failed, with a warning)."
+        ),
+    )
+    sc.add_argument(
+        "archs", nargs="*", help="architectures (NB201 string or index, or JSON encodings)"
+    )
+    sc.add_argument("--archs-file", default=None, help="one architecture per line")
+    sc.add_argument("--random", type=int, default=0, help="also score N random architectures")
+    sc.add_argument("--space", default="nb201", help="search space (see `libranas list spaces`)")
+    sc.add_argument(
+        "--space-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option of the space, e.g. img_size=32 (repeatable)",
+    )
+    sc.add_argument(
+        "--proxies", default=None, help="comma-separated proxy names (default: all registered)"
+    )
+    sc.add_argument(
+        "--data",
+        default=None,
+        help=".npz file of uint8 images x (N, 3, H, W) and labels y (needed by every proxy "
+        "except params / flops / l2_norm); normalisation from the file name (e.g. "
+        "cifar10_960_uint8.npz) or --dataset",
+    )
+    sc.add_argument(
+        "--dataset",
+        default=None,
+        help="normalisation of --data: cifar10, cifar100 or imagenet16 (default: from its name)",
+    )
+    sc.add_argument("--batch-size", type=int, default=64)
+    sc.add_argument("--band", default="auto", help="L-SWAG band: auto, stored, none or LO,HI")
+    sc.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    sc.add_argument("--n-jobs", type=int, default=None)
+    sc.add_argument("--seed", type=int, default=0, help="initialisation and sampling seed")
+    sc.add_argument("--store", default=None, help="SQLite score store (resumable, cached)")
+    sc.add_argument("--output", "-o", default=None, help="CSV file (default: standard output)")
+    sc.set_defaults(func=_score)
 
     from libranas.search.cli import add_search_parser
 

@@ -105,3 +105,83 @@ def test_unscored_architectures_are_counted_not_hidden():
         rng = __import__("numpy").random.default_rng(seed)
         labelled = set(bench.X.index[rng.choice(len(bench), size=100, replace=False)])
         assert row.n_unscored == (0 if nan_arch in labelled else 1)
+
+
+# -- libranas score ----------------------------------------------------------------------
+
+
+def _image_file(tmp_path, n=8, seed=0, name="cifar10_test.npz"):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    path = tmp_path / name
+    x = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    np.savez(path, x=x, y=np.arange(n) % 10)
+    return path
+
+
+def test_cli_score_writes_the_featurizer_scores_as_csv(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    from libranas.featurizer import ProxyFailedWarning, ProxyFeaturizer
+
+    images = _image_file(tmp_path)
+    archs_file = tmp_path / "archs.txt"
+    archs_file.write_text(
+        "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|\n\n12\n"
+    )
+    out = tmp_path / "scores.csv"
+    argv = ["score", "[0, 2, 3, 2, 3, 1]", "--archs-file", str(archs_file), "--random", "1"]
+    argv += ["--proxies", "swap,nwot,params,lswag", "--data", str(images), "--batch-size", "8"]
+    argv += ["--band", "none", "-o", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "scored 4 architectures x 4 proxies" in err
+    # index 12 has no path from input to output: nwot and lswag fail there, named, as NaN
+    assert "warning: proxy 'nwot' failed on architecture 2" in err
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["arch", "swap", "nwot", "params", "lswag"]
+    assert table["arch"].str.startswith("|").all() and len(table) == 4
+    feat = ProxyFeaturizer(
+        proxies=["swap", "nwot", "params", "lswag"],
+        data=str(images),
+        batch_size=8,
+        lswag_band=None,
+    ).fit()
+    with pytest.warns(ProxyFailedWarning):
+        expected = feat.transform(list(table["arch"]))
+    np.testing.assert_allclose(table.iloc[:, 1:].to_numpy(), expected)
+    assert table.iloc[2][["nwot", "lswag"]].isna().all()
+
+
+def test_cli_score_to_stdout_without_data_for_size_proxies(capsys):
+    assert main(["score", "5", "100", "--proxies", "params,flops"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "arch,params,flops" and len(out) == 3
+
+
+def test_cli_score_errors_name_the_problem(capsys):
+    assert main(["score", "--proxies", "params"]) == 2
+    assert "no architectures" in capsys.readouterr().err
+    assert main(["score", "5", "--proxies", "params,magic"]) == 2
+    assert "unknown proxies ['magic']" in capsys.readouterr().err
+    assert main(["score", "5", "--band", "top"]) == 2
+    assert "--band must be" in capsys.readouterr().err
+    assert main(["score", "5", "--space-option", "channels"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["score", "|bogus~0|", "--proxies", "params"]) == 2
+    assert "bogus" in capsys.readouterr().err
+    assert main(["score", "5", "--dataset", "cifar10"]) == 2
+    assert "--dataset needs --data" in capsys.readouterr().err
+
+
+def test_cli_score_dataset_option_names_the_normalisation(tmp_path, capsys):
+    import pandas as pd
+
+    images = _image_file(tmp_path, name="my_images.npz")
+    argv = ["score", "5", "--proxies", "swap", "--data", str(images), "--batch-size", "8"]
+    assert main(argv) == 2
+    assert "cannot tell the dataset" in capsys.readouterr().err
+    assert main([*argv, "--dataset", "cifar10", "-o", str(tmp_path / "s.csv")]) == 0
+    assert pd.read_csv(tmp_path / "s.csv")["swap"].iloc[0] > 0
