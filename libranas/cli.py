@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -89,6 +90,19 @@ def _parse_arch(text: str) -> Any:
     return value if isinstance(value, (int, list, dict)) else text
 
 
+def _format_arch(arch: Any) -> str:
+    """A canonical architecture as text that :func:`_parse_arch` reads back: NB201 strings
+    as they are, dataclasses (AutoFormer ``ViTArch``) and tuples (DARTS) as JSON."""
+    if isinstance(arch, str):
+        return arch
+    if dataclasses.is_dataclass(arch) and not isinstance(arch, type):
+        arch = dataclasses.asdict(arch)
+    try:
+        return json.dumps(arch)
+    except TypeError:
+        return str(arch)
+
+
 def _parse_band(text: str) -> Any:
     if text in ("auto", "stored"):
         return text
@@ -166,7 +180,7 @@ def _score(args: argparse.Namespace) -> int:
             return fail(str(exc))
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"warning: {message}", file=sys.stderr)
-    table.insert(0, "arch", [str(space.validate(a)) for a in archs])
+    table.insert(0, "arch", [_format_arch(space.validate(a)) for a in archs])
     if args.output:
         table.to_csv(args.output, index=False)
     else:

@@ -185,3 +185,22 @@ def test_cli_score_dataset_option_names_the_normalisation(tmp_path, capsys):
     assert "cannot tell the dataset" in capsys.readouterr().err
     assert main([*argv, "--dataset", "cifar10", "-o", str(tmp_path / "s.csv")]) == 0
     assert pd.read_csv(tmp_path / "s.csv")["swap"].iloc[0] > 0
+
+
+@pytest.mark.parametrize(
+    "space, options",
+    [
+        ("darts", []),
+        ("autoformer-tiny", ["--space-option", "img_size=32", "--space-option", "patch_size=4"]),
+    ],
+)
+def test_cli_score_arch_column_reads_back_as_input(space, options, tmp_path, capsys):
+    import pandas as pd
+
+    first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+    base = ["score", "--space", space, *options, "--proxies", "params"]
+    assert main([*base, "--random", "2", "-o", str(first)]) == 0
+    table = pd.read_csv(first)
+    (tmp_path / "archs.txt").write_text("\n".join(table["arch"]) + "\n")
+    assert main([*base, "--archs-file", str(tmp_path / "archs.txt"), "-o", str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again), table)
