@@ -785,7 +785,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
     def _stored_band(self) -> None:
         """``lswag_band="stored"``: the band shipped with the package for this space."""
-        from libranas.proxies._vit_calibration import load_autoformer_calibration
+        from libranas.proxies._vit_calibration import autoformer_record
         from libranas.spaces.autoformer import AutoFormerSpace
 
         space = self.space_
@@ -794,15 +794,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 f"lswag_band='stored': no stored L-SWAG band for space {space.name!r} (bands "
                 "are stored for the AutoFormer spaces); use lswag_band='auto' to calibrate"
             )
-        key = (space.variant, space.img_size, space.patch_size)
-        for rec in load_autoformer_calibration():
-            if (rec["variant"], rec["img_size"], rec["patch_size"]) == key:
-                self.lswag_band_ = (float(rec["band"][0]), float(rec["band"][1]))
-                self.lswag_profile_ = np.asarray(rec["profile"], dtype=np.float64)
-                return
-        from libranas.proxies._vit_calibration import autoformer_band
-
-        autoformer_band(*key[:1], img_size=key[1], patch_size=key[2])  # raises, listing them
+        rec = autoformer_record(space.variant, img_size=space.img_size, patch_size=space.patch_size)
+        self.lswag_band_ = (float(rec["band"][0]), float(rec["band"][1]))
+        self.lswag_profile_ = np.asarray(rec["profile"], dtype=np.float64)
 
     def _pass_options(self) -> dict[str, Any]:
         return {**(self.options or {}), "lswag_band": self.lswag_band_}

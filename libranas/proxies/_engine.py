@@ -257,7 +257,7 @@ class NetworkPass:
             if name
         ]
         try:
-            with torch.no_grad(), _preserved_buffers(self.model), self.seeded():
+            with torch.no_grad(), preserved_buffers(self.model), self.seeded():
                 self.model(self.inputs[:n])
         finally:
             for h in handles:
@@ -353,7 +353,7 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
     x = npass.inputs.detach().clone().requires_grad_(True) if want_jac else npass.inputs
     grad_enabled = want_jac or need_loss
     try:
-        with _preserved_buffers(model), npass.seeded(), torch.set_grad_enabled(grad_enabled):
+        with preserved_buffers(model), npass.seeded(), torch.set_grad_enabled(grad_enabled):
             logits = model(x)
             for h in handles:
                 h.remove()
@@ -476,15 +476,30 @@ class _RunningMoments:
 
 
 @contextmanager
-def _preserved_buffers(model: nn.Module) -> Iterator[None]:
-    """Restore every buffer (BatchNorm running statistics, ...) on exit."""
+def preserved_buffers(model: nn.Module) -> Iterator[None]:
+    """Restore every buffer of ``model`` (BatchNorm running stats, counters) on exit.
+
+    A train-mode forward updates BatchNorm running statistics in place; proxies that
+    run such a forward on the shared model wrap it in this context so that the model
+    is unchanged for the proxies that follow.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> bn = nn.BatchNorm1d(2)
+    >>> with preserved_buffers(bn):
+    ...     _ = bn(torch.randn(4, 2) + 5)
+    >>> bn.running_mean.tolist(), int(bn.num_batches_tracked)
+    ([0.0, 0.0], 0)
+    """
     saved = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         yield
     finally:
         with torch.no_grad():
-            for b, value in saved:
-                b.copy_(value)
+            for buf, value in saved:
+                buf.copy_(value)
 
 
 def _fixed_bn_forward(
@@ -544,7 +559,7 @@ def batch_norm_fixed_to_batch_statistics(
             m.register_forward_pre_hook(partial(_record_batch_statistics, stats)) for m in bns
         ]
         try:
-            with torch.no_grad(), _preserved_buffers(model):
+            with torch.no_grad(), preserved_buffers(model):
                 model(inputs)
         finally:
             for h in handles:
@@ -577,7 +592,7 @@ def _per_sample_grad_stats(npass: NetworkPass) -> list[LayerGradStats]:
     weights = [m.weight for _, m in layers]
     acc = [_RunningMoments(w.shape, w.device) for w in weights]
     n = npass.batch_size
-    with npass.seeded(), _preserved_buffers(model):
+    with npass.seeded(), preserved_buffers(model):
         if mode == "chunks":
             k = int(npass.options.get("per_sample_splits", 2))
             if not 2 <= k <= n:

@@ -34,7 +34,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["autoformer_band", "calibrate_autoformer_band", "load_autoformer_calibration"]
+__all__ = [
+    "autoformer_band",
+    "autoformer_record",
+    "calibrate_autoformer_band",
+    "load_autoformer_calibration",
+]
 
 _FILE = "autoformer_band.json"
 
@@ -62,40 +67,50 @@ def load_autoformer_calibration() -> list[dict[str, Any]]:
     return [json.loads(json.dumps(r)) for r in _records()]
 
 
-def autoformer_band(
+def autoformer_record(
     variant: str = "tiny", *, img_size: int = 32, patch_size: int = 4
-) -> tuple[float, float]:
-    """The stored L-SWAG band ``(lo, hi)`` (depth percentiles) of one AutoFormer setting.
+) -> dict[str, Any]:
+    """The stored calibration record of one AutoFormer setting (a copy).
 
     Parameters
     ----------
     variant : {"tiny", "small", "base"}, default="tiny"
     img_size, patch_size : int
         The resolution and patch size the band was calibrated at (the number of tokens
-        changes the gradient profile, so a band is only returned for a stored setting).
+        changes the gradient profile, so a record is only returned for a stored setting).
 
     Returns
     -------
-    (float, float)
+    dict
+        See :func:`load_autoformer_calibration`.
 
     Raises
     ------
     ValueError
         No record for that setting; the message lists the stored ones.
     """
-    matches = [
-        r
-        for r in _records()
-        if r["variant"] == variant and r["img_size"] == img_size and r["patch_size"] == patch_size
-    ]
-    if not matches:
-        have = sorted({(r["variant"], r["img_size"], r["patch_size"]) for r in _records()})
-        raise ValueError(
-            f"no stored L-SWAG band for autoformer-{variant} at img_size={img_size}, "
-            f"patch_size={patch_size}; stored (variant, img_size, patch_size): {have}. "
-            "Calibrate with calibrate_autoformer_band or ProxyFeaturizer(lswag_band='auto')"
-        )
-    lo, hi = matches[0]["band"]
+    for r in _records():
+        if (r["variant"], r["img_size"], r["patch_size"]) == (variant, img_size, patch_size):
+            return json.loads(json.dumps(r))
+    have = sorted({(r["variant"], r["img_size"], r["patch_size"]) for r in _records()})
+    raise ValueError(
+        f"no stored L-SWAG band for autoformer-{variant} at img_size={img_size}, "
+        f"patch_size={patch_size}; stored (variant, img_size, patch_size): {have}. "
+        "Calibrate with calibrate_autoformer_band or ProxyFeaturizer(lswag_band='auto')"
+    )
+
+
+def autoformer_band(
+    variant: str = "tiny", *, img_size: int = 32, patch_size: int = 4
+) -> tuple[float, float]:
+    """The stored L-SWAG band ``(lo, hi)`` (depth percentiles) of one AutoFormer setting
+    (:func:`autoformer_record`'s ``band``; same parameters and errors).
+
+    Returns
+    -------
+    (float, float)
+    """
+    lo, hi = autoformer_record(variant, img_size=img_size, patch_size=patch_size)["band"]
     return float(lo), float(hi)
 
 

@@ -43,11 +43,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
 
 from libranas.proxies._engine import NetworkPass
 from libranas.proxies._registry import register_proxy
-from libranas.proxies.saliency import preserved_buffers
 
 #: the small constant of both papers
 K = 1e-5
@@ -55,8 +53,7 @@ K = 1e-5
 
 def _jacobian(network_pass: NetworkPass) -> tuple[np.ndarray, int]:
     """``(J as float64 array (N, D), number of classes)`` from the shared pass."""
-    with preserved_buffers(network_pass.model), torch.enable_grad():
-        jac, logits = network_pass.input_jacobian
+    jac, logits = network_pass.input_jacobian  # running statistics restored by the pass
     return jac.detach().double().cpu().numpy(), int(logits.shape[-1])
 
 

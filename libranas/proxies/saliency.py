@@ -46,42 +46,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-import torch
-from torch import nn
 
 from libranas.proxies._engine import NetworkPass
 from libranas.proxies._registry import register_proxy
-
-
-@contextmanager
-def preserved_buffers(model: nn.Module) -> Iterator[None]:
-    """Restore every buffer of ``model`` (BatchNorm running stats, counters) on exit.
-
-    A train-mode forward updates BatchNorm running statistics in place; proxies that
-    run such a forward on the shared model wrap it in this context so that the model
-    is unchanged for the proxies that follow.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from torch import nn
-    >>> bn = nn.BatchNorm1d(2)
-    >>> with preserved_buffers(bn):
-    ...     _ = bn(torch.randn(4, 2) + 5)
-    >>> bn.running_mean.tolist(), int(bn.num_batches_tracked)
-    ([0.0, 0.0], 0)
-    """
-    saved = [(b, b.detach().clone()) for b in model.buffers()]
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for buf, value in saved:
-                buf.copy_(value)
 
 
 def _saliency_pass(network_pass: NetworkPass) -> dict[str, Any]:
