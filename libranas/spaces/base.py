@@ -54,7 +54,97 @@ class SearchSpace(ABC):
 
     def encode_many(self, archs: list[Any]) -> np.ndarray:
         """Stack :meth:`encode` over ``archs`` into an ``(n, d)`` array."""
-        return np.vstack([self.encode(a) for a in archs]) if archs else np.empty((0, 0))
+        if not archs:
+            return np.empty((0, len(self.encoding_names())))
+        return np.vstack([self.encode(a) for a in archs])
+
+    def encoding_names(self) -> list[str]:
+        """Names of the :meth:`encode` columns (``enc_0``, ... unless a space names them)."""
+        width = len(self.encode(self.sample(1, random_state=0)[0]))
+        return [f"enc_{k}" for k in range(width)]
+
+    # ------------------------------------------------------------------ graph features
+    def graph_features(self, arch: Any) -> np.ndarray:
+        """Fixed-length float vector of graph features of ``arch`` (see ``spaces/_graph.py``).
+
+        Named by :meth:`graph_feature_names`. Spaces without a graph view raise
+        ``NotImplementedError``.
+        """
+        raise NotImplementedError(f"search space {self.name!r} defines no graph features")
+
+    def graph_feature_names(self) -> list[str]:
+        """Names of the :meth:`graph_features` columns."""
+        raise NotImplementedError(f"search space {self.name!r} defines no graph features")
+
+    def graph_features_many(self, archs: list[Any]) -> np.ndarray:
+        """Stack :meth:`graph_features` over ``archs`` into an ``(n, d)`` array."""
+        names = self.graph_feature_names()
+        out = np.zeros((len(archs), len(names)), dtype=np.float64)
+        for row, arch in enumerate(archs):
+            out[row] = self.graph_features(arch)
+        return out
+
+    # ------------------------------------------------------------------ size
+    def param_count(self, arch: Any, num_classes: int | None = None) -> int:
+        """Parameters of :meth:`build` ``(arch, num_classes)``.
+
+        This default builds the network and counts its parameters; spaces override it
+        with an analytic count where one exists (no torch needed, much faster).
+        """
+        model = self.build(arch, num_classes=num_classes)
+        return int(sum(p.numel() for p in model.parameters()))
+
+    def flops(self, arch: Any, input_shape: tuple[int, ...] | None = None) -> float:
+        """Multiply-accumulates (millions) of one forward pass at ``input_shape``.
+
+        Spaces with an analytic count override this; the default raises
+        ``NotImplementedError`` (the ``flops`` proxy counts any built network).
+        """
+        raise NotImplementedError(f"search space {self.name!r} has no analytic FLOP count")
+
+    # ------------------------------------------------------------------ Optuna
+    def suggest(self, trial: Any) -> Any:
+        """Draw an architecture through an Optuna ``trial`` (``trial.suggest_*`` calls).
+
+        Every decision of the space is one categorical parameter, so any Optuna sampler can
+        search it; :meth:`trial_params` is the inverse.
+        """
+        raise NotImplementedError(f"search space {self.name!r} defines no Optuna suggestion")
+
+    def trial_params(self, arch: Any) -> dict[str, Any]:
+        """The ``{param: value}`` a trial holds after :meth:`suggest` returned ``arch``.
+
+        Used to enqueue known architectures and to tell a sampler about them.
+        """
+        raise NotImplementedError(f"search space {self.name!r} defines no Optuna suggestion")
+
+    def trial_distributions(self, arch: Any) -> dict[str, Any]:
+        """Optuna distributions of :meth:`trial_params` ``(arch)``, ``{param: distribution}``.
+
+        With :meth:`trial_params` this is what ``optuna.trial.create_trial`` needs to tell a
+        study about an architecture it did not suggest. The default makes every parameter
+        categorical over :meth:`trial_choices`.
+        """
+        from optuna.distributions import CategoricalDistribution
+
+        choices = self.trial_choices()
+        return {k: CategoricalDistribution(choices[k]) for k in self.trial_params(arch)}
+
+    def trial_choices(self) -> dict[str, tuple[Any, ...]]:
+        """``{param: choices}`` of every categorical parameter :meth:`suggest` may draw."""
+        raise NotImplementedError(f"search space {self.name!r} defines no Optuna suggestion")
+
+    # ------------------------------------------------------------------ L-SWAG
+    def lswag_band(self) -> tuple[float, float] | None:
+        """The L-SWAG layer band stored for this space and setting, or None when none is.
+
+        ``ProxyFeaturizer(lswag_band="stored")`` uses it instead of calibrating.
+        """
+        return None
+
+    def lswag_profile(self) -> np.ndarray | None:
+        """The calibration profile the stored band was chosen from, or None."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
