@@ -234,9 +234,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     lswag_band : "auto", "stored", (lo, hi) or None, default="auto"
         Layer band of the L-SWAG proxies, as depth percentiles ``0 <= lo < hi <= 100``.
         ``"auto"`` calibrates it in :meth:`fit` (see Notes); ``"stored"`` uses the band
-        calibrated once and shipped with the package for this space setting (AutoFormer
-        spaces, :func:`libranas.proxies._vit_calibration.autoformer_band`; an error names
-        the stored settings when there is none); ``None`` uses every layer.
+        calibrated once and shipped with the space for this setting
+        (:meth:`~libranas.spaces.SearchSpace.lswag_band`; an error when the space stores
+        none); ``None`` uses every layer.
     n_calibration : int, default=20
         Random architectures used by the ``"auto"`` band calibration. The paper uses 1000;
         20 keeps :meth:`fit` under a minute on a CPU at batch 64 (NB201: about 3 s per
@@ -784,19 +784,17 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             )
 
     def _stored_band(self) -> None:
-        """``lswag_band="stored"``: the band shipped with the package for this space."""
-        from libranas.proxies._vit_calibration import autoformer_record
-        from libranas.spaces.autoformer import AutoFormerSpace
-
-        space = self.space_
-        if not isinstance(space, AutoFormerSpace):
+        """``lswag_band="stored"``: the band the space ships (:meth:`SearchSpace.lswag_band`)."""
+        band = self.space_.lswag_band()
+        if band is None:
             raise ValueError(
-                f"lswag_band='stored': no stored L-SWAG band for space {space.name!r} (bands "
-                "are stored for the AutoFormer spaces); use lswag_band='auto' to calibrate"
+                f"lswag_band='stored': no stored L-SWAG band for space {self.space_.name!r} "
+                f"({self.space_!r}); use "
+                "lswag_band='auto' to calibrate, None for all layers, or an explicit (lo, hi)"
             )
-        rec = autoformer_record(space.variant, img_size=space.img_size, patch_size=space.patch_size)
-        self.lswag_band_ = (float(rec["band"][0]), float(rec["band"][1]))
-        self.lswag_profile_ = np.asarray(rec["profile"], dtype=np.float64)
+        self.lswag_band_ = (float(band[0]), float(band[1]))
+        profile = self.space_.lswag_profile()
+        self.lswag_profile_ = None if profile is None else np.asarray(profile, dtype=np.float64)
 
     def _pass_options(self) -> dict[str, Any]:
         return {**(self.options or {}), "lswag_band": self.lswag_band_}

@@ -201,7 +201,7 @@ def test_stored_band_for_autoformer_and_a_clear_error_elsewhere():
     assert stored.lswag_band_ == autoformer_band("tiny", img_size=32, patch_size=4)
     assert stored.lswag_profile_.shape == (10,) and stored.calibration_archs_ is None
     other = get_space("autoformer-tiny", img_size=32, patch_size=8, num_classes=10)
-    with pytest.raises(ValueError, match="no stored L-SWAG band for autoformer-tiny"):
+    with pytest.raises(ValueError, match="no stored L-SWAG band for space 'autoformer-tiny'"):
         ProxyFeaturizer(other, proxies=["lswag"], data=random_batch(n=4), lswag_band="stored").fit()
     with pytest.raises(ValueError, match="no stored L-SWAG band for space 'nb201'"):
         ProxyFeaturizer(proxies=["lswag"], data=random_batch(n=4), lswag_band="stored").fit()

@@ -1,5 +1,9 @@
 """Pre-computed L-SWAG layer bands for the AutoFormer ViT spaces.
 
+The stored records are owned by the space (:mod:`libranas.spaces.autoformer`:
+:meth:`~libranas.spaces.autoformer.AutoFormerSpace.lswag_band`) and re-exported here;
+this module reproduces them.
+
 The L-SWAG band is calibrated once per search space (METHOD: random networks at
 initialisation, per-layer log sigma of gradients, mean profile over 10 relative-depth
 bins, band = the spike of the profile; see :func:`libranas.proxies.lswag.calibrate_band`).
@@ -26,13 +30,16 @@ True
 
 from __future__ import annotations
 
-import json
 import time
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
+
+from libranas.spaces.autoformer import (
+    autoformer_band,
+    autoformer_record,
+    load_autoformer_calibration,
+)
 
 __all__ = [
     "autoformer_band",
@@ -40,79 +47,6 @@ __all__ = [
     "calibrate_autoformer_band",
     "load_autoformer_calibration",
 ]
-
-_FILE = "autoformer_band.json"
-
-
-@lru_cache(maxsize=1)
-def _records() -> tuple[dict[str, Any], ...]:
-    path = resources.files("libranas.spaces") / "data" / _FILE
-    with path.open("r", encoding="utf-8") as fh:
-        data = json.load(fh)
-    return tuple(data["records"])
-
-
-def load_autoformer_calibration() -> list[dict[str, Any]]:
-    """All stored AutoFormer calibration records (copies).
-
-    Each record has ``variant``, ``img_size``, ``patch_size``, ``batch_size``,
-    ``num_classes``, ``data`` (the image batch used), ``n_archs``, ``seed``, ``threshold``,
-    ``profile`` (10 mean log sigma values by depth decile), ``profile_std`` (their spread
-    over networks), ``band`` ``[lo, hi]`` and ``seconds``.
-
-    Returns
-    -------
-    list of dict
-    """
-    return [json.loads(json.dumps(r)) for r in _records()]
-
-
-def autoformer_record(
-    variant: str = "tiny", *, img_size: int = 32, patch_size: int = 4
-) -> dict[str, Any]:
-    """The stored calibration record of one AutoFormer setting (a copy).
-
-    Parameters
-    ----------
-    variant : {"tiny", "small", "base"}, default="tiny"
-    img_size, patch_size : int
-        The resolution and patch size the band was calibrated at (the number of tokens
-        changes the gradient profile, so a record is only returned for a stored setting).
-
-    Returns
-    -------
-    dict
-        See :func:`load_autoformer_calibration`.
-
-    Raises
-    ------
-    ValueError
-        No record for that setting; the message lists the stored ones.
-    """
-    for r in _records():
-        if (r["variant"], r["img_size"], r["patch_size"]) == (variant, img_size, patch_size):
-            return json.loads(json.dumps(r))
-    have = sorted({(r["variant"], r["img_size"], r["patch_size"]) for r in _records()})
-    raise ValueError(
-        f"no stored L-SWAG band for autoformer-{variant} at img_size={img_size}, "
-        f"patch_size={patch_size}; stored (variant, img_size, patch_size): {have}. "
-        "Calibrate with calibrate_autoformer_band or ProxyFeaturizer(lswag_band='auto')"
-    )
-
-
-def autoformer_band(
-    variant: str = "tiny", *, img_size: int = 32, patch_size: int = 4
-) -> tuple[float, float]:
-    """The stored L-SWAG band ``(lo, hi)`` (depth percentiles) of one AutoFormer setting
-    (:func:`autoformer_record`'s ``band``; same parameters and errors).
-
-    Returns
-    -------
-    (float, float)
-    """
-    lo, hi = autoformer_record(variant, img_size=img_size, patch_size=patch_size)["band"]
-    return float(lo), float(hi)
-
 
 def calibrate_autoformer_band(
     variant: str,

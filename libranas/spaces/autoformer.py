@@ -44,10 +44,12 @@ validates only in a space built with ``strict=False``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -358,6 +360,81 @@ def autoformer_param_count(
     total += 2 * e  # final norm
     total += e * num_classes + num_classes  # head
     return total
+
+
+# ---------------------------------------------------------------- stored L-SWAG bands
+_FILE = "autoformer_band.json"
+
+
+@lru_cache(maxsize=1)
+def _records() -> tuple[dict[str, Any], ...]:
+    path = resources.files("libranas.spaces") / "data" / _FILE
+    with path.open("r", encoding="utf-8") as fh:
+        data = json.load(fh)
+    return tuple(data["records"])
+
+
+def load_autoformer_calibration() -> list[dict[str, Any]]:
+    """All stored AutoFormer calibration records (copies).
+
+    Each record has ``variant``, ``img_size``, ``patch_size``, ``batch_size``,
+    ``num_classes``, ``data`` (the image batch used), ``n_archs``, ``seed``, ``threshold``,
+    ``profile`` (10 mean log sigma values by depth decile), ``profile_std`` (their spread
+    over networks), ``band`` ``[lo, hi]`` and ``seconds``.
+
+    Returns
+    -------
+    list of dict
+    """
+    return [json.loads(json.dumps(r)) for r in _records()]
+
+
+def autoformer_record(
+    variant: str = "tiny", *, img_size: int = 32, patch_size: int = 4
+) -> dict[str, Any]:
+    """The stored calibration record of one AutoFormer setting (a copy).
+
+    Parameters
+    ----------
+    variant : {"tiny", "small", "base"}, default="tiny"
+    img_size, patch_size : int
+        The resolution and patch size the band was calibrated at (the number of tokens
+        changes the gradient profile, so a record is only returned for a stored setting).
+
+    Returns
+    -------
+    dict
+        See :func:`load_autoformer_calibration`.
+
+    Raises
+    ------
+    ValueError
+        No record for that setting; the message lists the stored ones.
+    """
+    for r in _records():
+        if (r["variant"], r["img_size"], r["patch_size"]) == (variant, img_size, patch_size):
+            return json.loads(json.dumps(r))
+    have = sorted({(r["variant"], r["img_size"], r["patch_size"]) for r in _records()})
+    raise ValueError(
+        f"no stored L-SWAG band for autoformer-{variant} at img_size={img_size}, "
+        f"patch_size={patch_size}; stored (variant, img_size, patch_size): {have}. "
+        "Calibrate with libranas.proxies._vit_calibration.calibrate_autoformer_band or "
+        "ProxyFeaturizer(lswag_band='auto')"
+    )
+
+
+def autoformer_band(
+    variant: str = "tiny", *, img_size: int = 32, patch_size: int = 4
+) -> tuple[float, float]:
+    """The stored L-SWAG band ``(lo, hi)`` (depth percentiles) of one AutoFormer setting
+    (:func:`autoformer_record`'s ``band``; same parameters and errors).
+
+    Returns
+    -------
+    (float, float)
+    """
+    lo, hi = autoformer_record(variant, img_size=img_size, patch_size=patch_size)["band"]
+    return float(lo), float(hi)
 
 
 @register_space("autoformer")
@@ -671,6 +748,124 @@ class AutoFormerSpace(SearchSpace):
         for row, arch in enumerate(archs):
             out[row] = self.encode(arch)
         return out
+
+    # ------------------------------------------------------------------ graph features
+    def graph_feature_names(self) -> list[str]:
+        """Names of :meth:`graph_features`: summaries of the per-layer dimensions."""
+        names = ["embed_dim", "depth", "params_M"]
+        for key in ("num_heads", "mlp_ratio", "attn_dim", "mlp_dim"):
+            names += [f"{key}:{stat}" for stat in ("mean", "min", "max", "std", "first", "last")]
+            names += [f"{key}:mean_first_half", f"{key}:mean_second_half"]
+        names += ["attn_dim:sum", "mlp_dim:sum"]
+        return names
+
+    def graph_features(self, arch: Any) -> np.ndarray:
+        """Summaries of the layers of ``arch``: a ViT's "graph" is a chain of blocks.
+
+        Embedding width, depth, parameters (millions, :meth:`param_count`), and for each
+        per-layer dimension (heads, MLP ratio, attention width ``heads * 64``, MLP hidden
+        width ``embed_dim * mlp_ratio``) its mean, min, max, std, first and last value and its
+        means over the first and the second half of the blocks; total attention and MLP widths.
+
+        Examples
+        --------
+        >>> space = AutoFormerSpace("tiny")
+        >>> a = {"embed_dim": 192, "depth": 12, "num_heads": [3] * 6 + [4] * 6,
+        ...      "mlp_ratio": [4.0] * 12}
+        >>> f = dict(zip(space.graph_feature_names(), space.graph_features(a).tolist()))
+        >>> f["num_heads:mean_first_half"], f["num_heads:mean_second_half"], f["attn_dim:sum"]
+        (3.0, 4.0, 2688.0)
+        """
+        a = self.validate(arch)
+        heads = np.asarray(a.num_heads, dtype=np.float64)
+        ratios = np.asarray(a.mlp_ratio, dtype=np.float64)
+        per_layer = {
+            "num_heads": heads,
+            "mlp_ratio": ratios,
+            "attn_dim": heads * HEAD_DIM,
+            "mlp_dim": np.floor(a.embed_dim * ratios),
+        }
+        half = a.depth // 2
+        out = [float(a.embed_dim), float(a.depth), self.param_count(a) / 1e6]
+        for v in per_layer.values():
+            out += [v.mean(), v.min(), v.max(), v.std(), v[0], v[-1]]
+            out += [v[:half].mean() if half else v.mean(), v[half:].mean()]
+        out += [per_layer["attn_dim"].sum(), per_layer["mlp_dim"].sum()]
+        return np.asarray(out, dtype=np.float64)
+
+    # ------------------------------------------------------------------ Optuna
+    def trial_choices(self) -> dict[str, tuple[Any, ...]]:
+        """``embed_dim``, ``depth``, then ``num_heads_<l>`` / ``mlp_ratio_<l>`` per layer slot."""
+        c = self.choices
+        out: dict[str, tuple[Any, ...]] = {"embed_dim": c["embed_dim"], "depth": c["depth"]}
+        for i in range(self.max_depth):
+            out[f"num_heads_{i}"] = c["num_heads"]
+            out[f"mlp_ratio_{i}"] = c["mlp_ratio"]
+        return out
+
+    def suggest(self, trial: Any) -> ViTArch:
+        """Draw a ViT through an Optuna ``trial`` (define-by-run: per-layer decisions only for
+        the layers the suggested depth has).
+
+        Examples
+        --------
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        >>> arch = AutoFormerSpace("tiny").suggest(study.ask())
+        >>> len(arch.num_heads) == arch.depth
+        True
+        """
+        c = self.choices
+        embed = trial.suggest_categorical("embed_dim", list(c["embed_dim"]))
+        depth = trial.suggest_categorical("depth", list(c["depth"]))
+        heads = [
+            trial.suggest_categorical(f"num_heads_{i}", list(c["num_heads"])) for i in range(depth)
+        ]
+        mlp = [
+            trial.suggest_categorical(f"mlp_ratio_{i}", list(c["mlp_ratio"])) for i in range(depth)
+        ]
+        return self.validate(
+            {"embed_dim": embed, "depth": depth, "num_heads": heads, "mlp_ratio": mlp}
+        )
+
+    def trial_params(self, arch: Any) -> dict[str, Any]:
+        """The trial parameters of ``arch`` (inverse of :meth:`suggest`)."""
+        a = self.validate(arch)
+        params: dict[str, Any] = {"embed_dim": a.embed_dim, "depth": a.depth}
+        for i in range(a.depth):
+            params[f"num_heads_{i}"] = a.num_heads[i]
+            params[f"mlp_ratio_{i}"] = a.mlp_ratio[i]
+        return params
+
+    # ------------------------------------------------------------------ L-SWAG
+    def _band_record(self) -> dict[str, Any] | None:
+        if not isinstance(self.variant, str):
+            return None
+        try:
+            return autoformer_record(
+                self.variant, img_size=self.img_size, patch_size=self.patch_size
+            )
+        except ValueError:
+            return None
+
+    def lswag_band(self) -> tuple[float, float] | None:
+        """The L-SWAG band stored for this variant, image and patch size (None if none is).
+
+        Examples
+        --------
+        >>> AutoFormerSpace("tiny", img_size=32, patch_size=4).lswag_band()
+        (50.0, 90.0)
+        >>> AutoFormerSpace("tiny").lswag_band() is None  # 224 px: not calibrated yet
+        True
+        """
+        rec = self._band_record()
+        return None if rec is None else (float(rec["band"][0]), float(rec["band"][1]))
+
+    def lswag_profile(self) -> np.ndarray | None:
+        """The stored calibration profile (10 depth bins) the band was chosen from, or None."""
+        rec = self._band_record()
+        return None if rec is None else np.asarray(rec["profile"], dtype=np.float64)
 
     # ------------------------------------------------------------------ networks
     def _num_classes(self, num_classes: Any) -> int:

@@ -45,6 +45,9 @@ OPS: tuple[str, ...] = (
 EDGES: tuple[tuple[int, int], ...] = tuple((j, i) for j in range(2, 6) for i in range(j))
 _EDGE_INDEX = {edge: k for k, edge in enumerate(EDGES)}
 _CELLS = ("normal", "reduce")
+_PARAM_FREE = ("max_pool_3x3", "avg_pool_3x3", "skip_connect")
+_N_GRAPH_NODES = 7  # inputs 0, 1; intermediate 2..5; output 6 (concatenation)
+_WIRE = "concat"
 
 Arch = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
 
@@ -391,6 +394,103 @@ class DartsSpace(SearchSpace):
     def encoding_names(self) -> list[str]:
         """Names of the 196 encoding columns, e.g. ``'normal:3<-1:sep_conv_3x3'``."""
         return [f"{c}:{j}<-{i}:{op}" for c in _CELLS for j, i in EDGES for op in OPS]
+
+    # ------------------------------------------------------------------ graph features
+    def graph_feature_names(self) -> list[str]:
+        """Names of :meth:`graph_features`: per cell, paths from both inputs and from input 1.
+
+        ``normal:...`` / ``reduce:...`` are the features of all input -> output paths of
+        that cell (inputs: nodes 0 and 1, the two previous cells); ``normal:from1:...`` /
+        ``reduce:from1:...`` those of the paths from the previous cell only (node 1).
+        """
+        from libranas.spaces._graph import path_feature_names
+
+        base = path_feature_names(OPS, _N_GRAPH_NODES)
+        return [f"{cell}:{view}{n}" for cell in _CELLS for view in ("", "from1:") for n in base]
+
+    def graph_features(self, arch: Any) -> np.ndarray:
+        """Graph features of both cells (see :func:`libranas.spaces._graph.path_features`).
+
+        A cell is a DAG on nodes 0..6: inputs 0 and 1 (the outputs of the two previous
+        cells), intermediate nodes 2..5 (each the sum of its two operations) and the output
+        node 6, the concatenation of nodes 2..5 (edges into it are wires: no operation).
+
+        Examples
+        --------
+        >>> space = DartsSpace()
+        >>> arch = [[(0, 3), (1, 3)] * 4, [(0, 0), (1, 0)] * 4]
+        >>> f = dict(zip(space.graph_feature_names(), space.graph_features(arch).tolist()))
+        >>> f["normal:n_paths"], f["normal:from1:n_paths"], f["reduce:op_count:max_pool_3x3"]
+        (8.0, 4.0, 8.0)
+        """
+        from libranas.spaces._graph import path_features
+
+        out: list[float] = []
+        for cell in _parse(arch):
+            edges = [(node, 2 + k // 2, OPS[op]) for k, (node, op) in enumerate(cell)]
+            edges += [(j, 6, _WIRE) for j in range(2, 6)]
+            for inputs in ((0, 1), (1,)):
+                values = path_features(
+                    _N_GRAPH_NODES, edges, OPS, inputs, 6, _PARAM_FREE, wire=_WIRE
+                )
+                out.extend(values.values())
+        return np.asarray(out, dtype=np.float64)
+
+    # ------------------------------------------------------------------ Optuna
+    def trial_choices(self) -> dict[str, tuple[Any, ...]]:
+        """Per cell and intermediate node j: its input pair ``"i,k"`` (i < k < j) and two ops."""
+        choices: dict[str, tuple[Any, ...]] = {}
+        for cell in _CELLS:
+            for j in range(2, 6):
+                pairs = tuple(f"{i},{k}" for i in range(j) for k in range(i + 1, j))
+                choices[f"{cell}_node{j}_inputs"] = pairs
+                choices[f"{cell}_node{j}_op0"] = OPS
+                choices[f"{cell}_node{j}_op1"] = OPS
+        return choices
+
+    def suggest(self, trial: Any) -> Arch:
+        """Draw an architecture through an Optuna ``trial`` (3 categoricals per node and cell).
+
+        The two inputs of a node are one categorical over the pairs ``i < k``, so every
+        suggestion is valid; inputs come out in increasing order (as :meth:`sample`).
+
+        Examples
+        --------
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        >>> arch = DartsSpace().suggest(study.ask())
+        >>> DartsSpace().validate(arch) == arch
+        True
+        """
+        params = {k: trial.suggest_categorical(k, list(v)) for k, v in self.trial_choices().items()}
+        return self._from_params(params)
+
+    def _from_params(self, params: dict[str, Any]) -> Arch:
+        cells = []
+        for cell in _CELLS:
+            pairs: list[tuple[int, int]] = []
+            for j in range(2, 6):
+                first, second = (int(v) for v in params[f"{cell}_node{j}_inputs"].split(","))
+                pairs.append((first, OPS.index(params[f"{cell}_node{j}_op0"])))
+                pairs.append((second, OPS.index(params[f"{cell}_node{j}_op1"])))
+            cells.append(tuple(pairs))
+        return (cells[0], cells[1])
+
+    def trial_params(self, arch: Any) -> dict[str, Any]:
+        """The trial parameters of ``arch`` (inverse of :meth:`suggest`).
+
+        A node whose pairs list the larger input first is the same network with the pairs
+        swapped; its parameters describe it with inputs in increasing order.
+        """
+        params: dict[str, Any] = {}
+        for cell, pairs in zip(_CELLS, _parse(arch), strict=True):
+            for j in range(2, 6):
+                a, b = sorted(pairs[2 * (j - 2) : 2 * (j - 2) + 2])
+                params[f"{cell}_node{j}_inputs"] = f"{a[0]},{b[0]}"
+                params[f"{cell}_node{j}_op0"] = OPS[a[1]]
+                params[f"{cell}_node{j}_op1"] = OPS[b[1]]
+        return params
 
     # ------------------------------------------------------------------ networks
     def param_count(self, arch: Any, num_classes: int = 10) -> int:

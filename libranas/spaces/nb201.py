@@ -217,6 +217,85 @@ def nb201_param_count(
     return total
 
 
+#: NB201 task -> (classes, input resolution) of its networks
+TASKS: dict[str, tuple[int, int]] = {
+    "cifar10": (10, 32),
+    "cifar100": (100, 32),
+    "imagenet16-120": (120, 16),
+}
+#: the parameter-free operations (their paths carry no weights)
+PARAM_FREE: tuple[str, ...] = ("skip_connect", "avg_pool_3x3")
+_GRAPH_OPS: tuple[str, ...] = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+def nb201_task(task: str) -> tuple[int, int]:
+    """``(num_classes, resolution)`` of an NB201 task name (clear error when unknown)."""
+    key = task.lower() if isinstance(task, str) else task
+    if key not in TASKS:
+        raise ValueError(f"unknown NB201 task {task!r}; known: {sorted(TASKS)}")
+    return TASKS[key]
+
+
+def nb201_pruned(arch: Any) -> str:
+    """The NB201 cell computing the same function as ``arch``, with dead edges set to ``none``.
+
+    An edge is dead when no path of non-``none`` edges from the input through it reaches the
+    output: its result is discarded (or it reads zeros). Setting it to ``none`` changes the
+    parameter count but not the function. The 9,445 cells of the NAS-Bench-Suite-Zero
+    ``nb201-9k-*`` tables are exactly the cells without dead edges; every other cell is a
+    functional duplicate of its pruned form.
+
+    Examples
+    --------
+    >>> nb201_pruned("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    '|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
+    """
+    ops = [OPS[i] for i in _op_ids(arch)]
+    labelled = list(zip(ops, EDGES, strict=True))
+    forward = {0}
+    for node in (1, 2, 3):
+        if any(t == node and s in forward and o != "none" for o, (t, s) in labelled):
+            forward.add(node)
+    backward = {3}
+    for node in (2, 1, 0):
+        if any(s == node and t in backward and o != "none" for o, (t, s) in labelled):
+            backward.add(node)
+    kept = [o if (s in forward and t in backward) else "none" for o, (t, s) in labelled]
+    return f"|{kept[0]}~0|+|{kept[1]}~0|{kept[2]}~1|+|{kept[3]}~0|{kept[4]}~1|{kept[5]}~2|"
+
+
+def nb201_mflops(
+    arch: Any, num_classes: int = 10, resolution: int = 32, channels: int = 16, cells: int = 5
+) -> float:
+    """Millions of multiply-accumulates of the NB201 network of ``arch`` on one image.
+
+    Conv2d and Linear layers only, no bias additions (the ``flops`` proxy's rule): the stem
+    3x3 convolution, every ``nor_conv_3x3`` / ``nor_conv_1x1`` of the 3 x ``cells`` cells, the
+    two residual reduction blocks and the classifier. Pooling, skip and ``none`` edges cost
+    nothing.
+
+    Examples
+    --------
+    >>> round(nb201_mflops("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), 4)
+    7.783
+    >>> a = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    >>> round(nb201_mflops(a), 2)
+    220.12
+    """  # noqa: E501
+    ids = _op_ids(arch)
+    n3, n1 = ids.count(OPS.index("nor_conv_3x3")), ids.count(OPS.index("nor_conv_1x1"))
+    c, h = channels, resolution
+    total = 9 * 3 * c * h * h  # stem
+    for stage in range(3):
+        if stage > 0:  # reduction: 3x3 stride 2, 3x3, 1x1 shortcut at the halved resolution
+            h //= 2
+            total += 9 * c * 2 * c * h * h + 9 * (2 * c) ** 2 * h * h + c * 2 * c * h * h
+            c *= 2
+        total += cells * (n3 * 9 + n1) * c * c * h * h
+    total += c * num_classes
+    return total / 1e6
+
+
 @register_space("nb201")
 class NB201Space(SearchSpace):
     """NAS-Bench-201: 15,625 cells of 6 edges x 5 operations.
@@ -385,10 +464,89 @@ class NB201Space(SearchSpace):
         """Names of the 30 encoding columns, e.g. ``'2<-1:nor_conv_3x3'``."""
         return [f"{j}<-{i}:{op}" for j, i in EDGES for op in OPS]
 
+    def pruned(self, arch: Any) -> str:
+        """:func:`nb201_pruned`: ``arch`` with its dead edges set to ``none``."""
+        return nb201_pruned(arch)
+
+    # ------------------------------------------------------------------ graph features
+    def graph_feature_names(self) -> list[str]:
+        """Names of :meth:`graph_features` (see :func:`libranas.spaces._graph.path_features`)."""
+        from libranas.spaces._graph import path_feature_names
+
+        return path_feature_names(_GRAPH_OPS, 4)
+
+    def graph_features(self, arch: Any) -> np.ndarray:
+        """Graph features of the cell: op counts, input -> output paths, degrees, depths.
+
+        The cell's nodes 0..3 are its feature maps, each non-``none`` edge an operation
+        (``none`` is no connection); see :func:`libranas.spaces._graph.path_features`.
+
+        Examples
+        --------
+        >>> space = NB201Space()
+        >>> names = space.graph_feature_names()
+        >>> cell = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_1x1~2|"
+        >>> f = dict(zip(names, space.graph_features(cell).tolist()))
+        >>> f["n_paths"], f["max_len"], f["op_on_path:nor_conv_3x3"], f["depth:3"]
+        (1.0, 2.0, 0.0, 2.0)
+        """
+        from libranas.spaces._graph import path_features
+
+        edges = [
+            (src, to, op)
+            for (to, src), op in zip(EDGES, self.to_ops(arch), strict=True)
+            if op != "none"
+        ]
+        values = path_features(4, edges, _GRAPH_OPS, inputs=(0,), output=3, param_free=PARAM_FREE)
+        return np.fromiter(values.values(), dtype=np.float64, count=len(values))
+
+    # ------------------------------------------------------------------ Optuna
+    def trial_choices(self) -> dict[str, tuple[str, ...]]:
+        """One categorical parameter per edge, ``"edge_<to><-<from>"``, over the 5 :data:`OPS`."""
+        return {f"edge_{to}<-{src}": OPS for to, src in EDGES}
+
+    def suggest(self, trial: Any) -> str:
+        """Draw a cell through an Optuna ``trial`` (one categorical per edge).
+
+        Examples
+        --------
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        >>> NB201Space().suggest(study.ask()).count("~")
+        6
+        """
+        ops = [trial.suggest_categorical(k, list(v)) for k, v in self.trial_choices().items()]
+        return _ids_to_string([OPS.index(op) for op in ops])
+
+    def trial_params(self, arch: Any) -> dict[str, str]:
+        """The trial parameters :meth:`suggest` gives ``arch`` (its inverse)."""
+        return dict(zip(self.trial_choices(), self.to_ops(arch), strict=True))
+
     # ------------------------------------------------------------------ networks
-    def param_count(self, arch: Any, num_classes: int = 10) -> int:
+    def param_count(self, arch: Any, num_classes: int | None = 10) -> int:
         """Parameters of :meth:`build` ``(arch, num_classes)`` computed analytically."""
-        return nb201_param_count(arch, num_classes, self.channels, self.cells_per_stage)
+        classes = check_num_classes(num_classes, default=10)
+        return nb201_param_count(arch, classes, self.channels, self.cells_per_stage)
+
+    def flops(
+        self,
+        arch: Any,
+        input_shape: tuple[int, ...] | None = None,
+        num_classes: int | None = None,
+    ) -> float:
+        """MFLOPs (multiply-accumulates, millions) of one image, computed analytically.
+
+        ``input_shape`` ``(3, H, W)`` defaults to 32x32; see :func:`nb201_mflops`.
+        """
+        shape = self.default_input_shape if input_shape is None else tuple(input_shape)
+        classes = check_num_classes(num_classes, default=10)
+        return nb201_mflops(arch, classes, int(shape[-1]), self.channels, self.cells_per_stage)
+
+    def task_setting(self, task: str) -> dict[str, Any]:
+        """``{"num_classes", "input_shape"}`` of an NB201 task (see :data:`TASKS`)."""
+        classes, res = nb201_task(task)
+        return {"num_classes": classes, "input_shape": (3, res, res)}
 
     def build(self, arch: Any, num_classes: int | None = None) -> Any:
         """Build the untrained NAS-Bench-201 network of ``arch``.
