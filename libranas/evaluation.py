@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.pipeline import Pipeline
 
+from libranas._validation import rank_correlation
 from libranas.datasets import Benchmark
 from libranas.ranker import ZCRanker
 from libranas.selector import LibraSelector
@@ -70,9 +70,9 @@ def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float,
     n_unscored = int((~finite).sum())
     if finite.sum() < 2:
         return float("nan"), float("nan"), n_unscored
-    rho = stats.spearmanr(y_true[finite], y_score[finite]).statistic
-    tau = stats.kendalltau(y_true[finite], y_score[finite]).statistic
-    return float(rho), float(tau), n_unscored
+    rho = rank_correlation(y_true[finite], y_score[finite], method="spearman")
+    tau = rank_correlation(y_true[finite], y_score[finite], method="kendall")
+    return rho, tau, n_unscored
 
 
 def evaluate_benchmark(

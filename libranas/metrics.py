@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +30,8 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import get_scorer as _sk_get_scorer
 from sklearn.metrics import make_scorer, ndcg_score
+
+from libranas._validation import rank_correlation
 
 __all__ = [
     "spearman",
@@ -69,6 +72,16 @@ def _check_pair(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
     return t, s
 
 
+def _warn_if_constant(t: np.ndarray, s: np.ndarray) -> None:
+    """scipy's ConstantInputWarning for a constant input: the correlation is undefined (NaN)."""
+    if np.ptp(t) == 0 or np.ptp(s) == 0:
+        warnings.warn(
+            "an input is constant: the rank correlation is undefined (NaN)",
+            stats.ConstantInputWarning,
+            stacklevel=3,
+        )
+
+
 def _resolve_k(k: float | int, n: int) -> int:
     """A fraction in (0, 1) -> ceil(k * n) (at least 1); an int >= 1 -> that count."""
     if isinstance(k, bool) or not isinstance(k, numbers.Real):
@@ -105,7 +118,8 @@ def spearman(y_true: Any, y_score: Any) -> float:
     0.8
     """
     t, s = _check_pair(y_true, y_score)
-    return float(stats.spearmanr(t, s).statistic)
+    _warn_if_constant(t, s)
+    return rank_correlation(t, s, method="spearman")
 
 
 def kendall(y_true: Any, y_score: Any) -> float:
@@ -129,7 +143,7 @@ def kendall(y_true: Any, y_score: Any) -> float:
     0.6667
     """
     t, s = _check_pair(y_true, y_score)
-    return float(stats.kendalltau(t, s, variant="b").statistic)
+    return rank_correlation(t, s, method="kendall")
 
 
 def weighted_tau(y_true: Any, y_score: Any) -> float:

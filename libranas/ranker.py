@@ -23,18 +23,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import kendalltau, rankdata
+from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from libranas._validation import check_has_columns
+from libranas._validation import (
+    check_has_columns,
+    check_int,
+    check_random_state,
+    column_index,
+    draw_seeds,
+    rank_correlation,
+)
 
 __all__ = ["ZCRanker"]
 
 TRAINING_FREE_METHODS = ("rank-mean", "log-rank")
 LEARNED_METHODS = ("xgboost", "xgboost-pairwise", "estimator")
 METHODS = ("auto", *TRAINING_FREE_METHODS, *LEARNED_METHODS)
+#: fewest labelled rows a learned method accepts (with 1 row XGBoost predicts a constant;
+#: with 2-3 rows any ranking it gives is noise)
+MIN_LEARNED_ROWS = 4
 
 # Pair sampling for ``rank:pairwise``. With XGBoost's own default ("topk" pairs) the study's
 # Spearman was 0.5-0.8 and unstable across seeds; "mean" with 32 sampled pairs per row gave
@@ -122,13 +132,7 @@ def _apply_knots(column: np.ndarray, knots: np.ndarray, ranks: np.ndarray) -> np
 
 def _spearman_pairwise(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman correlation over the rows where ``x`` is not NaN (``y`` is finite)."""
-    keep = ~np.isnan(x)
-    if keep.sum() < 2:
-        return float("nan")
-    rx, ry = rankdata(x[keep]), rankdata(y[keep])
-    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
+    return rank_correlation(x, y, omit="nan")
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -216,8 +220,9 @@ default="auto"
         Further keyword arguments for the XGBoost model (e.g. ``{"min_child_weight": 2}``).
         Parameters that ZCRanker sets itself (seeds, threads, constraints, objective, the
         hyper-parameters above) are rejected here.
-    random_state : int, RandomState instance or None, default=None
-        Seeds of the learned models (one per bag member). Same seed, same scores.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds of the learned models (one per bag member), drawn with
+        ``libranas._validation.draw_seeds``. Same int seed, same scores.
     n_jobs : int or None, default=None
         Threads for XGBoost. ``None`` means 1, as everywhere in scikit-learn: on ~100
         labelled rows threading gains nothing and, on a busy machine, XGBoost's
@@ -252,6 +257,11 @@ default="auto"
     score. XGBoost handles NaN natively (learned default directions). ``method="estimator"``
     passes NaN on to the estimator, which raises its own error if it cannot handle them (use
     e.g. a Pipeline with an explicit imputer).
+
+    Too little to learn from: the learned methods raise a ``ValueError`` when fitted on fewer
+    than 4 rows (:data:`MIN_LEARNED_ROWS`) or on a constant ``y`` (they would return the
+    same score for every architecture). The training-free fusions need no labels and accept
+    any ``y``.
 
     Infinite values: ranks order +-inf as extremes, so the rank fusions and the learned
     methods with ``rank_transform=True`` accept them; otherwise the learned methods raise a
@@ -357,14 +367,11 @@ default="auto"
             raise ValueError(f"target must be 'raw' or 'rank', got {self.target!r}.")
         if not isinstance(self.rank_transform, (bool, np.bool_)):
             raise TypeError(f"rank_transform must be a bool, got {self.rank_transform!r}.")
-        if (
-            not isinstance(self.n_estimators_bag, numbers.Integral)
-            or isinstance(self.n_estimators_bag, bool)
-            or self.n_estimators_bag < 1
-        ):
-            raise ValueError(
-                f"n_estimators_bag must be an integer >= 1, got {self.n_estimators_bag!r}."
-            )
+        try:
+            check_int(self.n_estimators_bag, "n_estimators_bag", low=1)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        check_random_state(self.random_state)
         learned_only = {
             "rank_transform": self.rank_transform,
             "monotone": self.monotone is not None,
@@ -399,24 +406,8 @@ default="auto"
     # ------------------------------------------------------------------ column bookkeeping
 
     def _column_index(self, key: Any, what: str) -> int:
-        if isinstance(key, str):
-            names = getattr(self, "feature_names_in_", None)
-            if names is None:
-                raise ValueError(
-                    f"{what} names column {key!r}, but X has no string column names; "
-                    "use integer positions or a DataFrame."
-                )
-            hits = np.flatnonzero(names == key)
-            if hits.size == 0:
-                raise ValueError(f"{what}: no column named {key!r} in {list(names)}.")
-            return int(hits[0])
-        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
-            if not 0 <= key < self.n_features_in_:
-                raise ValueError(
-                    f"{what}: column position {key} out of range for {self.n_features_in_} columns."
-                )
-            return int(key)
-        raise TypeError(f"{what} entries must be column names or integer positions, got {key!r}.")
+        names = getattr(self, "feature_names_in_", None)
+        return column_index(key, None if names is None else list(names), self.n_features_in_, what)
 
     def _resolve_passthrough(self) -> np.ndarray:
         mask = np.ones(self.n_features_in_, dtype=bool)
@@ -557,6 +548,8 @@ default="auto"
             # let sklearn raise its standard "requires y to be passed" error
             X, y = validate_data(self, X, y, y_numeric=True)
         X, y = self._validate_X(X, reset=True, y=y)
+        if learned:
+            self._check_learnable(y, method)
         self.method_ = method
         self.proxy_mask_ = self._resolve_passthrough()
         if not learned and not self.proxy_mask_.any():
@@ -581,12 +574,26 @@ default="auto"
         y_fit = rankdata(y) / y.size if self.target == "rank" else y
         if self.monotone is not None:
             self.monotone_constraints_ = self._resolve_monotone(Z, y_fit)
-        seeds = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max, size=self.n_estimators_bag
-        )
+        seeds = draw_seeds(self.random_state, self.n_estimators_bag)
         self.models_ = [self._fit_one(Z, y_fit, int(seed)) for seed in seeds]
         self.model_ = self.models_[0]
         return self
+
+    @staticmethod
+    def _check_learnable(y: np.ndarray, method: str) -> None:
+        """A learned ranker needs a few labelled rows and a y that varies."""
+        if y.size < MIN_LEARNED_ROWS:
+            raise ValueError(
+                f"method={method!r} learns from labelled architectures and needs at least "
+                f"{MIN_LEARNED_ROWS}, got {y.size} sample(s); use a training-free method "
+                "('rank-mean', 'log-rank') or label more architectures."
+            )
+        if np.ptp(y) == 0:
+            raise ValueError(
+                f"y is constant (every value is {float(y[0])!r}): method={method!r} has no "
+                "order to learn and would give every architecture the same score; use a "
+                "training-free method ('rank-mean', 'log-rank') or check the labels."
+            )
 
     def _xgb_params(self, seed: int) -> dict[str, Any]:
         params: dict[str, Any] = dict(
@@ -700,4 +707,4 @@ default="auto"
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # constant input -> NaN tau
-            return float(kendalltau(scores, y).statistic)
+            return rank_correlation(scores, y, method="kendall")

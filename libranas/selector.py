@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from libranas._validation import check_has_columns
+from libranas._validation import check_has_columns, column_index, rank_correlation
+from libranas._validation import is_int as _is_int
 
 __all__ = ["LibraSelector", "TARGET_KEY", "sturges_bins"]
 
@@ -94,11 +94,7 @@ def _information_gain(y: np.ndarray, z1: np.ndarray, h: np.ndarray, n_bins: int)
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(spearmanr(a, b).statistic)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return rank_correlation(a, b, method="spearman")
 
 
 class LibraSelector(SelectorMixin, BaseEstimator):
@@ -123,13 +119,18 @@ class LibraSelector(SelectorMixin, BaseEstimator):
     window : float, default=0.1
         Width of the correlation window below ``rho_best`` (the paper's empirical 0.1).
         Must be > 0.
-    bias : str, int or None, default="params"
-        The size column used in step 4. A string names a column of a DataFrame ``X``; an int is
-        a positional column index (the only form accepted when ``X`` is an ndarray, whose
-        columns are named ``x0, x1, ...``). The bias column is a proxy like any other (it can
-        be selected) unless it is listed in ``passthrough``; in that case it is still used to
-        compute the bias correlations. ``None`` skips step 4: ``z3`` is then the window member
-        with the next-lowest information gain after ``z2``.
+    bias : "auto", str, int or None, default="auto"
+        The size column used in step 4. ``"auto"``: the column named ``"params"`` when ``X``
+        has one (the paper's choice; a DataFrame from :func:`~libranas.load_benchmark` or
+        :class:`~libranas.ProxyFeaturizer` with the ``params`` proxy), otherwise no bias step,
+        also when that column is unusable (constant or too few finite rows; with a warning).
+        The column used is recorded in ``bias_column_``. Any other string names a column of a
+        DataFrame ``X`` (an error when there is none); an int is a positional column index
+        (the only explicit form accepted when ``X`` is an ndarray, whose columns are named
+        ``x0, x1, ...``; negative positions count from the end). The bias column is a proxy
+        like any other (it can be selected) unless it is listed in ``passthrough``; in that
+        case it is still used to compute the bias correlations. ``None`` skips step 4:
+        ``z3`` is then the window member with the next-lowest information gain after ``z2``.
     bins : "sturges" or int, default="sturges"
         Bins per axis for the entropy histograms. ``"sturges"`` uses
         ``round(1 + 3.322 * ln N)`` (:func:`sturges_bins`; 24 bins for N = 1000), where N is the
@@ -155,7 +156,11 @@ class LibraSelector(SelectorMixin, BaseEstimator):
         computed. Empty when the window is empty.
     bias_ : pandas.Series or None
         Spearman correlation of every usable proxy with the ``bias`` column, plus the target's
-        ``b_y`` under the label ``"(y)"`` (:data:`TARGET_KEY`). None when ``bias=None``.
+        ``b_y`` under the label ``"(y)"`` (:data:`TARGET_KEY`). None when there was no bias
+        step (``bias=None``, or ``bias="auto"`` without a usable ``params`` column).
+    bias_column_ : str or None
+        Name of the column used for the bias step (``"params"``, or ``x<i>`` for a position
+        into an ndarray); None when the bias step was skipped.
     window_ : list of str
         The window members ``W`` (input order).
     excluded_ : dict of str to str
@@ -226,7 +231,7 @@ class LibraSelector(SelectorMixin, BaseEstimator):
     def __init__(
         self,
         window: float = 0.1,
-        bias: str | int | None = "params",
+        bias: str | int | None = "auto",
         bins: str | int = "sturges",
         max_proxies: int = 3,
         passthrough: Sequence[str | int] | None = None,
@@ -279,21 +284,7 @@ class LibraSelector(SelectorMixin, BaseEstimator):
         return sturges_bins(n) if self.bins == "sturges" else int(self.bins)
 
     def _resolve(self, key: str | int, names: list[str], has_names: bool, what: str) -> int:
-        if isinstance(key, str):
-            if not has_names:
-                raise ValueError(
-                    f"{what}={key!r} names a column, but X has no column names (an ndarray); "
-                    f"pass a positional int index or None instead"
-                )
-            if key not in names:
-                raise ValueError(f"{what} column {key!r} is not in X; available columns: {names}")
-            return names.index(key)
-        idx = int(key)
-        if not -len(names) <= idx < len(names):
-            raise ValueError(
-                f"{what} index {idx} is out of range for X with {len(names)} columns ({names})"
-            )
-        return idx % len(names)
+        return column_index(key, names if has_names else None, len(names), what)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> LibraSelector:
@@ -347,7 +338,12 @@ class LibraSelector(SelectorMixin, BaseEstimator):
                 raise ValueError(f"passthrough lists column {names[idx]!r} twice")
             pt_idx.append(idx)
         pt_idx.sort()
-        bias_idx = None if self.bias is None else self._resolve(self.bias, names, has_names, "bias")
+        if isinstance(self.bias, str) and self.bias == "auto":
+            bias_idx = names.index("params") if has_names and "params" in names else None
+        elif self.bias is None:
+            bias_idx = None
+        else:
+            bias_idx = self._resolve(self.bias, names, has_names, "bias")
 
         finite = np.isfinite(X)
         inf_cols = [names[j] for j in range(p) if np.isinf(X[:, j]).any()]
@@ -405,6 +401,17 @@ class LibraSelector(SelectorMixin, BaseEstimator):
         # --- step 4 inputs: bias correlations
         b = {}
         bias_series = None
+        auto_bias = isinstance(self.bias, str) and self.bias == "auto"
+        if bias_idx is not None and auto_bias:
+            mb = finite[:, bias_idx]
+            if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
+                warnings.warn(
+                    f"bias='auto': column 'params' has fewer than {min_rows} finite rows or is "
+                    "constant, so the bias step is skipped (bias_column_ is None)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                bias_idx = None
         if bias_idx is not None:
             mb = finite[:, bias_idx]
             if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
@@ -462,6 +469,7 @@ class LibraSelector(SelectorMixin, BaseEstimator):
             dtype=np.float64,
         )
         self.bias_ = bias_series
+        self.bias_column_ = None if bias_idx is None else names[bias_idx]
         self.window_ = [names[j] for j in window]
         self.excluded_ = excluded
         self.n_bins_ = self._n_bins(n)

@@ -20,10 +20,13 @@ from libranas.ranker import ZCRanker
 # --------------------------------------------------------------------------- sklearn checks
 
 CHECKED = [
+    # every method with its default parameters ("estimator" needs its regressor)
+    ZCRanker(),
     ZCRanker(method="rank-mean"),
     ZCRanker(method="log-rank"),
-    ZCRanker(method="xgboost", n_estimators=20, n_jobs=1),
-    ZCRanker(method="xgboost-pairwise", n_estimators=20, n_jobs=1),
+    ZCRanker(method="xgboost"),
+    ZCRanker(method="xgboost-pairwise"),
+    ZCRanker(method="estimator", estimator=Ridge()),
     ZCRanker(estimator=Ridge()),
     ZCRanker(
         method="xgboost",
@@ -327,7 +330,7 @@ def test_pickle_roundtrip_keeps_scores():
         (dict(n_estimators_bag=0), "n_estimators_bag"),
         (dict(method="rank-mean", signs=[1, 1]), "signs has shape"),
         (dict(method="rank-mean", signs=[1, 2, 1, 1]), "must be \\+1 or -1"),
-        (dict(method="rank-mean", passthrough=["x"]), "no string column names"),
+        (dict(method="rank-mean", passthrough=["x"]), "no column names"),
         (dict(method="rank-mean", passthrough=[7]), "out of range"),
         (dict(method="rank-mean", passthrough=[0, 1, 2, 3]), "every column is in passthrough"),
         (dict(monotone=[1, 0]), "monotone must hold"),
@@ -362,3 +365,33 @@ def test_a_dataframe_without_columns_gets_a_clear_error():
     X = pd.DataFrame(index=range(10))
     with pytest.raises(ValueError, match="ZCRanker: X has no columns"):
         ZCRanker(method="rank-mean").fit(X, np.arange(10.0))
+
+
+# --------------------------------------------------------------------------- too little to learn
+
+
+@pytest.mark.parametrize("method", ["xgboost", "xgboost-pairwise", "estimator"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_learned_methods_refuse_too_few_rows(method, n):
+    X, y = _synthetic(n)
+    params = {"estimator": Ridge()} if method == "estimator" else {"n_estimators": 5}
+    with pytest.raises(ValueError, match=rf"needs at least 4, got {n} sample"):
+        ZCRanker(method, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["xgboost", "xgboost-pairwise", "estimator"])
+def test_learned_methods_refuse_a_constant_target(method):
+    X, _ = _synthetic(30)
+    params = {"estimator": Ridge()} if method == "estimator" else {"n_estimators": 5}
+    with pytest.raises(ValueError, match="y is constant"):
+        ZCRanker(method, **params).fit(X, np.full(30, 0.7))
+    # four rows with a varying target are enough to learn an order
+    X4, y4 = _synthetic(4)
+    assert ZCRanker(method, **params).fit(X4, y4).predict(X4).shape == (4,)
+
+
+@pytest.mark.parametrize("method", ["rank-mean", "log-rank"])
+def test_training_free_methods_need_no_usable_labels(method):
+    X, y = _synthetic(3)
+    pred = ZCRanker(method).fit(X, np.zeros(3)).predict(X)
+    np.testing.assert_array_equal(pred, ZCRanker(method).fit(X, y).predict(X))

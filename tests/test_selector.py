@@ -267,8 +267,13 @@ def test_ndarray_input_uses_positional_names():
     X, y = _hand_matrix()
     A = X.to_numpy()
     with pytest.raises(ValueError, match="no column names"):
-        LibraSelector().fit(A, y)  # bias="params" cannot be looked up
+        LibraSelector(bias="params").fit(A, y)  # a name cannot be looked up in an ndarray
+    # the default bias="auto" has no 'params' column to use here: no bias step, recorded
+    auto = LibraSelector().fit(A, y)
+    assert auto.bias_column_ is None and auto.bias_ is None
+    assert auto.selected_ == LibraSelector(bias=None).fit(A, y).selected_
     sel = LibraSelector(bias=5).fit(A, y)
+    assert sel.bias_column_ == "x5"
     assert sel.selected_ == ["x1", "x2", "x0"]
     assert not hasattr(sel, "feature_names_in_")
     assert list(sel.get_feature_names_out()) == ["x1", "x2", "x0"]
@@ -299,7 +304,7 @@ def test_invalid_parameters(kwargs, exc, match):
 
 def test_bad_inputs_raise_clear_errors():
     X, y = _hand_matrix()
-    with pytest.raises(ValueError, match=r"bias column 'n_params' is not in X.*'params'"):
+    with pytest.raises(ValueError, match=r"bias: no column named 'n_params' in X.*'params'"):
         LibraSelector(bias="n_params").fit(X, y)
     with pytest.raises(ValueError, match="out of range"):
         LibraSelector(bias=17).fit(X, y)
@@ -318,7 +323,22 @@ def test_bad_inputs_raise_clear_errors():
     Xc = X.copy()
     Xc["params"] = 2.0
     with pytest.warns(UserWarning, match="constant"), pytest.raises(ValueError, match="bias"):
-        LibraSelector().fit(Xc, y)
+        LibraSelector(bias="params").fit(Xc, y)
+    # bias="auto" skips an unusable params column, with a warning, and records it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        auto = LibraSelector().fit(Xc, y)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "bias step is skipped" in messages and "'params' skipped: constant" in messages
+    assert auto.bias_column_ is None and auto.bias_ is None
+
+
+def test_auto_bias_uses_the_params_column_exactly_as_naming_it():
+    X, y = _hand_matrix()
+    auto, named = LibraSelector().fit(X, y), LibraSelector(bias="params").fit(X, y)
+    assert auto.bias_column_ == named.bias_column_ == "params"
+    assert auto.selected_ == named.selected_
+    pd.testing.assert_series_equal(auto.bias_, named.bias_)
 
 
 def test_too_few_architectures_for_binning():
@@ -425,7 +445,7 @@ def test_nb201_cifar10_agrees_with_bundled_loader(shared_data):
 # ---------------------------------------------------------------- scikit-learn common checks
 
 
-@parametrize_with_checks([LibraSelector(bias=None)])
+@parametrize_with_checks([LibraSelector()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
