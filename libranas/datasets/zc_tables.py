@@ -165,17 +165,28 @@ def list_tasks(path: str | os.PathLike) -> list[str]:
     return sorted(f"{space}/{task}" for space, tasks in data.items() for task in tasks)
 
 
+#: the score NASLib (NAS-Bench-Suite-Zero) writes when a proxy failed on an architecture
+FAILURE_SENTINEL = -1e8
+
+
 def _score(value: Any, arch: str, key: str, path: str) -> float:
+    """One proxy score as a float; None is missing (NaN); anything but a number is an error.
+
+    JSON ``true`` / ``false`` and strings (even ``"1.5"``) are refused: ``float()`` would
+    turn them into numbers that no proxy computed.
+    """
     if isinstance(value, dict):
         if "score" not in value:
             raise ValueError(f"{path!r}: proxy {key!r} of {arch!r} has no 'score' field")
         value = value["score"]
     if value is None:
         return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path!r}: proxy {key!r} of {arch!r} is not a number: {value!r}") from exc
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(
+            f"{path!r}: proxy {key!r} of architecture {arch!r} is not a number: "
+            f"{value!r} ({type(value).__name__})"
+        )
+    return float(value)
 
 
 def load_zc_table(
@@ -205,12 +216,17 @@ def load_zc_table(
         ``X`` holds every proxy present for all architectures of the task (float64,
         non-finite values as NaN, counted by :meth:`Benchmark.non_finite` and reported with
         a warning), ``y`` the ``val_accuracy`` values, ``meta`` the NB index when present.
+        NASLib's failure value ``-1e8`` (:data:`FAILURE_SENTINEL`, written where a proxy
+        raised, e.g. epe_nas on most TransNAS-Bench-101 tasks) is read as missing (NaN);
+        the warning says how many per proxy.
 
     Raises
     ------
     ValueError
         Unknown layout, unknown task (the known ones are listed), missing or non-finite
-        ``val_accuracy``, non-numeric scores, or proxies present for only some architectures.
+        ``val_accuracy``, non-numeric scores (JSON booleans and strings included; the
+        message names the architecture and the proxy), or proxies present for only some
+        architectures.
 
     Examples
     --------
@@ -247,6 +263,7 @@ def load_zc_table(
     archs = list(records)
     proxy_names: list[str] | None = None
     rows: list[list[float]] = []
+    failed: dict[str, int] = {}  # proxy -> architectures with the failure sentinel
     y = np.empty(len(archs))
     idx: list[Any] = []
     for i, arch in enumerate(archs):
@@ -262,7 +279,11 @@ def load_zc_table(
                 f"{spath!r}: architecture {arch!r} in {task!r} does not have the same proxies "
                 f"as the others (differs in {missing})"
             )
-        rows.append([_score(rec[k], arch, k, spath) for k in names])
+        row = [_score(rec[k], arch, k, spath) for k in names]
+        for k, value in zip(names, row, strict=True):
+            if value == FAILURE_SENTINEL:  # NASLib's "this proxy failed": missing, not a score
+                failed[k] = failed.get(k, 0) + 1
+        rows.append([math.nan if v == FAILURE_SENTINEL else v for v in row])
         acc = rec["val_accuracy"]
         if acc is None or not math.isfinite(float(acc)):
             raise ValueError(f"{spath!r}: val_accuracy of {arch!r} in {task!r} is {acc!r}")
@@ -283,18 +304,25 @@ def load_zc_table(
         else pd.DataFrame(index=X.index),
         source=spath,
     )
-    _warn_non_finite(bench)
+    _warn_non_finite(bench, failed)
     return bench
 
 
-def _warn_non_finite(bench: Benchmark) -> None:
+def _warn_non_finite(bench: Benchmark, failed: dict[str, int] | None = None) -> None:
+    """One warning: the NaN count of each column, and how many were failure sentinels."""
     counts = bench.non_finite()
     counts = counts[counts > 0]
     if len(counts):
         detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
-        warnings.warn(
-            f"{bench.name}: non-finite proxy values kept as NaN ({detail} of {len(bench)} "
-            "architectures)",
-            NonFiniteValuesWarning,
-            stacklevel=3,
+        message = (
+            f"{bench.name}: missing or non-finite proxy values kept as NaN ({detail} of "
+            f"{len(bench)} architectures)"
         )
+        if failed:
+            total = sum(failed.values())
+            which = ", ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
+            message += (
+                f"; {total} of them were NASLib's failure value -1e8 "
+                f"({which}), read as missing"
+            )
+        warnings.warn(message, NonFiniteValuesWarning, stacklevel=3)
