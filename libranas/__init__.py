@@ -4,7 +4,9 @@ The three estimators compose in a :class:`sklearn.pipeline.Pipeline`:
 
 - :class:`ProxyFeaturizer` scores architectures with zero-cost proxies (L-SWAG first),
 - :class:`LibraSelector` picks the LIBRA proxy subset for a benchmark,
-- :class:`ZCRanker` turns the selected scores into a ranking.
+- :class:`ZCRanker` turns the selected scores into a ranking;
+- :class:`ArchFeaturizer` adds features of the architecture itself (graph features,
+  one-hot encoding) next to the proxies.
 
 Heavy dependencies (torch, xgboost, optuna) are imported lazily, so ``import libranas``
 stays light.
@@ -20,6 +22,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it; resolved on first attribute access (PEP 562)
 _LAZY = {
     "ProxyFeaturizer": "libranas.featurizer",
+    "ArchFeaturizer": "libranas.arch_featurizer",
     "LibraSelector": "libranas.selector",
     "ZCRanker": "libranas.ranker",
     "Benchmark": "libranas.datasets",

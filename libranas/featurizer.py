@@ -660,30 +660,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit / transform
     def _canonical(self, archs: Any) -> list[Any]:
-        if archs is None:
-            raise TypeError("archs must be a list of architectures, got None")
-        if isinstance(archs, (str, bytes)):
-            raise TypeError(
-                f"archs must be a list of architectures, got a single string {archs!r}; "
-                "wrap it in a list"
-            )
-        if hasattr(archs, "tolist") and not isinstance(archs, np.ndarray):  # pandas
-            archs = archs.tolist()
-        if isinstance(archs, np.ndarray):
-            archs = list(archs) if archs.ndim == 1 else [row for row in archs]
-        try:
-            archs = list(archs)
-        except TypeError:
-            raise TypeError(
-                f"archs must be a list of architectures, got {type(archs).__name__}"
-            ) from None
-        canonical = []
-        for i, arch in enumerate(archs):
-            try:
-                canonical.append(self.space_.validate(arch))
-            except (ValueError, TypeError) as exc:
-                raise type(exc)(f"invalid architecture at index {i} ({arch!r}): {exc}") from exc
-        return canonical
+        return self.space_.validate_many(archs)
 
     def fit(self, archs: Any = None, y: Any = None) -> ProxyFeaturizer:
         """Resolve the space, proxies, device and batch; calibrate the L-SWAG band.

@@ -36,6 +36,41 @@ class SearchSpace(ABC):
     def validate(self, arch: Any) -> Any:
         """Return the canonical form of ``arch`` or raise ``ValueError`` naming the problem."""
 
+    def validate_many(self, archs: Any) -> list[Any]:
+        """Canonical forms of a list of architectures (a list, tuple, array or pandas Index).
+
+        Raises
+        ------
+        TypeError
+            ``archs`` is None, a single string or not iterable.
+        ValueError, TypeError
+            An invalid architecture; the message gives its position and value.
+        """
+        if archs is None:
+            raise TypeError("archs must be a list of architectures, got None")
+        if isinstance(archs, (str, bytes)):
+            raise TypeError(
+                f"archs must be a list of architectures, got a single string {archs!r}; "
+                "wrap it in a list"
+            )
+        if hasattr(archs, "tolist") and not isinstance(archs, np.ndarray):  # pandas
+            archs = archs.tolist()
+        if isinstance(archs, np.ndarray):
+            archs = list(archs) if archs.ndim == 1 else [row for row in archs]
+        try:
+            archs = list(archs)
+        except TypeError:
+            raise TypeError(
+                f"archs must be a list of architectures, got {type(archs).__name__}"
+            ) from None
+        canonical = []
+        for i, arch in enumerate(archs):
+            try:
+                canonical.append(self.validate(arch))
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"invalid architecture at index {i} ({arch!r}): {exc}") from exc
+        return canonical
+
     @abstractmethod
     def sample(self, n: int, random_state: Any = None) -> list[Any]:
         """Draw ``n`` architectures uniformly at random (canonical form)."""
