@@ -10,7 +10,13 @@ _FACTORIES: dict[str, Callable[..., Any]] = {}
 
 # modules that register spaces when imported; imported on first lookup so that
 # ``import libranas.spaces`` does not pull in torch
-_SPACE_MODULES = ("libranas.spaces.nb201", "libranas.spaces.darts", "libranas.spaces.autoformer")
+_SPACE_MODULES = (
+    "libranas.spaces.nb201",
+    "libranas.spaces.darts",
+    "libranas.spaces.autoformer",
+    "libranas.spaces.nb101",
+    "libranas.spaces.tnb101",
+)
 _loaded = False
 
 
