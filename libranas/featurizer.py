@@ -40,12 +40,13 @@ class ProxyFailedWarning(UserWarning):
     """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN."""
 
 
-def arch_seed(canonical: Any, random_state: int) -> int:
+def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
     """Seed of one architecture's initialisation: a function of the architecture and the seed only.
 
     ``SeedSequence([random_state, crc32(repr(canonical))])``, so the same architecture gets
     the same weights whatever its position in the list, the other architectures and the
-    number of jobs.
+    number of jobs. Initialisation ``init >= 1`` of the same architecture (``n_inits`` of
+    :class:`ProxyFeaturizer`) uses ``SeedSequence([random_state, crc32(...), init])``.
 
     Examples
     --------
@@ -54,9 +55,14 @@ def arch_seed(canonical: Any, random_state: int) -> int:
     True
     >>> arch_seed("a", 0) != arch_seed("a", 1)
     True
+    >>> len({arch_seed("a", 0, init) for init in range(3)})
+    3
     """
+    if not _is_int(init) or init < 0:
+        raise ValueError(f"init must be an int >= 0, got {init!r}")
     crc = zlib.crc32(repr(canonical).encode("utf-8"))
-    return int(np.random.SeedSequence([int(random_state), crc]).generate_state(1)[0])
+    entropy = [int(random_state), crc] + ([int(init)] if init else [])
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def _is_int(value: Any) -> bool:
@@ -106,7 +112,7 @@ def _rng_devices(device: str) -> list[int]:
 def _score_archs(
     space: Any,
     archs: list[Any],
-    seeds: list[int],
+    seeds: list[tuple[int, ...]],
     x: np.ndarray,
     y: np.ndarray,
     proxies: list[str],
@@ -117,10 +123,13 @@ def _score_archs(
     n_threads: int,
     parent_pid: int,
 ) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Score ``archs``: one network and one shared pass per architecture.
+    """Score ``archs``: one network and one shared pass per architecture and initialisation.
 
-    Returns the ``(len(archs), len(proxies))`` scores (NaN where a proxy failed) and the
-    failures as ``(row, proxy, reason)``.
+    ``seeds[i]`` holds one seed per initialisation of ``archs[i]``; each proxy's score is the
+    mean of its values over the initialisations where it succeeded (with one seed: the
+    value itself). Returns the ``(len(archs), len(proxies))`` scores (NaN where a proxy
+    failed on every initialisation) and the failures as ``(row, proxy, reason)`` (the first
+    initialisation's reason).
     """
     import torch
 
@@ -133,29 +142,40 @@ def _score_archs(
     xt, yt = _tensors(x, y, device, dtype)
     out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
     failures: list[tuple[int, str, str]] = []
-    for row, (arch, seed) in enumerate(zip(archs, seeds, strict=True)):
-        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
-            torch.manual_seed(seed)
-            model = _build(space, arch, seed, num_classes, device, dtype)
-            npass = NetworkPass(model, xt, yt, seed=seed, options=options, plan=plan)
-            for col, info in enumerate(infos):
-                try:
-                    value = float(info.func(npass))
-                except Exception as exc:  # noqa: BLE001 - one proxy failing must not stop the rest
-                    failures.append((row, info.name, f"{type(exc).__name__}: {exc}"))
-                    continue
-                if math.isfinite(value):
-                    out[row, col] = value
-                else:
-                    failures.append((row, info.name, f"non-finite score {value}"))
-        del npass, model
+    for row, (arch, arch_seeds) in enumerate(zip(archs, seeds, strict=True)):
+        inits = (int(arch_seeds),) if np.ndim(arch_seeds) == 0 else tuple(arch_seeds)
+        total = np.zeros(len(proxies))
+        count = np.zeros(len(proxies), dtype=int)
+        reasons: dict[int, str] = {}
+        for seed in inits:
+            with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
+                torch.manual_seed(seed)
+                model = _build(space, arch, seed, num_classes, device, dtype)
+                npass = NetworkPass(model, xt, yt, seed=seed, options=options, plan=plan)
+                for col, info in enumerate(infos):
+                    try:
+                        value = float(info.func(npass))
+                    except Exception as exc:  # noqa: BLE001 - one proxy failing must not stop the rest
+                        reasons.setdefault(col, f"{type(exc).__name__}: {exc}")
+                        continue
+                    if math.isfinite(value):
+                        total[col] += value
+                        count[col] += 1
+                    else:
+                        reasons.setdefault(col, f"non-finite score {value}")
+            del npass, model
+        for col, info in enumerate(infos):
+            if count[col]:
+                out[row, col] = total[col] / count[col]
+            else:
+                failures.append((row, info.name, reasons[col]))
     return out, failures
 
 
 def _layer_values(
     space: Any,
     archs: list[Any],
-    seeds: list[int],
+    seeds: list[tuple[int, ...]],
     x: np.ndarray,
     y: np.ndarray,
     options: dict[str, Any],
@@ -174,7 +194,8 @@ def _layer_values(
     _set_worker_threads(n_threads, parent_pid)
     xt, yt = _tensors(x, y, device, dtype)
     out: list[np.ndarray | str] = []
-    for arch, seed in zip(archs, seeds, strict=True):
+    for arch, arch_seeds in zip(archs, seeds, strict=True):
+        seed = int(arch_seeds) if np.ndim(arch_seeds) == 0 else int(arch_seeds[0])
         with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             model = _build(space, arch, seed, num_classes, device, dtype)
@@ -276,6 +297,16 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         ``0``: silent. ``>= 1``: a progress bar over the architectures in :meth:`transform`
         and the band calibration (tqdm on stderr; shown only when stderr is a terminal) and
         a calibration summary; ``>= 2`` also joblib's own progress messages.
+    n_inits : int, default=1
+        Initialisations per architecture: each proxy's score is the mean of its values over
+        ``n_inits`` networks of the architecture, initialised with seeds
+        ``arch_seed(arch, seed_, i)`` for ``i = 0 .. n_inits - 1`` (:func:`arch_seed`; the
+        first is the single-init seed, so ``n_inits=1`` gives the same scores as before),
+        all on the same batch. The raw values are averaged, as each proxy defines them (a
+        log-scale proxy such as ``nwot`` is averaged on its log scale); an initialisation on
+        which a proxy fails is left out of its mean (NaN only when it fails on all). Cost
+        grows linearly with ``n_inits``. The L-SWAG band calibration uses one
+        initialisation per calibration architecture.
     store : None, str, path-like or :class:`~libranas.store.ScoreStore`, default=None
         A resumable on-disk score store (SQLite). :meth:`transform` looks every
         (architecture, proxy) cell up there first, computes only the missing ones and writes
@@ -284,9 +315,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         runs in any process reuse the scores. Rows are keyed by the space (its ``repr``),
         the canonical architecture, the proxy, a fingerprint of the batch (bytes, shape,
         dtype of ``x`` and ``y``), ``seed_``, the libranas version and a fingerprint of the
-        options that change values (band, ``options``, dtype, classes, device type). Failed
-        cells are stored as NaN with their error (and warned about again when read back);
-        :meth:`~libranas.store.ScoreStore.delete_failures` clears them for a retry.
+        options that change values (band, ``options``, dtype, classes, device type,
+        ``n_inits`` when it is not 1). Failed cells are stored as NaN with their error (and
+        warned about again when read back); :meth:`~libranas.store.ScoreStore.delete_failures`
+        clears them for a retry.
 
     Attributes
     ----------
@@ -384,6 +416,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         dtype: str = "float32",
         verbose: int = 0,
         store: Any = None,
+        n_inits: int = 1,
     ) -> None:
         self.space = space
         self.proxies = proxies
@@ -401,6 +434,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
         self.store = store
+        self.n_inits = n_inits
 
     # ------------------------------------------------------------------ sklearn plumbing
     def __sklearn_tags__(self):  # noqa: ANN204 - sklearn Tags
@@ -438,6 +472,8 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_threads must be None or an int >= 1, got {self.n_threads!r}")
         if not _is_int(self.verbose) or self.verbose < 0:
             raise ValueError(f"verbose must be an int >= 0, got {self.verbose!r}")
+        if not _is_int(self.n_inits) or self.n_inits < 1:
+            raise ValueError(f"n_inits must be an int >= 1, got {self.n_inits!r}")
         from libranas.store import resolve_store
 
         resolve_store(self.store)  # TypeError for anything but None, a path or a ScoreStore
@@ -789,7 +825,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         )
 
     def _parallel(
-        self, func: Any, archs: list[Any], extra: list[Any]
+        self, func: Any, archs: list[Any], extra: list[Any], n_inits: int = 1
     ) -> Iterator[tuple[int, int, Any]]:
         """Run ``func`` over chunks of ``archs`` with joblib; yield ``(start, stop, result)``.
 
@@ -822,7 +858,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         def jobs() -> Iterator[Any]:
             for a in starts:
                 part = archs[a : a + size]
-                seeds = [arch_seed(arch, seed) for arch in part]
+                seeds = [tuple(arch_seed(arch, seed, i) for i in range(n_inits)) for arch in part]
                 yield delayed(func)(self.space_, part, seeds, *tail, threads, pid)
 
         # batch_size=1: a chunk is already a batch; joblib's auto-batching would group
@@ -897,7 +933,8 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 for cols, rows in todo.items():
                     names = [proxies[c] for c in cols]
                     part = [canonical[i] for i in rows]
-                    for a, b, (scores, failures) in self._parallel(_score_archs, part, [names]):
+                    chunks = self._parallel(_score_archs, part, [names], self.n_inits)
+                    for a, b, (scores, failures) in chunks:
                         idx = rows[a:b]
                         out[np.ix_(idx, cols)] = scores
                         errors = {}
@@ -947,6 +984,8 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             "num_classes": int(self.num_classes_),
             "device": torch.device(self.device_).type,
         }
+        if self.n_inits != 1:  # absent for one init: stores written before n_inits still match
+            values["n_inits"] = int(self.n_inits)
         context = ScoreContext(
             space=repr(self.space_),
             data_fp=data_fingerprint(x, y),

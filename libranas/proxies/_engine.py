@@ -61,11 +61,14 @@ class NetworkPass:
         ``features_samples`` (1); by proxies:
         ``lswag_band`` (None or (lo, hi) depth percentiles), ``lswag_empty_band``
         ("nearest" | "error"), ``reg_swap_mu`` and
-        ``reg_swap_sigma`` (1.5, 1.5, millions of parameters).
+        ``reg_swap_sigma`` (1.5, 1.5, millions of parameters), ``az_blocks`` (module
+        names, see :func:`feature_blocks`), ``vkdnw_bn`` and ``vkdnw_smoothing``
+        (:mod:`libranas.proxies.vkdnw`).
     plan : iterable of str, optional
         Requirements to compute together in one fused forward when the first of them is
         requested (``activations``, ``input_jacobian``, ``weight_grads``,
-        ``hessian_grad``; others are ignored). Usually ``plan_for(proxy names)``.
+        ``hessian_grad``, ``block_features``; others are ignored). Usually
+        ``plan_for(proxy names)``.
         Empty (default): each is computed on its own when requested.
     """
 
@@ -176,6 +179,22 @@ class NetworkPass:
         """
         return self.fused("hessian_grad")
 
+    @property
+    def block_features(self) -> dict[str, Any]:
+        """Outputs of the network's blocks and random-probe VJPs between consecutive blocks.
+
+        ``{"names": [str], "features": [f_0, ..., f_{L-1}], "probes": [(r_i, g_i)]}`` from
+        the train-mode forward of the batch (fused with the other batch-loss items when
+        planned). ``f_l`` is the (detached) output of block ``l`` (:func:`feature_blocks`:
+        option ``az_blocks``, a list of module names, or by default the ``stem`` child
+        followed by the children of the longest ``nn.Sequential`` / ``nn.ModuleList``
+        child; a block called twice gives two entries). For ``i = 1 .. L-1``, ``r_i`` is a
+        Rademacher tensor shaped like ``f_i`` (entries +-1, drawn from a generator seeded
+        with ``seed``) and ``g_i = (d f_i / d f_{i-1})^T r_i``, the vector-Jacobian
+        product of block ``i`` (zeros where ``f_i`` does not depend on ``f_{i-1}``).
+        """
+        return self.fused("block_features")
+
     # -- per-sample gradient statistics (zico, lswag) -----------------------------------
     @cached_property
     def per_sample_grads(self) -> list[LayerGradStats]:
@@ -270,7 +289,9 @@ class NetworkPass:
 # ==================================================================================
 
 #: what one fused forward can serve (requirement names of the registry, see ``plan_for``)
-FUSED_ITEMS = frozenset({"activations", "input_jacobian", "weight_grads", "hessian_grad"})
+FUSED_ITEMS = frozenset(
+    {"activations", "input_jacobian", "weight_grads", "hessian_grad", "block_features"}
+)
 #: what a plan may hold: the fused items, and per-sample gradients (whose fixed BatchNorm
 #: statistics the fused forward records, saving the per-sample pass its recording forward)
 PLAN_ITEMS = FUSED_ITEMS | {"per_sample_grads"}
@@ -319,6 +340,7 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
     want_jac = "input_jacobian" in items
     want_grads = "weight_grads" in items
     want_hg = "hessian_grad" in items
+    want_blocks = "block_features" in items
     need_loss = want_grads or want_hg
     layers = [(n, m) for n, m in weight_layers(model) if m.weight.requires_grad]
     if need_loss and not layers:
@@ -338,6 +360,12 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
 
     if "activations" in items:
         handles += [m.register_forward_hook(code_hook) for m in model.modules() if is_activation(m)]
+    block_outs: list[tuple[str, torch.Tensor]] = []
+    if want_blocks:
+        handles += [
+            m.register_forward_hook(partial(_block_hook, block_outs, name))
+            for name, m in feature_blocks(model, npass.options.get("az_blocks"))
+        ]
     if want_grads:
         handles += [
             m.register_forward_hook(partial(output_hook, i)) for i, (_, m) in enumerate(layers)
@@ -350,8 +378,13 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
             for m in _batch_statistics_modules(model)
         ]
     result: dict[str, Any] = {}
-    x = npass.inputs.detach().clone().requires_grad_(True) if want_jac else npass.inputs
-    grad_enabled = want_jac or need_loss
+    # the blocks' VJPs need every block output in the graph: the input requires grad then
+    x = (
+        npass.inputs.detach().clone().requires_grad_(True)
+        if want_jac or want_blocks
+        else npass.inputs
+    )
+    grad_enabled = want_jac or need_loss or want_blocks
     try:
         with preserved_buffers(model), npass.seeded(), torch.set_grad_enabled(grad_enabled):
             logits = model(x)
@@ -361,6 +394,9 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
                 npass.cache["bn_batch_stats"] = bn_stats if all(bn_stats.values()) else None
             if "activations" in items:
                 result["activations"] = codes
+            if want_blocks:  # before any backward that frees the graph
+                result["block_features"] = _block_probes(npass, block_outs)
+                block_outs.clear()
             if want_jac:
                 (jac,) = torch.autograd.grad(logits.sum(), x, retain_graph=need_loss)
                 result["input_jacobian"] = (jac.reshape(jac.shape[0], -1).detach(), logits.detach())
@@ -404,6 +440,84 @@ def _fused_pass(npass: NetworkPass, items: frozenset[str]) -> dict[str, Any]:
         for h in handles:
             h.remove()
     return result
+
+
+def feature_blocks(
+    model: nn.Module, names: Sequence[str] | None = None
+) -> list[tuple[str, nn.Module]]:
+    """The blocks whose outputs :attr:`NetworkPass.block_features` records, in order.
+
+    ``names`` (option ``az_blocks``): module names (``model.get_submodule``). Default: the
+    child named ``stem`` if there is one, then every child of the longest ``nn.Sequential``
+    or ``nn.ModuleList`` child of ``model`` (the cell stack: NAS-Bench-201's 17 cells and
+    reduction blocks, DARTS cells, ViT blocks); ties go to the first.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential()
+    >>> net.stem = nn.Conv2d(3, 4, 3)
+    >>> net.cells = nn.Sequential(nn.ReLU(), nn.Conv2d(4, 4, 3))
+    >>> [name for name, _ in feature_blocks(net)]
+    ['stem', 'cells.0', 'cells.1']
+    """
+    if names is not None:
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise TypeError(f"option az_blocks must be a list of module names, got {names!r}")
+        out = []
+        for name in names:
+            try:
+                out.append((name, model.get_submodule(name)))
+            except AttributeError:
+                raise ValueError(f"option az_blocks: the model has no submodule {name!r}") from None
+        return out
+    children = dict(model.named_children())
+    stacks = [
+        (n, m)
+        for n, m in children.items()
+        if isinstance(m, (nn.Sequential, nn.ModuleList)) and len(m) >= 2
+    ]
+    if not stacks:
+        raise ValueError(
+            f"{type(model).__name__} has no stack of blocks (an nn.Sequential or nn.ModuleList "
+            "child with at least 2 modules); name the blocks with options['az_blocks']"
+        )
+    name, stack = max(stacks, key=lambda item: len(item[1]))
+    blocks = [(f"{name}.{i}", m) for i, m in stack.named_children()]
+    stem = children.get("stem")
+    return ([("stem", stem)] if stem is not None and stem is not stack else []) + blocks
+
+
+def _block_hook(
+    outs: list[tuple[str, torch.Tensor]], name: str, module: nn.Module, inp: Any, out: Any
+) -> None:
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(f"block {name!r} returned {type(out).__name__}, not a tensor")
+    outs.append((name, out))
+
+
+def _block_probes(npass: NetworkPass, outs: list[tuple[str, torch.Tensor]]) -> dict[str, Any]:
+    """Detached block outputs and Rademacher VJPs between consecutive ones (same graph)."""
+    if not outs:
+        raise ValueError("no block was called in the forward")
+    feats = [out for _, out in outs]
+    gen = torch.Generator(device=feats[0].device)
+    gen.manual_seed(int(npass.seed))
+    probes: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for i in range(len(feats) - 1, 0, -1):  # last pair first, as AZ-NAS
+        f_out, f_in = feats[i], feats[i - 1]
+        r = torch.randint(0, 2, f_out.shape, generator=gen, device=f_out.device)
+        r = r.to(f_out.dtype).mul_(2).sub_(1)
+        g = None
+        if f_out.requires_grad and f_in.requires_grad:
+            (g,) = torch.autograd.grad(f_out, f_in, r, retain_graph=True, allow_unused=True)
+        probes.append((r, torch.zeros_like(f_in) if g is None else g.detach()))
+    probes.reverse()
+    return {
+        "names": [name for name, _ in outs],
+        "features": [f.detach() for f in feats],
+        "probes": probes,
+    }
 
 
 # ==================================================================================

@@ -17,6 +17,7 @@ KNOWN_REQUIREMENTS = frozenset(
         "per_sample_grads",  # per-sample gradient statistics per layer (zico, lswag)
         "input_jacobian",  # d output / d input per sample (jacov, epe_nas)
         "hessian_grad",  # Hessian-gradient product of the batch loss (grasp)
+        "block_features",  # block outputs + random-probe VJPs between blocks (az_*)
         "own_pass",  # the proxy runs its own special pass (synflow, zen)
     }
 )
@@ -36,6 +37,8 @@ _PROXY_MODULES = (
     "libranas.proxies.grasp",
     "libranas.proxies.jacobian",
     "libranas.proxies.zen",
+    "libranas.proxies.aznas",
+    "libranas.proxies.vkdnw",
 )
 _loaded = False
 
