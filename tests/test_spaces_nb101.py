@@ -352,3 +352,25 @@ def test_featurizer_end_to_end():
     scores = np.asarray(feat.fit(None).transform(archs), dtype=float)
     assert scores.shape == (3, 3) and np.isfinite(scores).all()
     assert scores[:, 1] == pytest.approx([space.param_count(a) / 1e6 for a in archs])
+
+
+def test_zc_table_keys_accepted(tmp_path, space):
+    """The NB101 file of NAS-Bench-Suite-Zero has the older {space: {task: {arch: ...}}}
+    layout; its keys are accepted as they come and the table's params are reproduced."""
+    import json
+
+    from libranas.datasets import load_zc_table
+
+    rows = {
+        str(KEY): {"params": 4.095778, "nwot": 1.0, "val_accuracy": 92.0},
+        str(FULL_KEY): {"params": space.param_count(FULL_KEY) / 1e6, "nwot": 2.0,
+                        "val_accuracy": 91.0},
+    }  # fmt: skip
+    path = tmp_path / "zc_nasbench101.json"
+    path.write_text(json.dumps({"nasbench101": {"cifar10": rows}}))
+    bench = load_zc_table(path, "cifar10")
+    assert bench.space == "nb101"
+    table_space = get_space(bench.space)
+    for key in bench.X.index:
+        assert table_space.param_count(key) / 1e6 == pytest.approx(bench.X.loc[key, "params"])
+    assert table_space.validate(bench.X.index[1]) == FULL_KEY

@@ -620,8 +620,8 @@ class NB101Space(SearchSpace):
         --------
         >>> space = NB101Space()
         >>> m = [[0, 1, 1], [0, 0, 1], [0, 0, 0]]  # input -> conv1x1 -> output, input -> output
-        >>> f = dict(zip(space.graph_feature_names(),
-        ...              space.graph_features((m, ["input", "conv1x1-bn-relu", "output"])).tolist()))
+        >>> x = space.graph_features((m, ["input", "conv1x1-bn-relu", "output"])).tolist()
+        >>> f = dict(zip(space.graph_feature_names(), x))
         >>> f["n_vertices"], f["n_paths"], f["min_len"], f["max_len"], f["depth:6"]
         (3.0, 2.0, 0.0, 1.0, 1.0)
         """
