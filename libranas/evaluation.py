@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from libranas._validation import rank_correlation
+from libranas._validation import check_int, rank_correlation
 from libranas.datasets import Benchmark
 from libranas.ranker import ZCRanker
 from libranas.selector import LibraSelector
@@ -75,6 +75,33 @@ def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float,
     return rho, tau, n_unscored
 
 
+def min_labelled(methods: Iterable[str] = DEFAULT_METHODS) -> int:
+    """Fewest labelled architectures every method in ``methods`` can be fitted on.
+
+    LibraSelector needs as many rows as its histogram bins (7 with Sturges' rule); the
+    learned rankers need :data:`libranas.ranker.MIN_LEARNED_ROWS`.
+
+    Examples
+    --------
+    >>> min_labelled(["xgboost-all"]), min_labelled()
+    (4, 7)
+    """
+    from libranas.ranker import LEARNED_METHODS, MIN_LEARNED_ROWS
+
+    need = 2
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"unknown methods {[method]}; known: {sorted(METHODS)}")
+        model = METHODS[method](0, [])
+        steps = [s for _, s in model.steps] if isinstance(model, Pipeline) else [model]
+        for step in steps:
+            if isinstance(step, LibraSelector):
+                need = max(need, step._min_rows())
+            elif isinstance(step, ZCRanker) and step._resolved_method() in LEARNED_METHODS:
+                need = max(need, MIN_LEARNED_ROWS)
+    return need
+
+
 def evaluate_benchmark(
     bench: Benchmark,
     *,
@@ -102,7 +129,14 @@ def evaluate_benchmark(
     if unknown:
         raise ValueError(f"unknown methods {unknown}; known: {sorted(METHODS)}")
     n = len(bench)
-    if not 2 <= n_labelled <= n - 2:
+    check_int(n_labelled, "n_labelled")
+    low = min_labelled(methods)
+    if n_labelled < low:
+        raise ValueError(
+            f"n_labelled={n_labelled} is too few: the methods {methods} need at least {low} "
+            "labelled architectures"
+        )
+    if n_labelled > n - 2:
         raise ValueError(
             f"n_labelled={n_labelled} must leave at least 2 of the {n} architectures of "
             f"{bench.name} for evaluation"

@@ -928,6 +928,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 if missing:
                     todo.setdefault(tuple(missing), []).append(i)
             n_todo = sum(len(rows) for rows in todo.values())
+            store_ok = True  # False after a failed write: keep computing, stop writing
             with self._progress(len(first), "ProxyFeaturizer") as bar:
                 bar.update(len(first) - n_todo)
                 for cols, rows in todo.items():
@@ -941,8 +942,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                         for row, proxy, reason in failures:
                             errors[(row, proxy)] = reason
                             self._warn_failed(idx[row], canonical[idx[row]], proxy, reason)
-                        if store is not None:
-                            store.put(
+                        if store is not None and store_ok:
+                            store_ok = self._store_put(
+                                store,
                                 context,
                                 [
                                     (keys[i], name, float(scores[r, j]), errors.get((r, name)))
@@ -960,6 +962,30 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             if first[key] != i:
                 out[i] = out[first[key]]
         return out
+
+    @staticmethod
+    def _store_put(store: Any, context: Any, records: list[Any], descriptions: Any) -> bool:
+        """Write one chunk's scores; on a store error warn once and return False.
+
+        A store that cannot be written (read-only file, full disk, locked past the timeout)
+        must not cost the scores being computed: they are still returned by
+        :meth:`transform`, with a :class:`~libranas.store.ScoreStoreWarning`.
+        """
+        import sqlite3
+
+        from libranas.store import ScoreStoreWarning
+
+        try:
+            store.put(context, records, descriptions)
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            warnings.warn(
+                f"score store {store.path!r} could not be written ({type(exc).__name__}: "
+                f"{exc}); the scores of this call are computed and returned but not stored",
+                ScoreStoreWarning,
+                stacklevel=5,
+            )
+            return False
+        return True
 
     @staticmethod
     def _warn_failed(i: int, arch: Any, proxy: str, reason: str) -> None:

@@ -32,7 +32,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ScoreContext", "ScoreStore", "arch_key", "data_fingerprint", "options_fingerprint"]
+__all__ = [
+    "ScoreContext",
+    "ScoreStore",
+    "ScoreStoreWarning",
+    "arch_key",
+    "data_fingerprint",
+    "options_fingerprint",
+]
+
+
+class ScoreStoreWarning(UserWarning):
+    """The score store could not be written; the scores were computed and returned anyway."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (

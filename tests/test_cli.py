@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -76,11 +77,105 @@ def test_cli_evaluate_markdown_to_file(tmp_path, capsys):
     assert text == capsys.readouterr().out
 
 
+def _one_line_error(capsys, *fragments):
+    """stderr is exactly one line, ``error: ...``, holding every fragment; stdout is empty."""
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
 def test_cli_errors_name_the_problem(capsys):
     assert main(["evaluate", "nb999"]) == 2
-    assert "unknown benchmarks ['nb999']" in capsys.readouterr().err
+    _one_line_error(capsys, "unknown benchmarks ['nb999']")
     assert main(["evaluate", "nb301-cifar10", "--methods", "magic"]) == 2
-    assert "unknown methods ['magic']" in capsys.readouterr().err
+    _one_line_error(capsys, "unknown methods ['magic']")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (["--n-labelled", "5"], ["--n-labelled 5 is too few", "at least 7"]),
+        (["--n-labelled", "3", "--methods", "xgboost-all"], ["--n-labelled 3", "at least 4"]),
+        (["--n-labelled", "5000"], ["--n-labelled 5000", "of the 725 architectures", "723"]),
+        (["--seeds", "0"], ["argument --seeds", "must be >= 1, got 0"]),
+        (["--seeds", "two"], ["argument --seeds", "expected an integer, got 'two'"]),
+        (["--seed", "-1"], ["argument --seed", "must be >= 0"]),
+        (["--methods", ""], ["--methods ''", "empty name"]),
+        (["--methods", "best-proxy,"], ["--methods 'best-proxy,'", "empty name"]),
+        (["--format", "xml"], ["argument --format", "invalid choice"]),
+    ],
+)
+def test_cli_evaluate_bad_arguments_exit_2_with_one_line(capsys, argv, fragments):
+    assert main(["evaluate", "nb301-cifar10", *argv]) == 2
+    _one_line_error(capsys, *fragments)
+
+
+@pytest.mark.parametrize("case", ["missing-folder", "directory", "parent-is-a-file"])
+def test_cli_bad_output_path_fails_before_computing(tmp_path, capsys, monkeypatch, case):
+    import libranas.evaluation
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("computed before checking the output path")
+
+    monkeypatch.setattr(libranas.evaluation, "evaluate_benchmark", must_not_run)
+    (tmp_path / "file").write_text("x")
+    out = {
+        "missing-folder": tmp_path / "missing" / "x.md",
+        "directory": tmp_path,
+        "parent-is-a-file": tmp_path / "file" / "x.md",
+    }[case]
+    assert main(["evaluate", "nb301-cifar10", "--seeds", "1", "-o", str(out)]) == 2
+    _one_line_error(capsys, "--output", str(out))
+    assert main(["score", "5", "--proxies", "params", "-o", str(out)]) == 2
+    _one_line_error(capsys, "--output", str(out))
+
+
+def test_cli_bad_output_fails_fast_in_a_fresh_process(tmp_path):
+    """The command as a user runs it: one line, exit 2, no traceback, well under 10 s."""
+    import subprocess
+    import sys
+    import time
+
+    for argv in (
+        ["evaluate", "-o", str(tmp_path / "no" / "x.md")],
+        ["score", "--random", "100", "-o", str(tmp_path / "no" / "s.csv")],
+    ):
+        start = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-m", "libranas.cli", *argv], capture_output=True, text=True
+        )
+        elapsed = time.perf_counter() - start
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: --output")
+        assert run.stdout == "" and elapsed < 10, elapsed
+
+
+def test_cli_evaluate_prints_the_table_before_writing_and_writes_atomically(
+    tmp_path, capsys, monkeypatch
+):
+    import libranas.cli as cli
+
+    out = tmp_path / "table.md"
+    out.write_text("old")
+
+    def disk_full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "write_atomic", disk_full)
+    argv = ["evaluate", "nb301-cifar10", "--seeds", "1", "--methods", "best-proxy"]
+    assert main([*argv, "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "| nb301-cifar10 |" in captured.out  # the table is not lost
+    assert "could not write --output" in captured.err and "No space left" in captured.err
+    assert out.read_text() == "old"  # untouched, never half-written
+    monkeypatch.undo()
+    assert main([*argv, "-o", str(out)]) == 0
+    assert out.read_text() == capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["table.md"]  # no temporary file left
 
 
 def test_summarize_reports_mean_and_spread():
@@ -163,17 +258,85 @@ def test_cli_score_to_stdout_without_data_for_size_proxies(capsys):
 
 def test_cli_score_errors_name_the_problem(capsys):
     assert main(["score", "--proxies", "params"]) == 2
-    assert "no architectures" in capsys.readouterr().err
+    _one_line_error(capsys, "no architectures")
     assert main(["score", "5", "--proxies", "params,magic"]) == 2
-    assert "unknown proxies ['magic']" in capsys.readouterr().err
+    _one_line_error(capsys, "unknown proxies ['magic']")
     assert main(["score", "5", "--band", "top"]) == 2
-    assert "--band must be" in capsys.readouterr().err
+    _one_line_error(capsys, "--band must be")
     assert main(["score", "5", "--space-option", "channels"]) == 2
-    assert "KEY=VALUE" in capsys.readouterr().err
+    _one_line_error(capsys, "KEY=VALUE")
     assert main(["score", "|bogus~0|", "--proxies", "params"]) == 2
-    assert "bogus" in capsys.readouterr().err
+    _one_line_error(capsys, "bogus", "position 0")
     assert main(["score", "5", "--dataset", "cifar10"]) == 2
-    assert "--dataset needs --data" in capsys.readouterr().err
+    _one_line_error(capsys, "--dataset needs --data")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (["5", "--archs-file", "missing.txt"], ["--archs-file 'missing.txt' does not exist"]),
+        (["5", "--data", "missing.npz"], ["--data 'missing.npz' does not exist"]),
+        (["--random", "-3"], ["argument --random", "must be >= 0, got -3"]),
+        (["5", "--proxies", ""], ["--proxies ''", "empty name"]),
+        (["5", "--proxies", "params,,flops"], ["--proxies 'params,,flops'", "empty name"]),
+        (["5", "--batch-size", "1"], ["argument --batch-size", "must be >= 2"]),
+        (["5", "--n-jobs", "0"], ["argument --n-jobs", "must not be 0"]),
+        (["5", "--seed", "-2"], ["argument --seed", "must be >= 0"]),
+    ],
+)
+def test_cli_score_bad_arguments_exit_2_with_one_line(capsys, argv, fragments):
+    assert main(["score", *argv]) == 2
+    _one_line_error(capsys, *fragments)
+
+
+def test_cli_score_bad_files_exit_2_with_one_line(tmp_path, capsys):
+    (tmp_path / "archs.bin").write_bytes(b"\xff\xfe\x00bad")
+    assert main(["score", "--archs-file", str(tmp_path / "archs.bin")]) == 2
+    _one_line_error(capsys, "--archs-file", "cannot be read as text")
+    (tmp_path / "junk.npz").write_text("not an npz file")
+    assert main(["score", "5", "--data", str(tmp_path / "junk.npz"), "--dataset", "cifar10"]) == 2
+    _one_line_error(capsys, "--data", "junk.npz")
+    small = _image_file(tmp_path, n=4)
+    assert main(["score", "5", "--data", str(small), "--batch-size", "8"]) == 2
+    _one_line_error(capsys, "--data", "n=8 must be between 1 and the 4 images")
+    (tmp_path / "not.db").write_text("this is not a database, just text" * 20)
+    assert main(["score", "5", "--proxies", "params", "--store", str(tmp_path / "not.db")]) == 2
+    _one_line_error(capsys, "--store", "not a SQLite score store")
+    assert main(["score", "5", "--proxies", "params", "--store", str(tmp_path)]) == 2
+    _one_line_error(capsys, "--store", "is a directory")
+
+
+def test_cli_score_store_that_cannot_be_written_loses_no_score(tmp_path, capsys, monkeypatch):
+    """A store failing on write (read-only file, full disk) does not cost the scores:
+    they are output first, then the store error is reported and the exit status is 1."""
+    import sqlite3
+
+    import pandas as pd
+
+    from libranas.store import ScoreStore
+
+    def read_only(self, *args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(ScoreStore, "put", read_only)
+    store = tmp_path / "scores.db"
+    argv = ["score", "5", "1462", "--proxies", "params,flops", "--store", str(store)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(captured.out))
+    assert len(table) == 2 and table[["params", "flops"]].notna().all().all()
+    err = captured.err.strip().splitlines()
+    assert err[-1].startswith("error: score store") and "readonly database" in err[-1]
+    assert "they are in standard output" in err[-1] and "Traceback" not in captured.err
+    # with -o the CSV file is written, and the error says where the scores are
+    out = tmp_path / "s.csv"
+    assert main([*argv, "-o", str(out)]) == 1
+    assert "they are in '" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(out), table)
+    # a writable store: exit 0 and every score stored
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert ScoreStore(store).count() == 4
 
 
 def test_cli_score_dataset_option_names_the_normalisation(tmp_path, capsys):
