@@ -8,11 +8,14 @@ scores and the true accuracies.
 Two families of methods:
 
 - training-free rank fusions (``"rank-mean"``, ``"log-rank"``): no labels are needed;
-- learned rankers (``"xgboost"``, ``"xgboost-pairwise"``, ``"estimator"`` with any scikit-learn
-  regressor) fitted on a few labelled architectures.
+- learned rankers (``"xgboost-blend"``, ``"xgboost"``, ``"xgboost-pairwise"``, ``"estimator"``
+  with any scikit-learn regressor) fitted on a few labelled architectures.
 
-The defaults of the learned rankers were chosen by ``benchmarks/ranker_study.py`` (100 labelled
-NAS-Bench-201 CIFAR-10 architectures; see ``benchmarks/results/ranker_study.md``).
+The defaults of the learned rankers (``"auto"`` = ``"xgboost-blend"``, 600 rounds of depth-3
+trees, column subsampling 0.4) were chosen on development splits that are not reported
+(``benchmarks/predictors.py --dev``, proxies + :class:`~libranas.ArchFeaturizer` columns,
+100 labelled architectures of NB201 CIFAR-10 and NB301; see
+``benchmarks/results/predictors.md``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from libranas._validation import (
 __all__ = ["ZCRanker"]
 
 TRAINING_FREE_METHODS = ("rank-mean", "log-rank")
-LEARNED_METHODS = ("xgboost", "xgboost-pairwise", "estimator")
+LEARNED_METHODS = ("xgboost", "xgboost-pairwise", "xgboost-blend", "estimator")
+XGBOOST_METHODS = ("xgboost", "xgboost-pairwise", "xgboost-blend")
 METHODS = ("auto", *TRAINING_FREE_METHODS, *LEARNED_METHODS)
 #: fewest labelled rows a learned method accepts (with 1 row XGBoost predicts a constant;
 #: with 2-3 rows any ranking it gives is noise)
@@ -149,8 +153,8 @@ class ZCRanker(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : {"auto", "rank-mean", "log-rank", "xgboost", "xgboost-pairwise", "estimator"}, \
-default="auto"
+    method : {"auto", "rank-mean", "log-rank", "xgboost-blend", "xgboost", "xgboost-pairwise", \
+"estimator"}, default="auto"
         How the columns become a score.
 
         - ``"rank-mean"``: training-free; mean over the proxy columns of the normalised ranks
@@ -164,8 +168,12 @@ default="auto"
           objective (only their order is used). Pair sampling defaults to
           ``lambdarank_pair_method="mean"``, ``lambdarank_num_pair_per_sample=32``
           (override via ``xgb_params``).
+        - ``"xgboost-blend"``: both of the above (same hyper-parameters); each model's
+          predictions are standardised by the mean and std of its predictions on the fitted
+          rows, then averaged. The regressor is the better of the two on NB201, the pairwise
+          ranker on NB301; the blend is at least as good as the better one on both.
         - ``"estimator"``: a clone of ``estimator`` (any scikit-learn regressor) on all columns.
-        - ``"auto"``: ``"estimator"`` when ``estimator`` is given, else ``"xgboost"``.
+        - ``"auto"``: ``"estimator"`` when ``estimator`` is given, else ``"xgboost-blend"``.
     estimator : regressor, default=None
         The scikit-learn regressor for ``method="estimator"`` (or ``"auto"``). Giving it with
         any other method raises a ``ValueError``.
@@ -206,15 +214,15 @@ default="auto"
         Learned methods only: number of models fitted with different seeds (derived from
         ``random_state``) whose predictions are averaged. With ``method="estimator"`` and more
         than one model, the estimator must have a ``random_state`` parameter.
-    n_estimators : int, default=300
+    n_estimators : int, default=600
         XGBoost: number of boosting rounds.
-    max_depth : int, default=4
+    max_depth : int, default=3
         XGBoost: maximum tree depth.
     learning_rate : float, default=0.02
         XGBoost: shrinkage.
     subsample : float, default=0.7
         XGBoost: row subsampling ratio per tree.
-    colsample_bytree : float, default=0.7
+    colsample_bytree : float, default=0.4
         XGBoost: column subsampling ratio per tree.
     xgb_params : dict or None, default=None
         Further keyword arguments for the XGBoost model (e.g. ``{"min_child_weight": 2}``).
@@ -246,7 +254,10 @@ default="auto"
         Per column, the fitted reference values and their normalised ranks (only when ranks
         are taken against the fitted data).
     models_ : list
-        The fitted models of the learned methods (one per bag member).
+        The fitted models of the learned methods (one per bag member; two per bag member,
+        regressor then pairwise ranker, for ``"xgboost-blend"``).
+    blend_scales_ : list of (float, float)
+        ``"xgboost-blend"`` only: per model, the mean and std of its fitted-row predictions.
     model_ : object
         The first (with ``n_estimators_bag=1`` the only) fitted model of a learned method.
 
@@ -296,11 +307,11 @@ default="auto"
         monotone: Any = None,
         target: str = "raw",
         n_estimators_bag: int = 1,
-        n_estimators: int = 300,
-        max_depth: int = 4,
+        n_estimators: int = 600,
+        max_depth: int = 3,
         learning_rate: float = 0.02,
         subsample: float = 0.7,
-        colsample_bytree: float = 0.7,
+        colsample_bytree: float = 0.4,
         xgb_params: dict[str, Any] | None = None,
         random_state: Any = None,
         n_jobs: int | None = None,
@@ -327,7 +338,7 @@ default="auto"
 
     def _resolved_method(self) -> str:
         if self.method == "auto":
-            return "estimator" if self.estimator is not None else "xgboost"
+            return "estimator" if self.estimator is not None else "xgboost-blend"
         return self.method
 
     def _allows_nan(self) -> bool:
@@ -385,7 +396,7 @@ default="auto"
                     f"{used} only apply to the learned methods {LEARNED_METHODS}, "
                     f"not to method={method!r}."
                 )
-        if self.monotone is not None and method not in ("xgboost", "xgboost-pairwise"):
+        if self.monotone is not None and method not in XGBOOST_METHODS:
             raise ValueError(f"monotone constraints need an XGBoost method, got method={method!r}.")
         if method == "estimator" and self.n_estimators_bag > 1:
             if "random_state" not in self.estimator.get_params():
@@ -559,7 +570,7 @@ default="auto"
         self._check_non_finite(X)
         self.signs_ = self._resolve_signs(X, y)
         Z = self._oriented(X)
-        for attr in ("rank_knots_", "models_", "model_", "monotone_constraints_"):
+        for attr in ("rank_knots_", "models_", "model_", "monotone_constraints_", "blend_scales_"):
             if hasattr(self, attr):
                 delattr(self, attr)
         if not learned:
@@ -575,8 +586,10 @@ default="auto"
         if self.monotone is not None:
             self.monotone_constraints_ = self._resolve_monotone(Z, y_fit)
         seeds = draw_seeds(self.random_state, self.n_estimators_bag)
-        self.models_ = [self._fit_one(Z, y_fit, int(seed)) for seed in seeds]
+        self.models_ = [m for seed in seeds for m in self._fit_models(Z, y_fit, int(seed))]
         self.model_ = self.models_[0]
+        if self.method_ == "xgboost-blend":
+            self.blend_scales_ = [self._standardiser(m, Z) for m in self.models_]
         return self
 
     @staticmethod
@@ -595,7 +608,7 @@ default="auto"
                 "training-free method ('rank-mean', 'log-rank') or check the labels."
             )
 
-    def _xgb_params(self, seed: int) -> dict[str, Any]:
+    def _xgb_params(self, seed: int, pairwise: bool) -> dict[str, Any]:
         params: dict[str, Any] = dict(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
@@ -605,7 +618,7 @@ default="auto"
             random_state=seed,
             n_jobs=1 if self.n_jobs is None else self.n_jobs,
         )
-        if self.method_ == "xgboost-pairwise":
+        if pairwise:
             params.update(objective="rank:pairwise", **_PAIRWISE_DEFAULTS)
         if self.monotone is not None:
             params["monotone_constraints"] = self.monotone_constraints_
@@ -618,23 +631,38 @@ default="auto"
         sign(z) * log1p(|z|) is strictly monotone, so the tree models see the same orderings
         of every column, in a range float32 holds. Other estimators get Z unchanged.
         """
-        if self.method_ in ("xgboost", "xgboost-pairwise"):
+        if self.method_ in XGBOOST_METHODS:
             return np.sign(Z) * np.log1p(np.abs(Z))
         return Z
 
-    def _fit_one(self, Z: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    def _fit_models(self, Z: np.ndarray, y: np.ndarray, seed: int) -> list[Any]:
+        """The model(s) of one bag member: two for ``"xgboost-blend"``, else one."""
         if self.method_ == "estimator":
             model = clone(self.estimator)
             if self.n_estimators_bag > 1:
                 model.set_params(random_state=seed)
-            return model.fit(Z, y)
+            return [model.fit(Z, y)]
         xgb = _import_xgboost()
-        if self.method_ == "xgboost":
-            return xgb.XGBRegressor(**self._xgb_params(seed)).fit(Z, y)
-        # one query group holding every fitted architecture
-        return xgb.XGBRanker(**self._xgb_params(seed)).fit(
-            Z, y, qid=np.zeros(Z.shape[0], dtype=np.int64)
-        )
+        models = []
+        if self.method_ in ("xgboost", "xgboost-blend"):
+            models.append(xgb.XGBRegressor(**self._xgb_params(seed, pairwise=False)).fit(Z, y))
+        if self.method_ in ("xgboost-pairwise", "xgboost-blend"):
+            # one query group holding every fitted architecture
+            ranker = xgb.XGBRanker(**self._xgb_params(seed, pairwise=True))
+            models.append(ranker.fit(Z, y, qid=np.zeros(Z.shape[0], dtype=np.int64)))
+        return models
+
+    @staticmethod
+    def _standardiser(model: Any, Z: np.ndarray) -> tuple[float, float]:
+        """Mean and std of ``model``'s predictions on the fitted rows (std 1 if constant).
+
+        The blend averages a regressor (accuracy scale) and a pairwise ranker (arbitrary
+        scale); each is put on the scale of its own training predictions first, so the
+        prediction of one row does not depend on the other rows predicted with it.
+        """
+        fitted = np.asarray(model.predict(Z), dtype=float)
+        spread = float(np.std(fitted))
+        return float(np.mean(fitted)), spread if spread > 0 else 1.0
 
     def predict(self, X: Any) -> np.ndarray:
         """Score architectures, higher = predicted better.
@@ -661,6 +689,8 @@ default="auto"
             Z = self._ranked(Z)
         Z = self._model_input(Z)
         preds = [np.asarray(model.predict(Z), dtype=float) for model in self.models_]
+        if self.method_ == "xgboost-blend":
+            preds = [(p - mu) / sd for p, (mu, sd) in zip(preds, self.blend_scales_, strict=True)]
         return np.mean(preds, axis=0)
 
     def _fuse(self, Z: np.ndarray) -> np.ndarray:
