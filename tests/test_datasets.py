@@ -219,3 +219,140 @@ def test_image_batch(shared_data, tmp_path):
     np.savez(odd, x=np.zeros((4, 3, 8, 8), np.uint8), y=np.zeros(4))
     with pytest.raises(ValueError, match="cannot tell the dataset"):
         load_image_batch(odd, n=2)
+
+
+# -- libranas-computed proxy tables ------------------------------------------------------
+
+
+def _lib_table(tmp_path, monkeypatch, name, rows, columns, meta=None):
+    """Write a libranas table for ``name`` under tmp_path and point the loader at it.
+
+    ``rows``: {arch: [cell text per column]} ('' = not computed, 'nan' = failed).
+    """
+    from libranas.datasets import bundled
+
+    path = tmp_path / f"libranas_{name}.csv.gz"
+    lines = [",".join(["arch", *columns])]
+    lines += [",".join([f'"{a}"', *cells]) for a, cells in rows.items()]
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    (tmp_path / f"libranas_{name}.json").write_text(json.dumps(meta or {"rows": len(rows)}))
+    real = bundled.libranas_table_path
+    monkeypatch.setattr(
+        bundled, "libranas_table_path", lambda n: path if n == name else tmp_path / f"none_{n}"
+    )
+    assert real(name).name == path.name
+    return path
+
+
+def test_partial_libranas_table_is_left_out_by_default_and_refused_on_request(
+    tmp_path, monkeypatch
+):
+    from libranas.datasets import load_libranas_table
+
+    keys = list(load_benchmark("nb201-cifar100", libranas_proxies=False).X.index)
+    rows = {a: (["1.5", "2.5"] if i < 10 else ["", ""]) for i, a in enumerate(keys)}
+    rows[keys[3]] = ["nan", "2.0"]  # computed, the proxy failed there
+    _lib_table(tmp_path, monkeypatch, "nb201-cifar100", rows, ["zico", "meco"])
+    t = load_libranas_table("nb201-cifar100")
+    assert not t.complete
+    assert t.n_computed().to_dict() == {"zico": 10, "meco": 10}
+    assert t.computed.loc[keys[3], "zico"] and np.isnan(t.values.loc[keys[3], "zico"])
+    assert "partial: zico 10 of 725, meco 10 of 725" in t.status()
+    assert describe_benchmark("nb201-cifar100")["libranas_table"].startswith("partial")
+    b = load_benchmark("nb201-cifar100")
+    assert not any(c.startswith("lib_") for c in b.X.columns)
+    with pytest.raises(ValueError, match=r"incomplete \(partial: zico 10 of 725"):
+        load_benchmark("nb201-cifar100", libranas_proxies=True)
+    with pytest.raises(ValueError, match="no libranas-computed proxy table .*'tnb101-micro-"):
+        load_benchmark("tnb101-micro-jigsaw", libranas_proxies=True)
+    with pytest.raises(ValueError, match="must be None, True or False"):
+        load_benchmark("nb201-cifar100", libranas_proxies="yes")
+
+
+def test_complete_libranas_table_merges_aligned_by_architecture_key(tmp_path, monkeypatch):
+    base = load_benchmark("nb201-cifar100", libranas_proxies=False)
+    keys = list(base.X.index)
+    shuffled = [keys[i] for i in np.random.default_rng(0).permutation(len(keys))]
+    # the table's synflow column is the source's own, written in another row order
+    rows = {a: [repr(float(base.X.loc[a, "synflow"])), str(k)] for k, a in enumerate(shuffled)}
+    rows[shuffled[5]][1] = "nan"  # one failed value: kept as NaN and reported
+    _lib_table(tmp_path, monkeypatch, "nb201-cifar100", rows, ["synflow", "order"])
+    with pytest.warns(NonFiniteValuesWarning, match="lib_order: 1 of 725"):
+        b = load_benchmark("nb201-cifar100")
+    assert list(b.X.columns) == [*base.X.columns, "lib_synflow", "lib_order"]
+    assert b.X.index.equals(base.X.index)
+    pd.testing.assert_frame_equal(b.X[base.X.columns], base.X)  # source columns unchanged
+    np.testing.assert_array_equal(b.X["lib_synflow"].to_numpy(), base.X["synflow"].to_numpy())
+    assert b.X.loc[shuffled[7], "lib_order"] == 7
+    assert np.isnan(b.X.loc[shuffled[5], "lib_order"])
+    assert "lib_* columns" in b.source
+    assert load_benchmark("nb201-cifar100", libranas_proxies=True).X.shape == (725, 14)
+    assert load_benchmark("nb201-cifar100", libranas_proxies=False).X.shape == (725, 12)
+
+
+def test_libranas_table_with_foreign_or_missing_rows_is_an_error(tmp_path, monkeypatch):
+    keys = list(load_benchmark("nb201-cifar100", libranas_proxies=False).X.index)
+    rows = {a: ["1.0"] for a in keys[1:]}
+    rows["(9, 9, 9, 9, 9, 9)"] = ["1.0"]
+    _lib_table(tmp_path, monkeypatch, "nb201-cifar100", rows, ["zico"])
+    with pytest.raises(ValueError, match="does not align .* 1 benchmark architectures have no"):
+        load_benchmark("nb201-cifar100")
+
+
+@pytest.mark.parametrize(
+    "name", ["nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "nb301-cifar10"]
+)
+def test_shipped_libranas_tables_are_consistent(name):
+    from libranas.datasets import libranas_table_path, load_libranas_table
+
+    if not libranas_table_path(name).exists():
+        pytest.skip(f"no libranas table shipped for {name} yet")
+    t = load_libranas_table(name)
+    base = load_benchmark(name, libranas_proxies=False)
+    assert set(t.values.index) == set(base.X.index) and len(t.values) == len(base)
+    meta = t.meta
+    assert meta["rows"] == len(base) and meta["benchmark"] == name
+    for p, info in meta["proxies"].items():
+        assert info["computed"] == int(t.computed[p].sum()), p
+        assert info["complete"] == bool(t.computed[p].all()), p
+    assert meta["complete"] == t.complete
+    for key in ("batch", "seed", "exported_with", "date"):
+        assert meta[key], key
+    # params needs no data: libranas' count equals NAS-Bench-Suite-Zero's column (NB301:
+    # exactly; NB201: NB-Suite-Zero's value is in millions too)
+    if "params" in t.values.columns:
+        done = t.computed["params"]
+        np.testing.assert_allclose(
+            t.values.loc[done, "params"], base.X.loc[t.values.index[done], "params"], rtol=1e-6
+        )
+    merged = load_benchmark(name)
+    lib = [c for c in merged.X.columns if c.startswith("lib_")]
+    assert lib == ([f"lib_{p}" for p in t.values.columns] if t.complete else [])
+
+
+def test_shipped_nb201_table_matches_a_fresh_featurizer_run(shared_data):
+    pytest.importorskip("torch")
+    from libranas import ProxyFeaturizer
+    from libranas.datasets import libranas_table_path, load_libranas_table
+
+    if not libranas_table_path("nb201-cifar100").exists():
+        pytest.skip("no libranas table shipped for nb201-cifar100 yet")
+    t = load_libranas_table("nb201-cifar100")
+    proxies = [p for p in ("nwot", "params", "snip") if p in t.values.columns]
+    done = t.computed[proxies].all(axis=1)
+    archs = list(t.values.index[done][:2])
+    x, y = load_image_batch(
+        shared_data / "images" / "cifar100_960_uint8.npz", n=64, num_classes=100
+    )
+    feat = ProxyFeaturizer(
+        "nb201",
+        proxies=proxies,
+        data=(x, y),
+        num_classes=100,
+        lswag_band=None,
+        n_threads=1,
+        device="cpu",
+    )
+    got = feat.fit().transform(archs)
+    np.testing.assert_allclose(got, t.values.loc[archs, proxies].to_numpy(), rtol=1e-4)

@@ -8,11 +8,15 @@
 
 from libranas.datasets.bundled import (
     BENCHMARKS,
+    LIBRANAS_PREFIX,
     TNB101_MICRO_TASKS,
+    LibranasTable,
     bundled_path,
     describe_benchmark,
+    libranas_table_path,
     list_benchmarks,
     load_benchmark,
+    load_libranas_table,
     load_nb201_table,
 )
 from libranas.datasets.images import load_image_batch
@@ -25,15 +29,19 @@ from libranas.datasets.zc_tables import (
 
 __all__ = [
     "BENCHMARKS",
+    "LIBRANAS_PREFIX",
     "TNB101_MICRO_TASKS",
     "Benchmark",
+    "LibranasTable",
     "NonFiniteValuesWarning",
     "bundled_path",
     "describe_benchmark",
+    "libranas_table_path",
     "list_benchmarks",
     "list_tasks",
     "load_benchmark",
     "load_image_batch",
+    "load_libranas_table",
     "load_nb201_table",
     "load_zc_table",
 ]

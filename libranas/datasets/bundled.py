@@ -6,8 +6,9 @@ see ``ATTRIBUTION.md`` next to this module and :func:`describe_benchmark`.
 
 from __future__ import annotations
 
+import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from libranas.datasets.zc_tables import Benchmark, _warn_non_finite, load_zc_table
+from libranas.datasets.zc_tables import (
+    Benchmark,
+    NonFiniteValuesWarning,
+    _warn_non_finite,
+    load_zc_table,
+)
 
 _SUITE_ZERO = (
     "NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 D&B), NASLib zero-cost tables, "
@@ -138,9 +144,22 @@ def list_benchmarks(space: str | None = None) -> list[str]:
 
 
 def describe_benchmark(name: str) -> dict[str, str]:
-    """Space, task, target definition and source/license of a bundled benchmark."""
+    """Space, task, target definition and source/license of a bundled benchmark.
+
+    ``libranas_table`` says whether a libranas-computed proxy table is shipped for it
+    (``"none"``, ``"complete: <n> proxies"`` or ``"partial: ..."``; see
+    :func:`load_libranas_table`).
+    """
     e = _entry(name)
-    return {"name": name, "space": e.space, "task": e.task, "target": e.target, "source": e.source}
+    table = load_libranas_table(name) if libranas_table_path(name).exists() else None
+    return {
+        "name": name,
+        "space": e.space,
+        "task": e.task,
+        "target": e.target,
+        "source": e.source,
+        "libranas_table": "none" if table is None else table.status(),
+    }
 
 
 def _entry(name: str) -> _Entry:
@@ -173,7 +192,161 @@ def load_nb201_table() -> pd.DataFrame:
     return _read_csv("nb201_15k.csv.gz").set_index("index").copy()
 
 
-def load_benchmark(name: str) -> Benchmark:
+#: prefix of the libranas-computed proxy columns in ``Benchmark.X``
+LIBRANAS_PREFIX = "lib_"
+
+
+@dataclass(frozen=True)
+class LibranasTable:
+    """A libranas-computed proxy table shipped with the package (possibly partial).
+
+    Attributes
+    ----------
+    benchmark : str
+        The bundled benchmark whose architectures the rows are.
+    values : pandas.DataFrame
+        One row per architecture key of the benchmark (same keys as its ``X.index``), one
+        float64 column per proxy (plain proxy names, no prefix). NaN where the proxy failed
+        on that architecture *or* where it has not been computed yet (see ``computed``).
+    computed : pandas.DataFrame
+        Booleans of the same shape: True where the value was computed (a NaN value there
+        means the proxy failed on that architecture).
+    meta : dict
+        The table's provenance (batch, seed rule, library version, git commit, date, image
+        source, per-proxy counts), from the JSON file next to it.
+    """
+
+    benchmark: str
+    values: pd.DataFrame
+    computed: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every proxy was computed for every architecture of the benchmark."""
+        return bool(self.computed.to_numpy().all()) and len(self.values.columns) > 0
+
+    def n_computed(self) -> pd.Series:
+        """Architectures computed per proxy."""
+        return self.computed.sum().astype(int)
+
+    def status(self) -> str:
+        """``"complete: <n> proxies"`` or ``"partial: <proxy> <k> of <n> rows, ..."``."""
+        n = len(self.values)
+        if self.complete:
+            return f"complete: {len(self.values.columns)} proxies x {n} architectures"
+        counts = self.n_computed()
+        part = ", ".join(f"{p} {k} of {n}" for p, k in counts.items() if k < n)
+        return f"partial: {part} rows computed"
+
+
+def libranas_table_path(name: str) -> Path:
+    """Where the libranas-computed table of a bundled benchmark lives (it may not exist)."""
+    _entry(name)
+    return Path(str(resources.files("libranas.datasets") / "data")) / f"libranas_{name}.csv.gz"
+
+
+@lru_cache(maxsize=8)
+def _read_libranas(path: str, mtime: float) -> tuple[pd.DataFrame, dict]:
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, index_col="arch")
+    side = Path(path[: -len(".csv.gz")] + ".json")
+    meta = json.loads(side.read_text()) if side.exists() else {}
+    return raw, meta
+
+
+def load_libranas_table(name: str) -> LibranasTable:
+    """The libranas-computed proxy table of a bundled benchmark, complete or partial.
+
+    The tables are computed by ``benchmarks/proxy_tables.py`` with
+    :class:`~libranas.ProxyFeaturizer` (batch of 64 real images of the task, one
+    initialisation per architecture with ``random_state=0``, all layers for L-SWAG); what
+    exactly is stated in ``meta``. :func:`load_benchmark` adds a *complete* table to ``X``
+    (columns ``lib_<proxy>``); this function also returns a partial one.
+
+    Raises
+    ------
+    ValueError
+        Unknown benchmark name, no libranas table shipped for it, or a table whose rows are
+        not architectures of the benchmark.
+
+    Examples
+    --------
+    >>> from libranas.datasets import load_libranas_table
+    >>> t = load_libranas_table("nb201-cifar10")
+    >>> t.values.index.equals(t.computed.index), t.values.shape[0]
+    (True, 724)
+    """
+    path = libranas_table_path(name)
+    if not path.exists():
+        have = sorted(n for n in BENCHMARKS if libranas_table_path(n).exists())
+        raise ValueError(
+            f"no libranas-computed proxy table is shipped for {name!r}; tables exist for {have}"
+        )
+    raw, meta = _read_libranas(str(path), path.stat().st_mtime)
+    if raw.index.has_duplicates:
+        dup = raw.index[raw.index.duplicated()].unique().tolist()
+        raise ValueError(f"{path.name}: duplicated architecture keys {dup[:3]}")
+    computed = raw != ""
+    with np.errstate(invalid="ignore"):
+        values = raw.replace("", "nan").astype(np.float64)
+    values.index.name = computed.index.name = "arch"
+    return LibranasTable(name, values, computed, dict(meta))
+
+
+def _merge_libranas(bench: Benchmark, name: str, mode: bool | None) -> Benchmark:
+    """Add the libranas table's columns (``lib_<proxy>``) to ``bench.X`` (see load_benchmark)."""
+    if mode is False:
+        return bench
+    if mode is not None and mode is not True:
+        raise ValueError(f"libranas_proxies must be None, True or False, got {mode!r}")
+    if not libranas_table_path(name).exists():
+        if mode:
+            load_libranas_table(name)  # raises: none shipped for this benchmark
+        return bench
+    table = load_libranas_table(name)
+    if not table.complete:
+        if mode:
+            raise ValueError(
+                f"the libranas proxy table of {name!r} is incomplete ({table.status()}); "
+                "it is not merged into X. Use load_libranas_table(name) for the computed "
+                "rows (values, computed mask), or load_benchmark(name) for the "
+                "NAS-Bench-Suite-Zero columns alone"
+            )
+        return bench
+    keys = bench.X.index
+    extra = table.values.index.difference(keys)
+    missing = keys.difference(table.values.index)
+    if len(extra) or len(missing) or len(table.values) != len(keys):
+        raise ValueError(
+            f"the libranas proxy table of {name!r} does not align with the benchmark by "
+            f"architecture key: {len(missing)} benchmark architectures have no row "
+            f"(e.g. {list(missing[:2])}), {len(extra)} rows are not architectures of it "
+            f"(e.g. {list(extra[:2])})"
+        )
+    lib = table.values.loc[keys].add_prefix(LIBRANAS_PREFIX)
+    clash = sorted(set(lib.columns) & set(bench.X.columns))
+    if clash:
+        raise ValueError(f"{name}: libranas columns {clash} clash with the table's columns")
+    bench.X = pd.concat([bench.X, lib], axis=1)
+    meta = table.meta
+    bench.source += (
+        f"; {LIBRANAS_PREFIX}* columns: computed by libranas {meta.get('exported_with', {})} "
+        f"({libranas_table_path(name).name}, see load_libranas_table(name).meta)"
+    )
+    counts = lib.isna().sum()
+    counts = counts[counts > 0]
+    if len(counts):
+        detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        warnings.warn(
+            f"{name}: libranas proxies that failed on some architectures are NaN ({detail} "
+            f"of {len(lib)} architectures)",
+            NonFiniteValuesWarning,
+            stacklevel=3,
+        )
+    return bench
+
+
+def load_benchmark(name: str, libranas_proxies: bool | None = None) -> Benchmark:
     """Load a bundled benchmark table by name (see :func:`list_benchmarks`).
 
     Parameters
@@ -184,6 +357,15 @@ def load_benchmark(name: str) -> Benchmark:
         ``"tnb101-micro-<task>"`` (711 cells, 11 proxies + zen); ``"nb201-9k-cifar10"``,
         ``"nb201-9k-imagenet16-120"`` (9,445 cells, 13 proxies); ``"nb201-15k-<dataset>"``
         (all 15,625 cells, FreeREA proxies, HW-NAS-Bench metrics in ``meta``).
+    libranas_proxies : bool or None, default=None
+        The libranas-computed proxies shipped for some benchmarks
+        (:func:`load_libranas_table`), added to ``X`` as ``lib_<proxy>`` columns next to
+        the source's columns (whose names do not change), rows aligned by architecture
+        key. ``None``: added when the shipped table is complete (every proxy computed for
+        every architecture), left out otherwise. ``True``: required; a ``ValueError`` says
+        what is missing when there is no table or it is partial. ``False``: never added.
+        A proxy that failed on an architecture is NaN there (reported with a
+        :class:`NonFiniteValuesWarning`, as the source's own non-finite values).
 
     Returns
     -------
@@ -204,7 +386,7 @@ def load_benchmark(name: str) -> Benchmark:
         for w in caught:  # re-emit at the caller's level
             warnings.warn(w.message, w.category, stacklevel=2)
         bench.target, bench.source = e.target, e.source
-        return bench
+        return _merge_libranas(bench, name, libranas_proxies)
     df = _read_csv(e.file)
     if e.kind == "csv-9k":
         df = df.set_index("net")
@@ -225,4 +407,4 @@ def load_benchmark(name: str) -> Benchmark:
         bench = Benchmark(name, e.space, e.task, X, y, e.target, meta=meta, source=e.source)
     bench.X = bench.X.where(np.isfinite(bench.X.to_numpy()))  # +-inf -> NaN, reported
     _warn_non_finite(bench)
-    return bench
+    return _merge_libranas(bench, name, libranas_proxies)
