@@ -829,14 +829,17 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     ) -> Iterator[tuple[int, int, Any]]:
         """Run ``func`` over chunks of ``archs`` with joblib; yield ``(start, stop, result)``.
 
-        Chunks come back in input order as they finish (joblib ``return_as="generator"``,
-        one chunk per joblib task); ``pre_dispatch`` (2 per worker) chunks are in flight and
-        a new one is dispatched when one finishes. A chunk's arguments are built only when
-        it is dispatched and no network outlives its chunk, so memory is the output plus
-        the chunks in flight (and any finished ones the caller has not consumed yet),
-        whatever the number of architectures. One architecture per chunk when
-        running in this process (the finest resume points for a store); with several
-        workers, up to :data:`MAX_CHUNK` per chunk (at least 4 chunks per worker).
+        Chunks come back in input order, one chunk per joblib task. On a backend that can
+        stream results (joblib ``return_as="generator"``: loky, threading, Dask, ...),
+        ``pre_dispatch`` (2 per worker) chunks are in flight and a new one is dispatched
+        when one finishes. On a backend that cannot (Ray's joblib backend), chunks run in
+        waves of 2 per worker (:meth:`_waves`), one joblib call each on one pool of
+        workers. A chunk's arguments are built only when it is dispatched and no network
+        outlives its chunk, so memory is the output plus the chunks in flight (and any
+        finished ones the caller has not consumed yet), whatever the number of
+        architectures. One architecture per chunk when running in this process (the finest
+        resume points for a store); with several workers, up to :data:`MAX_CHUNK` per chunk
+        (at least 4 chunks per worker).
 
         Every chunk, in this process or a worker, runs with the same number of torch
         threads, so results do not depend on ``n_jobs`` or the backend.
@@ -855,27 +858,41 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         pid = os.getpid()
         seed = self.seed_
 
-        def jobs() -> Iterator[Any]:
-            for a in starts:
-                part = archs[a : a + size]
-                seeds = [tuple(arch_seed(arch, seed, i) for i in range(n_inits)) for arch in part]
-                yield delayed(func)(self.space_, part, seeds, *tail, threads, pid)
+        def job(a: int) -> Any:
+            part = archs[a : a + size]
+            seeds = [tuple(arch_seed(arch, seed, i) for i in range(n_inits)) for arch in part]
+            return delayed(func)(self.space_, part, seeds, *tail, threads, pid)
 
         # batch_size=1: a chunk is already a batch; joblib's auto-batching would group
         # chunks (coarser store commits) and let more of them run ahead of the consumer
-        parallel = Parallel(
-            n_jobs=self.n_jobs,
-            verbose=max(0, self.verbose - 1),
-            return_as="generator",
-            batch_size=1,
-        )
+        options = dict(n_jobs=self.n_jobs, verbose=max(0, self.verbose - 1), batch_size=1)
+        try:
+            parallel = Parallel(return_as="generator", **options)
+        except ValueError as exc:  # e.g. "Backend RayBackend does not support return_as=..."
+            if "return_as" not in str(exc):
+                raise
+            parallel = None
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            for a, result in zip(starts, parallel(jobs()), strict=True):
+            if parallel is not None:
+                results = parallel(job(a) for a in starts)
+            else:
+                results = self._waves(Parallel(return_as="list", **options), job, starts, n_workers)
+            for a, result in zip(starts, results, strict=True):
                 yield a, min(a + size, len(archs)), result
         finally:
             torch.set_num_threads(before)
+
+    @staticmethod
+    def _waves(parallel: Any, job: Any, starts: Sequence[int], n_workers: int) -> Iterator[Any]:
+        """Results of ``job(a)`` for every chunk start, on a backend that cannot stream:
+        waves of 2 chunks per worker, each one joblib call on the same pool of workers
+        (``with parallel``), yielded in order as each wave finishes."""
+        wave = 2 * n_workers
+        with parallel:
+            for w in range(0, len(starts), wave):
+                yield from parallel(job(a) for a in starts[w : w + wave])
 
     def transform(self, archs: Any) -> np.ndarray:
         """Score every architecture with every proxy.
