@@ -87,7 +87,7 @@ def check_int(
 def check_random_state(random_state: Any, name: str = "random_state") -> Any:
     """Validate the ``random_state`` contract shared by every estimator, space and search.
 
-    Accepted: ``None`` (fresh entropy), an int >= 0 (a seed), a
+    Accepted: ``None`` (fresh entropy), a non-negative int (a seed), a
     :class:`numpy.random.Generator` or a legacy :class:`numpy.random.RandomState` (both used
     as they are, so successive calls advance them). Anything else is a ``TypeError``, a
     negative int a ``ValueError``. Returns ``random_state`` unchanged (an int as ``int``);
@@ -97,12 +97,12 @@ def check_random_state(random_state: Any, name: str = "random_state") -> Any:
     --------
     >>> check_random_state(np.int64(3))
     3
-    >>> check_random_state(-1)
+    >>> check_random_state(-1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: random_state must be None, an int >= 0, a numpy Generator or RandomState, got -1
+    ValueError: random_state must be None, a non-negative int, ... got -1
     """
-    want = "None, an int >= 0, a numpy Generator or RandomState"
+    want = "None, a non-negative int, a numpy Generator or RandomState"
     if random_state is None or isinstance(
         random_state, (np.random.Generator, np.random.RandomState)
     ):

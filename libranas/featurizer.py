@@ -9,7 +9,6 @@ per search space in :meth:`ProxyFeaturizer.fit`.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import threading
 import time
@@ -21,6 +20,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from libranas._validation import as_seed
+from libranas._validation import is_int as _is_int
 
 __all__ = ["ProxyFailedWarning", "ProxyFeaturizer", "arch_seed"]
 
@@ -63,10 +65,6 @@ def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
     crc = zlib.crc32(repr(canonical).encode("utf-8"))
     entropy = [int(random_state), crc] + ([int(init)] if init else [])
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 # ==================================================================================
@@ -272,8 +270,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         an error if the space has none. With data, it must match the batch if given.
     options : dict, default=None
         Extra options for the shared pass and the proxies (e.g.
-        ``{"per_sample": "chunks"}``, ``{"per_sample_chunk": 8}``). The band is set with
-        ``lswag_band``, not here.
+        ``{"per_sample": "chunks"}``, ``{"per_sample_chunk": 8}``). Only declared keys are
+        accepted (:func:`libranas.proxies.list_options` lists them; a proxy declares its own
+        with ``register_proxy(..., options=...)``); any other key is a ``ValueError`` in
+        :meth:`fit`. The band is set with ``lswag_band``, not here.
     n_jobs : int, default=None
         Parallel jobs over architectures (joblib; ``None`` = 1 unless a
         :func:`joblib.parallel_config` context says otherwise, which also selects the
@@ -486,6 +486,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     "set the L-SWAG band with the lswag_band parameter, not options['lswag_band']"
                 )
+            from libranas.proxies._registry import check_options
+
+            check_options(self.options)  # a misspelled key is an error, not silently ignored
 
     def _resolve_dtype(self) -> str:
         import torch
@@ -523,20 +526,8 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         return str(dev)
 
     def _resolve_seed(self) -> int:
-        rs = self.random_state
-        if _is_int(rs):
-            if rs < 0:
-                raise ValueError(f"random_state must be a non-negative int, got {rs}")
-            return int(rs)
-        if rs is None:
-            return int(np.random.SeedSequence().generate_state(1)[0])
-        if isinstance(rs, np.random.Generator):
-            return int(rs.integers(0, 2**32))
-        if isinstance(rs, np.random.RandomState):
-            return int(rs.randint(0, 2**31 - 1))
-        raise TypeError(
-            f"random_state must be None, an int, a numpy Generator or RandomState, got {rs!r}"
-        )
+        # an int is the seed itself; a Generator / RandomState / None gives one drawn seed
+        return as_seed(self.random_state)
 
     def _resolve_proxies(self) -> list[str]:
         from libranas.proxies import list_proxies

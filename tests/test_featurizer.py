@@ -1,7 +1,8 @@
 """Tests of ProxyFeaturizer: scores, determinism, calibration, errors, sklearn API, pipeline.
 
 Kept small: batches of 8 images, 2-4 NB201 architectures, cheap proxies (one test runs
-the full proxy set on 2 architectures), torch pinned to 1 thread.
+the full proxy set on 2 architectures), torch pinned to 1 thread. The images are random
+(fixed seed), so every test here runs in a clone without the real image batches.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def cifar_path(shared_data):
-    path = shared_data / "images" / "cifar10_960_uint8.npz"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+def cifar_path(tmp_path_factory):
+    """A CIFAR-10-shaped .npz of random uint8 images (fixed seed): what these tests need is
+    the file format and the normalisation, not real images, so they run in any clone."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("images") / "cifar10_synthetic_uint8.npz"
+    np.savez(path, x=rng.integers(0, 256, (64, 3, 32, 32), dtype=np.uint8), y=np.arange(64) % 10)
     return path
 
 
@@ -385,7 +388,7 @@ def test_tags():
     assert tags.input_tags.two_d_array is False and tags.target_tags.required is False
 
 
-@pytest.mark.filterwarnings("ignore:nb201-cifar10. non-finite")  # NaN in the table
+@pytest.mark.filterwarnings("ignore::libranas.datasets.NonFiniteValuesWarning")  # NaN in the table
 def test_pipeline_with_selector_and_ranker(batch):
     from sklearn.model_selection import cross_validate
 
@@ -416,3 +419,53 @@ def test_pipeline_with_selector_and_ranker(batch):
     # the same through cross_val_score
     again = cross_val_score(pipe, archs, acc, cv=3, scoring=get_scorer("spearman"))
     np.testing.assert_array_equal(again, cv["test_score"])
+
+
+# ---------------------------------------------------------------------------- declared options
+
+
+def test_misspelled_option_is_an_error_naming_it_and_the_valid_ones():
+    feat = ProxyFeaturizer(proxies=["zen"], data=random_batch(), options={"zen_alfa": 0.1})
+    with pytest.raises(
+        ValueError, match=r"unknown option 'zen_alfa' \(did you mean 'zen_alpha'"
+    ) as e:
+        feat.fit()
+    assert "valid options: [" in str(e.value) and "'per_sample'" in str(e.value)
+    with pytest.raises(ValueError, match=r"unknown options 'x', 'y'"):
+        ProxyFeaturizer(proxies=["params"], data=random_batch(), options={"x": 1, "y": 2}).fit()
+
+
+def test_declared_options_reach_the_proxies():
+    from libranas.proxies import list_options
+
+    options = list_options()
+    for key in ("zen_alpha", "reg_swap_mu", "fisher_mode", "per_sample", "lswag_empty_band"):
+        assert key in options
+    assert "[zen]" in options["zen_alpha"] and "shared pass" in options["per_sample"]
+    kw = dict(proxies=["flops"], data=random_batch())
+    plain = ProxyFeaturizer(**kw).fit_transform(ARCHS[:1])
+    with_bias = ProxyFeaturizer(options={"flops_bias": True}, **kw).fit_transform(ARCHS[:1])
+    assert with_bias[0, 0] > plain[0, 0]  # the declared option is used, not just accepted
+
+
+def test_a_proxy_declares_its_options_at_registration():
+    from libranas.proxies import check_options, register_proxy
+
+    with pytest.raises(ValueError, match="unknown option 'my_scale'"):
+        check_options({"my_scale": 2.0})
+
+    @register_proxy("my_scaled_params", requires=("model",), options={"my_scale": "factor"})
+    def my_scaled_params(npass):
+        return npass.options.get("my_scale", 1.0) * sum(p.numel() for p in npass.model.parameters())
+
+    try:
+        check_options({"my_scale": 2.0})
+        feat = ProxyFeaturizer(
+            proxies=["my_scaled_params", "params"], data=random_batch(), options={"my_scale": 2.0}
+        )
+        z = feat.fit_transform(ARCHS[:1])
+        np.testing.assert_allclose(z[0, 0], 2e6 * z[0, 1])
+        with pytest.raises(TypeError, match="options must map str keys"):
+            register_proxy("bad", requires=("model",), options={"k": 1})
+    finally:
+        _PROXIES.pop("my_scaled_params", None)

@@ -12,13 +12,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from libranas.proxies._registry import ProxyInfo, get_proxy, list_proxies, register_proxy
+from libranas.proxies._registry import (
+    ProxyInfo,
+    check_options,
+    get_proxy,
+    list_options,
+    list_proxies,
+    register_pass_options,
+    register_proxy,
+)
 
 __all__ = [
     "NetworkPass",
     "ProxyInfo",
+    "check_options",
     "get_proxy",
+    "list_options",
     "list_proxies",
+    "register_pass_options",
     "register_proxy",
     "score_network",
 ]

@@ -180,6 +180,13 @@ def layer_log_sigma(network_pass: NetworkPass) -> np.ndarray:
     return network_pass.shared("lswag_layer_log_sigma", compute)
 
 
+#: the options of the L-SWAG family (ProxyFeaturizer sets lswag_band from its parameter)
+_BAND_OPTIONS = {
+    "lswag_band": "(lo, hi) depth percentiles of the layers used, or None for all layers",
+    "lswag_empty_band": "a band with no layer: 'nearest' layer (default) or 'error'",
+}
+
+
 def _band(network_pass: NetworkPass) -> tuple[float, float] | None:
     return check_band(network_pass.options.get("lswag_band"))
 
@@ -189,6 +196,7 @@ def _band(network_pass: NetworkPass) -> tuple[float, float] | None:
     requires=("per_sample_grads",),
     reference=_REFERENCE,
     description="L-SWAG trainability term: sum over band layers of log sum_w 1/std_i|g_w|",
+    options=_BAND_OPTIONS,
 )
 def lswag_lambda(network_pass: NetworkPass) -> float:
     """Lambda: sum over the band's layers of :func:`layer_log_sigma` (bigger is better)."""
@@ -206,6 +214,7 @@ def lswag_lambda(network_pass: NetworkPass) -> float:
     requires=("activations",),
     reference=_REFERENCE,
     description="L-SWAG expressivity term: distinct activation patterns up to the band's end",
+    options={"lswag_band": _BAND_OPTIONS["lswag_band"]},
 )
 def lswag_psi(network_pass: NetworkPass) -> float:
     """Psi: distinct sample-wise activation patterns of activation calls up to the band's end."""
@@ -218,6 +227,7 @@ def lswag_psi(network_pass: NetworkPass) -> float:
     requires=("per_sample_grads", "activations"),
     reference=_REFERENCE,
     description="L-SWAG = Lambda * Psi (option lswag_band = (lo, hi) depth percentiles)",
+    options=_BAND_OPTIONS,
 )
 def lswag(network_pass: NetworkPass) -> float:
     """L-SWAG score ``Lambda * Psi`` (bigger is better)."""

@@ -196,6 +196,7 @@ def plain(network_pass: NetworkPass) -> float:
     requires=("weight_grads",),
     reference="Theis et al. 2018 (Fisher pruning); Turner et al., BlockSwap, ICLR 2020",
     description="sum over activation channels of 0.5 * mean_n (sum_pos a * dL/da)^2",
+    options={"fisher_mode": "'weights' (default) or 'channels': which Fisher sum"},
 )
 def fisher(network_pass: NetworkPass) -> float:
     """Fisher information of activation channels, summed.

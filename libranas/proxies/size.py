@@ -150,6 +150,7 @@ def count_macs(model: nn.Module, x: torch.Tensor, *, bias: bool = True) -> int:
     requires=("model",),
     reference=_NBSZ,
     description="MFLOPs (multiply-accumulates of Conv2d and Linear) of one image",
+    options={"flops_bias": "count the bias additions too (bool, default False)"},
 )
 def flops(network_pass: NetworkPass) -> float:
     """Millions of multiply-accumulates of one forward of one image.

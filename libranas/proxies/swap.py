@@ -139,6 +139,10 @@ def swap(network_pass: NetworkPass) -> float:
     requires=("activations", "model"),
     reference=_REFERENCE,
     description="SWAP times exp(-(params_M - mu)^2 / sigma), options reg_swap_mu/reg_swap_sigma",
+    options={
+        "reg_swap_mu": "target size mu in millions of parameters (default 1.5)",
+        "reg_swap_sigma": "width sigma in millions of parameters (default 1.5)",
+    },
 )
 def reg_swap(network_pass: NetworkPass) -> float:
     """Regularised SWAP: ``swap * exp(-(params_M - mu)^2 / sigma)`` (bigger is better)."""

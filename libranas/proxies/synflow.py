@@ -114,6 +114,7 @@ def synflow_score(model: nn.Module, image_shape: tuple[int, ...]) -> float:
     requires=("own_pass",),
     reference="Tanaka et al., SynFlow, NeurIPS 2020",
     description="log of sum |w * dR/dw| with |w|, all-ones input, no BN, float64",
+    options={"synflow_log": "return the log of the sum (bool, default True)"},
 )
 def synflow(network_pass: NetworkPass) -> float:
     """SynFlow score ``log(sum_l sum |W_l * dR/dW_l|)`` (see the module docstring).

@@ -211,6 +211,11 @@ def zen_score(
     requires=("own_pass",),
     reference="Lin et al., Zen-NAS, ICCV 2021",
     description="log E||f(x) - f(x + a eps)|| on the pre-GAP map + sum log sqrt(BN variance)",
+    options={
+        "zen_alpha": "input perturbation scale a (default 0.01)",
+        "zen_norm": "norm of the output difference, 'fro' (default) or 'l1'",
+        "zen_repeat": "random perturbations averaged (default 1)",
+    },
 )
 def zen(network_pass: NetworkPass) -> float:
     """Zen-score (see the module docstring for the formula and the pre-GAP rule).

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from libranas._validation import is_int as _is_int
 from libranas.spaces._registry import register_space
 from libranas.spaces.base import SearchSpace, check_num_classes
 from libranas.spaces.nb201 import _as_generator
@@ -149,10 +150,6 @@ _KEY_ALIASES = {
     "mlp_ratio": "mlp_ratio",
     "num_heads": "num_heads",
 }
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_real(value: Any) -> bool:

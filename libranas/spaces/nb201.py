@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from libranas._validation import as_generator
 from libranas.spaces._registry import register_space
 from libranas.spaces.base import SearchSpace, check_num_classes
 
@@ -52,25 +53,10 @@ _EDGE_RE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
 
 
 def _as_generator(random_state: Any) -> np.random.Generator:
-    """Turn ``random_state`` into a :class:`numpy.random.Generator`.
-
-    ``None`` (fresh entropy), an int seed, a ``Generator`` (used as is, so successive calls
-    advance it) or a legacy ``RandomState`` (a seed is drawn from it).
-    """
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if random_state is None or (
-        isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
-    ):
-        if random_state is not None and random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
-        return np.random.default_rng(random_state)
-    raise TypeError(
-        "random_state must be None, an int, a numpy Generator or RandomState, "
-        f"got {type(random_state).__name__}"
-    )
+    """Turn ``random_state`` into a :class:`numpy.random.Generator`: the one contract of
+    :func:`libranas._validation.as_generator` (None, a non-negative int, a ``Generator``
+    used as is, or a legacy ``RandomState`` a seed is drawn from)."""
+    return as_generator(random_state)
 
 
 @lru_cache(maxsize=1)
