@@ -86,7 +86,7 @@ def test_xgboost_on_nb201_beats_nas_bench_suite_zero(nb201):
     X, y, tr, te = nb201
     assert X.isna().to_numpy().any()  # the -inf nwot arch: NaN handled natively
     ranker = ZCRanker(random_state=0, n_jobs=1).fit(X.iloc[tr], y[tr])
-    assert ranker.method_ == "xgboost-blend"
+    assert ranker.method_ == "ensemble"
     rho = spearmanr(ranker.predict(X.iloc[te]), y[te]).statistic
     # study: 0.93 +- 0.01 over 10 seeds; NAS-Bench-Suite-Zero's XGBoost: 0.905
     assert rho > 0.91
@@ -253,7 +253,9 @@ def test_same_seed_same_scores_and_seeds_matter():
 
 def test_bagging_averages_members():
     X, y = _synthetic(60)
-    bag = ZCRanker("xgboost", n_estimators=40, n_estimators_bag=3, random_state=0, n_jobs=1).fit(X, y)
+    bag = ZCRanker("xgboost", n_estimators=40, n_estimators_bag=3, random_state=0, n_jobs=1).fit(
+        X, y
+    )
     assert len(bag.models_) == 3 and bag.model_ is bag.models_[0]
     # members see the model input (signed log1p of the proxies, see ZCRanker._model_input)
     members = np.array([m.predict(bag._model_input(X)) for m in bag.models_])
@@ -397,17 +399,29 @@ def test_training_free_methods_need_no_usable_labels(method):
     np.testing.assert_array_equal(pred, ZCRanker(method).fit(X, y).predict(X))
 
 
-def test_blend_standardises_each_model_and_averages(nb201):
+def _slog(df):
+    return np.sign(df) * np.log1p(np.abs(df))
+
+
+def test_ensemble_standardises_each_model_and_averages(nb201):
+    from sklearn.ensemble import ExtraTreesRegressor
+
     X, y, tr, te = nb201
-    blend = ZCRanker("xgboost-blend", random_state=0).fit(X.iloc[tr], y[tr])
-    assert len(blend.models_) == 2 and len(blend.blend_scales_) == 2
+    blend = ZCRanker("ensemble", random_state=0).fit(X.iloc[tr], y[tr])
+    assert len(blend.models_) == 3 and len(blend.blend_scales_) == 3
+    seed = int(blend.models_[2].random_state)
     reg = ZCRanker("xgboost", random_state=0).fit(X.iloc[tr], y[tr])
     pair = ZCRanker("xgboost-pairwise", random_state=0).fit(X.iloc[tr], y[tr])
+    trees = ZCRanker(
+        estimator=ExtraTreesRegressor(n_estimators=300, max_features=0.3, random_state=seed)
+    ).fit(_slog(X.iloc[tr]), y[tr])
     Z = X.iloc[te]
     by_hand = []
-    for model in (reg, pair):
-        fitted = model.predict(X.iloc[tr])
-        by_hand.append((model.predict(Z) - fitted.mean()) / fitted.std())
+    for model in (reg, pair, trees):
+        # the trees see the ensemble's model input (signed log1p), not the raw proxies
+        Zm, Xm = (Z, X.iloc[tr]) if model is not trees else (_slog(Z), _slog(X.iloc[tr]))
+        fitted = model.predict(Xm)
+        by_hand.append((model.predict(Zm) - fitted.mean()) / fitted.std())
     np.testing.assert_allclose(blend.predict(Z), np.mean(by_hand, axis=0), rtol=1e-5, atol=1e-6)
     # one row scored alone gets the score it gets among others
     np.testing.assert_allclose(blend.predict(Z.iloc[:1]), blend.predict(Z)[:1], rtol=1e-6)
