@@ -129,13 +129,36 @@ class SearchSpace(ABC):
         model = self.build(arch, num_classes=num_classes)
         return int(sum(p.numel() for p in model.parameters()))
 
-    def flops(self, arch: Any, input_shape: tuple[int, ...] | None = None) -> float:
+    def flops(
+        self,
+        arch: Any,
+        input_shape: tuple[int, ...] | None = None,
+        num_classes: int | None = None,
+    ) -> float:
         """Multiply-accumulates (millions) of one forward pass at ``input_shape``.
 
         Spaces with an analytic count override this; the default raises
         ``NotImplementedError`` (the ``flops`` proxy counts any built network).
         """
         raise NotImplementedError(f"search space {self.name!r} has no analytic FLOP count")
+
+    # ------------------------------------------------------------------ tasks and hardware
+    def task_setting(self, task: str) -> dict[str, Any]:
+        """``{"num_classes": int, "input_shape": (C, H, W)}`` of the networks of a named task.
+
+        Spaces whose benchmarks name tasks (NB201: ``"cifar10"``, ``"cifar100"``,
+        ``"imagenet16-120"``) override this; the default knows no task and raises
+        ``ValueError`` (callers use the space's own defaults when no task is given).
+        """
+        raise ValueError(f"search space {self.name!r} has no named tasks; got task={task!r}")
+
+    def latency(self, archs: list[Any], device: str, task: str | None = None) -> np.ndarray:
+        """Measured inference latency (milliseconds) of each of ``archs`` on ``device``.
+
+        Only spaces with a hardware table implement it (NB201: HW-NAS-Bench); the default
+        raises ``NotImplementedError``.
+        """
+        raise NotImplementedError(f"search space {self.name!r} has no latency table")
 
     # ------------------------------------------------------------------ Optuna
     def suggest(self, trial: Any) -> Any:

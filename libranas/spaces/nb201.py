@@ -534,6 +534,19 @@ class NB201Space(SearchSpace):
         classes, res = nb201_task(task)
         return {"num_classes": classes, "input_shape": (3, res, res)}
 
+    def latency(self, archs: list[Any], device: str, task: str | None = None) -> np.ndarray:
+        """HW-NAS-Bench latency (ms) of ``archs`` on ``device`` for ``task``'s network (default
+        CIFAR-10), from the bundled table (:func:`libranas.datasets.nb201_search.nb201_latency`).
+
+        Examples
+        --------
+        >>> [round(float(v), 2) for v in NB201Space().latency([1], "edgegpu")]
+        [6.55]
+        """
+        from libranas.datasets.nb201_search import nb201_latency
+
+        return nb201_latency(archs, device, "cifar10" if task is None else task)
+
     def build(self, arch: Any, num_classes: int | None = None) -> Any:
         """Build the untrained NAS-Bench-201 network of ``arch``.
 
