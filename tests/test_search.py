@@ -1,4 +1,5 @@
-"""Tests of libranas.search: evolution, Optuna search, constraints, storage, scorers, CLI."""
+"""Tests of libranas.search: the loop and its samplers (evolution, random, Optuna), constraints,
+storage and exact resuming, scorers, the search protocol. CLI: tests/test_search_cli.py."""
 
 from __future__ import annotations
 
@@ -14,21 +15,25 @@ import warnings
 import numpy as np
 import pytest
 
+from libranas.datasets.nb201_search import nb201_search_table
 from libranas.search import (
     Constraints,
     EvolutionarySearch,
+    EvolutionSampler,
     InMemoryStorage,
     JSONLStorage,
+    OptunaSampler,
     OptunaSearch,
+    RandomSampler,
+    RandomSearch,
+    SearchLoop,
     TabularScorer,
     calibrate_libra,
     make_libra_pipeline,
-    nb201_mflops,
-    nb201_pruned,
-    nb201_search_table,
     suggest_architecture,
 )
-from libranas.spaces import get_space
+from libranas.spaces import get_space, list_spaces
+from libranas.spaces.nb201 import nb201_pruned
 
 optuna = pytest.importorskip("optuna")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -114,7 +119,9 @@ def test_evolution_accepts_pipeline_like_objects_and_checks_scores():
         def predict(self, archs):
             return np.arange(len(archs), dtype=float)
 
-    assert EvolutionarySearch("nb201", Model(), population=5, cycles=5, random_state=0).run()
+    res = EvolutionarySearch("nb201", Model(), population=5, cycles=5, random_state=0).run()
+    assert res.n_scored == 10 and res.best_score == 4.0  # predict() of each batch: 0, 1, ...
+    assert res.history["score"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0] * 2
     bad = EvolutionarySearch("nb201", lambda a: [1.0], population=5, cycles=5, random_state=0)
     with pytest.raises(ValueError, match="shape"):
         bad.run()
@@ -159,7 +166,7 @@ def test_initial_population_and_exclude():
 def test_constraints_filter_before_scoring_and_unsatisfiable():
     space = get_space("nb201")
     rec = Recorder()
-    c = Constraints(max_params=0.4, max_latency=4.0, device="edgegpu", dataset="cifar10")
+    c = Constraints(max_params=0.4, max_latency=4.0, device="edgegpu", task="cifar10")
     res = EvolutionarySearch("nb201", rec, population=10, cycles=40, constraints=c,
                              random_state=0).run()  # fmt: skip
     scored = [a for call in rec.calls for a in call]
@@ -189,16 +196,33 @@ def test_constraints_filter_before_scoring_and_unsatisfiable():
                            initial_population=[big]).run()  # fmt: skip
 
 
-def test_nb201_mflops_matches_counted_macs():
+def test_flops_constraint_analytic_or_counted_on_the_network():
     import torch
 
     from libranas.proxies.size import count_macs
+    from libranas.search.constraints import metric_functions
 
+    torch.set_num_threads(1)
     space = get_space("nb201")
-    for arch in space.sample(1, random_state=5):
-        net = space.build(arch, num_classes=120)
-        macs = count_macs(net, torch.zeros(1, 3, 16, 16), bias=False)
-        assert nb201_mflops(arch, "imagenet16-120") == pytest.approx(macs / 1e6, rel=1e-12)
+    arch = space.sample(1, random_state=5)[0]
+    flops = metric_functions(space, ["flops"], task="imagenet16-120")["flops"]
+    assert flops.analytic
+    macs = count_macs(space.build(arch, num_classes=120), torch.zeros(1, 3, 16, 16), bias=False)
+    assert flops([arch])[0] == pytest.approx(macs / 1e6, rel=1e-12)
+    darts = get_space("darts", channels=8, layers=2)  # no analytic count: counted
+    counted = metric_functions(darts, ["flops"])["flops"]
+    assert not counted.analytic
+    d = darts.sample(1, random_state=0)[0]
+    macs = count_macs(darts.build(d), torch.zeros(1, 3, 32, 32), bias=False)
+    assert counted([d])[0] == macs / 1e6
+    c = Constraints(max_flops=float(counted([d])[0]) * 1.5, n_check=20).fit(darts)
+    res = EvolutionarySearch(darts, lambda a: [0.0] * len(a), population=3, cycles=3,
+                             constraints=c, random_state=0).run()  # fmt: skip
+    assert (counted(list(res.history["arch"])) <= c.max_flops).all()
+    with pytest.raises(ValueError, match="unknown NB201 task"):
+        Constraints(max_flops=10.0, task="mnist").fit(space)
+    with pytest.raises(ValueError, match="no named tasks"):
+        Constraints(max_flops=10.0, task="cifar10").fit(darts)
 
 
 # ----------------------------------------------------------------------------- storage / resume
@@ -331,7 +355,7 @@ def test_calibrated_libra_pipeline_ranks_well():
     t = nb201_search_table("cifar10")
     rng = np.random.default_rng(0)
     lab = [t.archs[i] for i in rng.choice(len(t), 100, replace=False)]
-    scorer = calibrate_libra(t, lab, t.y[lab], random_state=0, n_jobs=1, n_estimators=150)
+    scorer = calibrate_libra(t, lab, t.y[lab], random_state=0, n_jobs=1)
     test = [t.archs[i] for i in rng.choice(len(t), 1000, replace=False)]
     rho = spearmanr(scorer(test), t.y[test]).statistic
     assert rho > 0.85
@@ -341,7 +365,9 @@ def test_calibrated_libra_pipeline_ranks_well():
 # ----------------------------------------------------------------------------- optuna
 
 
-def test_suggest_architecture_nb201_and_autoformer():
+def test_suggest_architecture_on_every_space_and_a_clear_error_without_suggest():
+    from libranas.spaces.base import SearchSpace
+
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     nb = get_space("nb201")
     arch = suggest_architecture(study.ask(), nb)
@@ -351,8 +377,35 @@ def test_suggest_architecture_nb201_and_autoformer():
     a = suggest_architecture(t, af)
     assert af.validate(a) == a
     assert len([k for k in t.params if k.startswith("num_heads_")]) == a.depth
+    darts = get_space("nb301")
+    t = study.ask()
+    d = suggest_architecture(t, darts)
+    assert darts.validate(d) == d and darts.trial_params(d) == t.params
+
+    class Bare(SearchSpace):  # a space that defines no Optuna suggestion
+        name = "bare"
+
+        def validate(self, arch):
+            return int(arch)
+
+        def sample(self, n, random_state=None):
+            return list(np.random.default_rng(random_state).integers(0, 9, size=n))
+
+        def mutate(self, arch, random_state=None):
+            return (arch + 1) % 9
+
+        def encode(self, arch):
+            return np.eye(9)[arch]
+
+        def build(self, arch, num_classes=None):
+            raise NotImplementedError
+
     with pytest.raises(ValueError, match="no Optuna suggestion rule"):
-        suggest_architecture(study.ask(), get_space("nb301"))
+        suggest_architecture(study.ask(), Bare())
+    # evolution and random search need no suggestion
+    res = RandomSearch(Bare(), lambda a: a, n_trials=5, random_state=0).run()
+    assert res.n_scored == 5 and res.history["arch"].is_unique
+    assert res.best_score == max(res.history["arch"])
 
 
 def test_optuna_search_batches_constraints_and_pareto_front():
@@ -385,20 +438,56 @@ def test_optuna_search_batches_constraints_and_pareto_front():
         OptunaSearch("nb201", toy_score, objectives=["score", "energy"]).run()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_optuna_storage_resumes_and_is_shared(tmp_path, kind):
-    storage = f"sqlite:///{tmp_path / 's.db'}" if kind == "sqlite" else str(tmp_path / "s.log")
-    first = OptunaSearch("nb201", toy_score, n_trials=8, storage=storage,
+@pytest.mark.parametrize("kind", ["jsonl", "memory"])
+def test_optuna_storage_resumes_and_extends(tmp_path, kind):
+    storage = str(tmp_path / "s.jsonl") if kind == "jsonl" else InMemoryStorage()
+    first = OptunaSearch("nb201", toy_score, n_trials=8, batch_size=4, storage=storage,
                          study_name="x", random_state=0).run()  # fmt: skip
     rec = Recorder()
-    second = OptunaSearch("nb201", rec, n_trials=14, storage=storage, study_name="x",
-                          random_state=1).run()  # fmt: skip
+    second = OptunaSearch("nb201", rec, n_trials=14, batch_size=4, storage=storage,
+                          study_name="x", random_state=0).run()  # fmt: skip
     assert second.n_scored == 14
     assert sum(len(c) for c in rec.calls) == 6  # only the missing ones were scored
     assert list(second.history["arch"].iloc[:8]) == list(first.history["arch"])
+    fresh = OptunaSearch("nb201", toy_score, n_trials=14, batch_size=4, random_state=0).run()
+    # extending (with the same batches so far) = running longer from the start
+    assert second.history.equals(fresh.history)
     with pytest.raises(ValueError, match="objectives"):
-        OptunaSearch("nb201", toy_score, n_trials=5, storage=storage, study_name="x",
-                     objectives=["score", "params"]).run()  # fmt: skip
+        OptunaSearch("nb201", toy_score, n_trials=5, batch_size=4, storage=storage,
+                     study_name="x", objectives=["score", "params"],
+                     random_state=0).run()  # fmt: skip
+    with pytest.raises(ValueError, match="different settings.*seed"):
+        OptunaSearch("nb201", toy_score, n_trials=5, batch_size=4, storage=storage,
+                     study_name="x", random_state=1).run()  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_optuna_study_storage_holds_the_study(tmp_path, kind):
+    where = f"sqlite:///{tmp_path / 's.db'}" if kind == "sqlite" else str(tmp_path / "s.log")
+    store = InMemoryStorage()
+    search = OptunaSearch("nb201", toy_score, n_trials=8, batch_size=4, storage=store,
+                          study_storage=where, study_name="x", random_state=0)  # fmt: skip
+    res = search.run()
+    study_storage = (
+        where
+        if kind == "sqlite"
+        else optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(where))
+    )
+    study = optuna.load_study(study_name="x", storage=study_storage)
+    assert [t.user_attrs["arch"] for t in study.trials] == [
+        json.dumps(a) for a in res.history["arch"]
+    ]
+    # run again on the loop's storage: the study is rebuilt there, not duplicated
+    OptunaSearch("nb201", toy_score, n_trials=12, batch_size=4, storage=store,
+                 study_storage=where, study_name="x", random_state=0).run()  # fmt: skip
+    assert len(optuna.load_study(study_name="x", storage=study_storage).trials) == 12
+    optuna.create_study(study_name="mine", storage=study_storage)
+    with pytest.raises(ValueError, match="not created by libranas"):
+        OptunaSearch("nb201", toy_score, n_trials=4, study_storage=where,
+                     study_name="mine").run()  # fmt: skip
+    with pytest.raises(TypeError, match="callable seed -> sampler"):
+        OptunaSearch("nb201", toy_score, n_trials=4,
+                     sampler=optuna.samplers.RandomSampler(seed=0)).run()  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- autoformer
@@ -424,7 +513,7 @@ def test_autoformer_search_under_a_params_budget():
     assert (opt.history["score"] <= 6.0).all()
     with pytest.raises(ValueError, match="no architecture of space 'autoformer-tiny'"):
         Constraints(max_params=1.0, n_check=50).fit(space)
-    with pytest.raises(ValueError, match="only available for the NB201"):
+    with pytest.raises(ValueError, match="no latency table"):
         Constraints(max_latency=3.0, device="pixel3").fit(space)
 
 
@@ -456,7 +545,7 @@ def test_live_scorer_with_a_proxy_featurizer():
         LiveScorer(Pipeline([("a", ZCRanker()), ("b", ZCRanker())]))
 
 
-# ----------------------------------------------------------------------------- protocol / CLI
+# ----------------------------------------------------------------------------- protocol
 
 
 def test_protocol_budget_labels_and_constraints():
@@ -473,31 +562,6 @@ def test_protocol_budget_labels_and_constraints():
         search_nb201("cifar10", budget=50, labelled=60)
 
 
-def test_cli_search_writes_results_and_resumes(tmp_path, capsys):
-    import argparse
-
-    from libranas.search.cli import add_search_parser
-
-    parser = argparse.ArgumentParser(prog="libranas")
-    add_search_parser(parser.add_subparsers(dest="command"))
-    out, store = tmp_path / "r.json", tmp_path / "s.jsonl"
-    argv = ["search", "--budget", "60", "--labelled", "20", "--population", "10", "--seed", "1",
-            "--storage", str(store), "--output", str(out)]  # fmt: skip
-    args = parser.parse_args(argv)
-    assert args.func(args) == 0
-    text = capsys.readouterr().out
-    first = json.loads(out.read_text())
-    assert "best architecture: |" in text and "test accuracy" in text
-    assert first["n_evaluated"] == 60 and len(first["trajectory"]) >= 60
-    assert JSONLStorage(store).studies() == ["phase1", "phase2"]
-    args = parser.parse_args(argv)
-    assert args.func(args) == 0  # resumed from the storage: same result
-    assert json.loads(out.read_text())["best_arch"] == first["best_arch"]
-    bad = parser.parse_args(["search", "--space", "nb301"])
-    assert bad.func(bad) == 2
-    assert "supports --space nb201" in capsys.readouterr().err
-
-
 def test_no_warnings_from_a_plain_tabular_search():
     t = nb201_search_table("cifar10", proxies="freerea", encoding=False)
     with warnings.catch_warnings():
@@ -505,3 +569,175 @@ def test_no_warnings_from_a_plain_tabular_search():
         scorer = TabularScorer(t, make_libra_pipeline("rank-mean"))
         scorer.fit(t.archs[:100], t.y[:100])
         EvolutionarySearch("nb201", scorer, population=5, cycles=5, random_state=0).run()
+
+
+# ----------------------------------------------------------------------------- the one loop
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_after(n_calls):
+    """toy_score that raises on its call number ``n_calls + 1`` (a search killed mid-batch)."""
+    calls = []
+
+    def score(archs):
+        calls.append(1)
+        if len(calls) > n_calls:
+            raise Crash
+        return _any_score(archs)
+
+    return score
+
+
+def _any_score(archs):
+    """Deterministic score of an architecture of any space."""
+    import zlib
+
+    return [str(a).count("3") + (zlib.crc32(repr(a).encode()) % 997) / 997.0 for a in archs]
+
+
+SAMPLERS = {
+    "evolution": (lambda: EvolutionSampler(population=8, sample_size=3), {}),
+    "random": (RandomSampler, {}),
+    "tpe": (lambda: OptunaSampler("tpe"), {}),
+    "nsga2": (
+        lambda: OptunaSampler("nsga2", population_size=5),
+        {"objectives": ["score", "params"]},
+    ),
+}
+
+
+@pytest.mark.parametrize("space", ["nb201", "darts", "autoformer-tiny"])
+@pytest.mark.parametrize("sampler", list(SAMPLERS))
+def test_stopped_search_resumes_exactly_as_an_uninterrupted_one(tmp_path, space, sampler):
+    """Stop after k batches (at several k), resume from the JSON-lines file, compare with an
+    uninterrupted run: the same architectures in the same order, the same scores."""
+    make, extra = SAMPLERS[sampler]
+    kw = dict(n_trials=30, batch_size=5, random_state=11, **extra)
+    if space == "nb201":  # (analytic FLOPs: the other spaces would build every network)
+        kw.update(constraints={"max_params": 0.8}, initial=get_space(space).sample(3, 2))
+        kw["objectives"] = kw.get("objectives", ["score"]) + ["flops"] * bool(extra)
+    full = SearchLoop(space, _any_score, make(), **kw).run()
+    assert full.n_scored == 30 and full.history["arch"][~full.history["cached"]].is_unique
+    for k in (1, 3):
+        path = tmp_path / f"{k}.jsonl"
+        with pytest.raises(Crash):
+            SearchLoop(space, crash_after(k), make(), storage=path, **kw).run()
+        assert len(JSONLStorage(path).read("search")) == 1 + k  # config + k batches
+        rec = Recorder(_any_score)
+        loop = SearchLoop(space, rec, make(), storage=path, **kw)
+        res = loop.run()
+        assert loop.resumed_from_ == k
+        assert sum(len(c) for c in rec.calls) == 30 - full.history["generation"].lt(k).sum()
+        assert list(res.history["arch"]) == list(full.history["arch"])
+        assert res.history.equals(full.history)
+        if extra:
+            assert res.pareto_front.equals(full.pareto_front)
+
+
+def test_loop_owns_duplicates_constraints_and_exclusions():
+    space = get_space("nb201")
+    excluded = space.sample(200, random_state=4)
+    rec = Recorder()
+    loop = SearchLoop("nb201", rec, OptunaSampler("random"), n_trials=40, batch_size=8,
+                      constraints={"max_params": 0.5}, exclude=excluded, random_state=0,
+                      storage=InMemoryStorage())  # fmt: skip
+    res = loop.run()
+    scored = [a for call in rec.calls for a in call]
+    assert len(scored) == len(set(scored)) == 40  # nothing scored twice
+    assert not set(scored) & {space.validate(a) for a in excluded}
+    fitted = Constraints(max_params=0.5).fit(space)
+    assert fitted.mask(scored).all()
+    statuses = [s.user_attrs["status"] for s in loop.sampler.study_.trials]
+    assert statuses.count("new") == 40 and "violates" in statuses
+    pruned = [t for t in loop.sampler.study_.trials if t.user_attrs["status"] == "violates"]
+    assert all(t.state == optuna.trial.TrialState.PRUNED for t in pruned)
+    assert res.history["trial"].is_unique
+
+
+@pytest.mark.parametrize(
+    "random_state", [None, 5, np.random.RandomState(5), np.random.default_rng(5)]
+)
+def test_one_random_state_contract(random_state):
+    runs = [
+        RandomSearch("nb201", toy_score, n_trials=12, random_state=random_state).run()
+        for _ in range(2)
+    ]
+    assert all(r.n_scored == 12 for r in runs)
+    if isinstance(random_state, int):
+        assert runs[0].history.equals(runs[1].history)
+    with pytest.raises(ValueError, match="random_state"):
+        RandomSearch("nb201", toy_score, n_trials=3, random_state=-1).run()
+    with pytest.raises(TypeError, match="random_state"):
+        EvolutionarySearch("nb201", toy_score, random_state=1.5).run()
+
+
+def test_an_unseeded_search_resumes_with_its_stored_seed():
+    store = InMemoryStorage()
+    first = RandomSearch("nb201", toy_score, n_trials=10, storage=store).run()
+    longer = RandomSearch("nb201", toy_score, n_trials=20, storage=store).run()
+    assert list(longer.history["arch"].iloc[:10]) == list(first.history["arch"])
+    seed = store.read("random")[0]["config"]["seed"]
+    fresh = RandomSearch("nb201", toy_score, n_trials=20, random_state=seed).run()
+    assert fresh.history.equals(longer.history)
+
+
+@pytest.mark.parametrize("name", list_spaces())
+def test_every_space_is_searched_by_every_sampler(name):
+    for sampler in (EvolutionSampler(population=4, sample_size=2), RandomSampler(),
+                    OptunaSampler("tpe")):  # fmt: skip
+        res = SearchLoop(name, _any_score, sampler, n_trials=8, batch_size=4,
+                         random_state=0).run()  # fmt: skip
+        space = get_space(name)
+        assert res.n_scored == 8 and res.history["arch"].is_unique
+        assert all(space.validate(a) == a for a in res.history["arch"])
+
+
+def test_no_space_name_branch_in_search():
+    """Nothing in libranas/search/ decides on a space's name (issue 10)."""
+    import re
+    from pathlib import Path
+
+    import libranas.search
+
+    names = "|".join(re.escape(n.split("-")[0]) for n in list_spaces())
+    pattern = re.compile(
+        rf"""(==|!=|\bin\b|startswith\()\s*[\(\[\{{]?\s*["']({names})""", re.IGNORECASE
+    )
+    folder = Path(libranas.search.__file__).parent
+    hits = [
+        f"{path.name}:{i}: {line.strip()}"
+        for path in sorted(folder.glob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert hits == []
+
+
+def test_search_result_lives_in_its_own_module():
+    from libranas.search import SearchResult
+    from libranas.search.result import SearchResult as FromModule
+
+    assert SearchResult is FromModule
+    res = RandomSearch("nb201", toy_score, n_trials=5, random_state=0).run()
+    assert isinstance(res, FromModule)
+    assert json.loads(json.dumps(res.to_dict()))["n_scored"] == 5
+
+
+def test_label_free_search_on_a_table_and_moved_names():
+    from libranas.search import nb201_pruned as old_pruned
+    from libranas.search import nb201_search_table as old_table
+    from libranas.search.protocol import search
+
+    assert old_pruned is nb201_pruned and old_table is nb201_search_table
+    r = search("nb201", budget=40, labelled=0, population=10, random_state=0)
+    assert r["n_evaluated"] == 40 and r["n_labelled"] == 0 and r["labelled"] == []
+    assert r["test_acc"] is not None and "enc:" not in " ".join(r["proxy_scores"])
+    again = search("nb201", budget=40, labelled=0, population=10, random_state=0)
+    assert again["best_arch"] == r["best_arch"]
+    with pytest.raises(ValueError, match="no search table for space 'darts'"):
+        search("darts", budget=10, labelled=5)
+    with pytest.raises(ValueError, match="training-free ranker"):
+        search("nb201", budget=10, labelled=0, ranker="xgboost")

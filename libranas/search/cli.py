@@ -1,99 +1,235 @@
 """The ``libranas search`` subcommand (wired into ``libranas.cli`` by :func:`add_search_parser`).
 
-Example::
+Examples::
 
+    # NB201 from the bundled tables, LIBRA calibrated on 100 labelled cells
     libranas search --space nb201 --task cifar10 --budget 1000 --labelled 100 --seed 0 \\
         --storage runs/c10.jsonl --output runs/c10.json
+
+    # any space, live proxies on real networks, no labels (rank fusion of the proxies)
+    libranas search --space darts --space-option channels=8 --space-option layers=2 \\
+        --mode live --labelled 0 --proxies nwot,zico,meco --data cifar10_960_uint8.npz \\
+        --budget 20 --storage runs/darts.jsonl
+
+Every argument is checked before anything is computed; a user error prints one line
+``error: ...`` on stderr and exits with status 2. Results are printed before ``--output`` is
+written (atomically: a temporary file renamed into place).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
+#: exit status of a user error (as argparse's own)
+USAGE_ERROR = 2
 
-def _float_or_none(value: float | None) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+class _UserError(ValueError):
+    """A problem with the command line, reported in one line."""
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--space-option`` value: JSON when it parses (numbers, booleans, lists), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _format_arch(arch: Any) -> str:
+    """An architecture as text: strings as they are, anything else as JSON."""
+    from libranas.search.result import jsonable
+
+    return arch if isinstance(arch, str) else json.dumps(jsonable(arch))
+
+
+def _check_writable(path: str | None, what: str) -> None:
+    if path is None:
+        return
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise _UserError(f"{what} {path!r}: folder {str(folder)!r} does not exist")
+    if Path(path).is_dir():
+        raise _UserError(f"{what} {path!r} is a folder")
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise _UserError(f"{what} {path!r} is not writable")
+
+
+def _space(args: argparse.Namespace) -> Any:
+    from libranas.spaces import get_space
+
+    options = {}
+    for item in args.space_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _UserError(f"--space-option must be KEY=VALUE, got {item!r}")
+        options[key] = _parse_value(value)
+    try:
+        return get_space(args.space, **options)
+    except TypeError as exc:  # an unknown option of the space's constructor
+        raise _UserError(f"--space {args.space}: {exc}") from None
+
+
+def _constraints(args: argparse.Namespace) -> dict[str, Any] | None:
+    out = {
+        k: getattr(args, k)
+        for k in ("max_params", "max_flops", "max_latency", "device")
+        if getattr(args, k) is not None
+    }
+    return out or None
+
+
+def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.mode != "live":
+        return None
+    if not args.data:
+        raise _UserError("--mode live needs --data (an .npz file of uint8 images x and labels y)")
+    if not Path(args.data).is_file():
+        raise _UserError(f"--data {args.data!r}: no such file")
+    options: dict[str, Any] = {
+        "data": args.data,
+        "batch_size": args.live_batch,
+        "device": args.torch_device,
+    }
+    if args.proxies is not None:
+        from libranas.proxies import list_proxies
+
+        names = [p.strip() for p in args.proxies.split(",") if p.strip()]
+        if not names:
+            raise _UserError("--proxies is empty; name at least one proxy")
+        unknown = [p for p in names if p not in list_proxies()]
+        if unknown:
+            raise _UserError(f"unknown proxies {unknown}; known: {list_proxies()}")
+        options["proxies"] = names
+    store = args.proxy_store
+    if store is None and args.storage is not None:
+        store = f"{args.storage}.proxies.sqlite"
+    if store is not None:
+        _check_writable(store, "--proxy-store")
+        options["store"] = store
+    return options
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    from libranas.search.protocol import _check
+
+    if args.live_batch < 2:
+        raise _UserError(f"--live-batch must be >= 2, got {args.live_batch}")
+    for name in ("population", "batch_size"):
+        if getattr(args, name) < 1:
+            raise _UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _check(args.budget, args.labelled, args.method, args.mode, args.seed)
+    _check_writable(args.output, "--output")
+    _check_writable(args.storage, "--storage")
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(f"best architecture: {_format_arch(result['best_arch'])}")
+    scores = ", ".join(f"{k} {v:.4g}" for k, v in result["proxy_scores"].items())
+    print(f"  predicted score {result['predicted_score']:.4g}; proxies: {scores}")
+    if result["test_acc"] is not None:
+        valid = result["valid_acc"]
+        print(
+            f"  true 200-epoch test accuracy {result['test_acc']:.2f} (optimum "
+            f"{result['optimum_test_acc']:.2f}); validation accuracy "
+            + ("unknown" if valid is None or valid != valid else f"{valid:.2f}")
+        )
+    print(
+        f"  {result['n_evaluated']} architectures of {result['space']} evaluated "
+        f"({result['n_labelled']} labelled, counted in), {result['mode']} proxies, "
+        f"{'LIBRA selected' if result['n_labelled'] else 'rank fusion of'} "
+        f"{result['selected_proxies']}, {result['seconds']:.1f} s "
+        f"({result['score_seconds']:.2f} s scoring)"
+    )
+    known = result["test_acc"] is not None
+    print(
+        "trajectory (evaluated -> best so far by the scorer of the time"
+        + (", its test accuracy):" if known else ", its score):")
+    )
+    traj = result["trajectory"]
+    marks = sorted({min(len(traj), n) for n in (1, 10, 30, 100, 300, 1000, 3000, len(traj))})
+    last = None
+    for i in marks:
+        n, arch, score, acc = traj[i - 1]
+        if (n, arch) != last:
+            value = f"{acc:6.2f}" if known else f"{score:8.4g}"
+            print(f"  {n:6d}  {value}  {_format_arch(arch)}")
+            last = (n, arch)
+
+
+def _write_json(path: str, result: dict[str, Any]) -> None:
+    from libranas.search.result import jsonable
+
+    out = dict(result)
+    out["best_arch"] = jsonable(out["best_arch"])
+    out["labelled"] = jsonable(list(out["labelled"]))
+    out["trajectory"] = [[n, jsonable(a), s, t] for n, a, s, t in out["trajectory"]]
+    if out["valid_acc"] is not None and out["valid_acc"] != out["valid_acc"]:
+        out["valid_acc"] = None  # NaN: no validation label
+    folder = str(Path(path).resolve().parent)
+    fd, tmp = tempfile.mkstemp(prefix=".libranas-", suffix=".json", dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> what open() would have given
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def run_search(args: argparse.Namespace) -> int:
-    """Handler of ``libranas search``: run, print a summary, write ``--output``."""
+    """Handler of ``libranas search``: check, run, print a summary, write ``--output``."""
     import warnings
 
-    from libranas.search.protocol import METHODS, search_nb201
+    from libranas.search.protocol import search
 
-    if args.space != "nb201":
-        print(
-            f"error: the search command supports --space nb201 (bundled labels and tables); "
-            f"for {args.space!r} use libranas.search.EvolutionarySearch / OptunaSearch",
-            file=sys.stderr,
-        )
-        return 2
-    if args.method not in METHODS:  # argparse choices already guard this
-        return 2
-    constraints: dict[str, Any] = {}
-    for key in ("max_params", "max_flops", "max_latency", "device"):
-        if getattr(args, key) is not None:
-            constraints[key] = getattr(args, key)
-    live = None
-    if args.mode == "live":
-        if not args.data:
-            print("error: --mode live needs --data (an .npz image batch)", file=sys.stderr)
-            return 2
-        live = {"data": args.data, "batch_size": args.live_batch}
-        if args.proxies:
-            live["proxies"] = args.proxies.split(",")
     try:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        _check_args(args)
+        space = _space(args)
+        live = _live_options(args)
+        if args.method == "tpe":
+            try:
+                import optuna
+            except ImportError:
+                raise _UserError("--method tpe needs optuna: pip install optuna") from None
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            result = search_nb201(
+            result = search(
+                space,
                 args.task,
                 budget=args.budget,
                 labelled=args.labelled,
                 method=args.method,
                 mode=args.mode,
                 refine=not args.no_refine,
+                ranker=args.ranker,
                 population=args.population,
                 batch_size=args.batch_size,
-                constraints=constraints or None,
+                constraints=_constraints(args),
                 storage=args.storage,
                 live_options=live,
                 random_state=args.seed,
             )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"best architecture: {result['best_arch']}")
-    print(
-        f"  predicted score {result['predicted_score']:.4g}; true 200-epoch test accuracy "
-        f"{result['test_acc']:.2f} (optimum {result['optimum_test_acc']}); validation "
-        f"accuracy {result['valid_acc']:.2f}"
-    )
-    print(
-        f"  {result['n_evaluated']} architectures evaluated ({result['n_labelled']} labelled, "
-        f"counted in), {result['mode']} proxies, LIBRA selected {result['selected_proxies']}, "
-        f"{result['seconds']:.1f} s ({result['score_seconds']:.2f} s scoring)"
-    )
-    print("trajectory (evaluated -> best so far by the scorer of the time, its test accuracy):")
-    traj = result["trajectory"]
-    marks = sorted({min(len(traj), n) for n in (1, 10, 30, 100, 300, 1000, 3000, len(traj))})
-    last = None
-    for i in marks:
-        n, arch, _, acc = traj[i - 1]
-        if (n, arch) != last:
-            print(f"  {n:6d}  {acc:6.2f}  {arch}")
-            last = (n, arch)
+        return USAGE_ERROR
+    _print(result)
     if args.output:
-        out = dict(result)
-        out["valid_acc"] = _float_or_none(out["valid_acc"])
-        with open(args.output, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=1)
+        try:
+            _write_json(args.output, result)
+        except OSError as exc:
+            print(f"error: could not write {args.output!r}: {exc}", file=sys.stderr)
+            return 1
         print(f"results written to {args.output}")
     return 0
 
@@ -114,34 +250,48 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser(
         "search",
-        help="zero-shot architecture search on NAS-Bench-201 (tabular or live proxies)",
+        help="zero-shot architecture search (tabular or live proxies, with or without labels)",
         description=(
-            "Search NB201 with a LIBRA pipeline calibrated on a few labelled architectures "
-            "(validation accuracies from the bundled table). Prints the best architecture, its "
-            "true test accuracy and the trajectory. The labelled architectures count in the "
-            "budget."
+            "Search a space for the architecture a zero-cost scorer rates best. With labels "
+            "(--labelled N, spaces with a search table: nb201) a LIBRA pipeline is calibrated "
+            "on N validation accuracies; with --labelled 0 (any space) the proxies are "
+            "rank-fused without labels. Prints the best architecture, its scores and the "
+            "trajectory. Labelled architectures count in the budget."
         ),
     )
-    p.add_argument("--space", default="nb201", help="search space (only nb201 here)")
-    p.add_argument("--task", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--space", default="nb201", help="search space (see `libranas list spaces`)")
     p.add_argument(
-        "--budget", type=int, default=1000, help="architectures evaluated (default 1000)"
+        "--space-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option of the space, e.g. channels=8 or img_size=32 (repeatable)",
     )
-    p.add_argument("--labelled", type=int, default=100, help="labelled architectures (default 100)")
+    p.add_argument("--task", default=None, help="task, e.g. cifar10 (default: the space's)")
+    p.add_argument("--budget", type=int, default=1000, help="architectures evaluated (1000)")
+    p.add_argument("--labelled", type=int, default=100, help="labelled architectures (100)")
     p.add_argument("--method", default="evolution", choices=list(METHODS))
     p.add_argument("--mode", default="tabular", choices=["tabular", "live"])
+    p.add_argument("--ranker", default=None, help="ZCRanker method (xgboost / log-rank)")
     p.add_argument("--no-refine", action="store_true", help="one-round calibration (random labels)")
     p.add_argument("--population", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=10, help="children scored per call")
+    p.add_argument("--batch-size", type=int, default=10, help="architectures scored per call")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--storage", default=None, help="resumable state (evolution: JSON lines file)")
+    p.add_argument("--storage", default=None, help="resumable search record (JSON lines)")
     p.add_argument("--output", "-o", default=None, help="write the results (JSON) here")
     p.add_argument("--max-params", type=float, default=None, help="millions of parameters")
     p.add_argument("--max-flops", type=float, default=None, help="MFLOPs (multiply-adds)")
     p.add_argument("--max-latency", type=float, default=None, help="ms on --device")
-    p.add_argument("--device", default=None, help="HW-NAS-Bench device of --max-latency")
+    p.add_argument("--device", default=None, help="hardware device of --max-latency")
     p.add_argument("--data", default=None, help="live mode: .npz image batch")
     p.add_argument("--proxies", default=None, help="live mode: comma-separated proxies")
     p.add_argument("--live-batch", type=int, default=64, help="live mode: images per batch")
+    p.add_argument("--torch-device", default="auto", help="live mode: auto, cpu or cuda")
+    p.add_argument(
+        "--proxy-store",
+        default=None,
+        help="live mode: SQLite store of proxy scores (default with --storage: "
+        "<storage>.proxies.sqlite, so a resumed search recomputes nothing)",
+    )
     p.set_defaults(func=run_search)
     return p

@@ -1,85 +1,41 @@
-"""Resource constraints of a search: maximum parameters, FLOPs, latency.
+"""Resource constraints and cost metrics of a search: parameters, FLOPs, latency.
 
 Constraints are checked *before* an architecture is scored: a search never scores, stores or
 returns an architecture that violates them. An unsatisfiable constraint is an error at the
-start of the search, not an empty result.
+start of the search, not an empty result. The same metrics serve as extra objectives of a
+multi-objective search.
 
-Units
------
-- ``max_params``: millions of parameters (``6.0`` = 6M), as the space's analytic
-  ``param_count`` counts them (NB201: exactly NATS-Bench's counts for the dataset's network).
-- ``max_flops``: millions of multiply-accumulates (MFLOPs) of one forward of one image,
-  counted on Conv2d and Linear layers without bias additions (the rule of the ``flops`` proxy);
-  NB201: :func:`nb201_mflops`, at 32x32 (CIFAR) or 16x16 (ImageNet16-120).
-- ``max_latency``: milliseconds on a HW-NAS-Bench ``device`` (NB201 only; from the bundled
-  HW-NAS-Bench table, per dataset).
+Every metric comes from the search space, so any space works with the metrics it can measure
+(nothing here knows a space by name):
+
+- ``params`` (``max_params``): millions of parameters, :meth:`SearchSpace.param_count`
+  (analytic in NB201, DARTS and AutoFormer; NB201 counts exactly NATS-Bench's networks);
+- ``flops`` (``max_flops``): millions of multiply-accumulates of one forward of one image,
+  :meth:`SearchSpace.flops` where the space has an analytic count (NB201), otherwise counted on
+  the built network (Conv2d and Linear layers without bias additions: the rule of the ``flops``
+  proxy, :func:`libranas.proxies.size.count_macs`; needs torch and is much slower);
+- ``latency`` (``max_latency``): milliseconds on a hardware ``device``,
+  :meth:`SearchSpace.latency` (NB201: HW-NAS-Bench's table, devices
+  :data:`~libranas.datasets.nb201_search.HW_DEVICES`); a space without a latency table refuses
+  it with a ``ValueError``.
+
+``task`` names the setting the networks are measured in (classes and input resolution),
+through :meth:`SearchSpace.task_setting`; None uses the space's defaults.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "HW_DEVICES",
-    "NB201_DATASETS",
-    "Constraints",
-    "metric_functions",
-    "nb201_mflops",
-    "resolve_constraints",
-]
+__all__ = ["METRICS", "Constraints", "metric_functions", "resolve_constraints"]
 
-#: HW-NAS-Bench devices with a latency column in the bundled NB201 table
-HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
-#: NB201 dataset name -> (classes, input resolution, dataset key of the bundled table columns)
-NB201_DATASETS = {
-    "cifar10": (10, 32, "cifar10"),
-    "cifar100": (100, 32, "cifar100"),
-    "imagenet16-120": (120, 16, "ImageNet16-120"),
-}
-
-
-def _nb201_dataset(dataset: str) -> tuple[int, int, str]:
-    key = dataset.lower() if isinstance(dataset, str) else dataset
-    if key not in NB201_DATASETS:
-        raise ValueError(f"unknown NB201 dataset {dataset!r}; known: {sorted(NB201_DATASETS)}")
-    return NB201_DATASETS[key]
-
-
-def nb201_mflops(arch: Any, dataset: str = "cifar10", channels: int = 16, cells: int = 5) -> float:
-    """Millions of multiply-accumulates of the NB201 network of ``arch`` on one image.
-
-    Conv2d and Linear layers only, no bias additions (the ``flops`` proxy's rule): the stem
-    3x3 convolution, every ``nor_conv_3x3`` / ``nor_conv_1x1`` of the 3 x ``cells`` cells, the
-    two residual reduction blocks and the classifier. Pooling, skip and ``none`` edges cost
-    nothing.
-
-    Examples
-    --------
-    >>> round(nb201_mflops("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), 4)
-    7.783
-    >>> a = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
-    >>> round(nb201_mflops(a), 2)
-    220.12
-    """  # noqa: E501
-    from libranas.spaces.nb201 import NB201Space
-
-    classes, res, _ = _nb201_dataset(dataset)
-    ops = NB201Space().to_ops(arch)
-    n3, n1 = ops.count("nor_conv_3x3"), ops.count("nor_conv_1x1")
-    c, h = channels, res
-    total = 9 * 3 * c * h * h  # stem
-    for stage in range(3):
-        if stage > 0:  # reduction: 3x3 stride 2, 3x3, 1x1 shortcut at the halved resolution
-            h //= 2
-            total += 9 * c * 2 * c * h * h + 9 * (2 * c) ** 2 * h * h + c * 2 * c * h * h
-            c *= 2
-        total += cells * (n3 * 9 + n1) * c * c * h * h
-    total += c * classes
-    return total / 1e6
+#: the metrics a constraint or an extra objective may name
+METRICS = ("params", "flops", "latency")
 
 
 def _check_limit(name: str, value: Any) -> float | None:
@@ -92,14 +48,97 @@ def _check_limit(name: str, value: Any) -> float | None:
     return float(value)
 
 
+def _space_name(space: Any) -> str:
+    return getattr(space, "name", "") or type(space).__name__
+
+
+class _Params:
+    """Millions of parameters (:meth:`SearchSpace.param_count`)."""
+
+    analytic = True
+
+    def __init__(self, space: Any, num_classes: int | None) -> None:
+        self.space, self.kwargs = space, {} if num_classes is None else {"num_classes": num_classes}
+
+    def __call__(self, archs: list[Any]) -> np.ndarray:
+        return np.array([self.space.param_count(a, **self.kwargs) / 1e6 for a in archs], float)
+
+
+class _Flops:
+    """MFLOPs: the space's analytic count, else counted on the built network (cached)."""
+
+    def __init__(self, space: Any, input_shape: Any, num_classes: int | None) -> None:
+        self.space = space
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.num_classes = num_classes
+        self._counted: dict[Any, float] = {}
+        probe = space.validate(space.sample(1, random_state=0)[0])
+        try:
+            self._analytic(probe)
+            self.analytic = True
+        except NotImplementedError:
+            self.analytic = False
+            if self.input_shape is None:
+                self.input_shape = getattr(space, "default_input_shape", None)
+            if self.input_shape is None:
+                raise ValueError(
+                    f"space {_space_name(space)!r} has no analytic FLOP count and no "
+                    "default_input_shape to count them at; give a task"
+                ) from None
+
+    def _analytic(self, arch: Any) -> float:
+        kwargs: dict[str, Any] = {}
+        if self.input_shape is not None:
+            kwargs["input_shape"] = self.input_shape
+        if self.num_classes is not None:
+            kwargs["num_classes"] = self.num_classes
+        return float(self.space.flops(arch, **kwargs))
+
+    def _count(self, arch: Any) -> float:
+        if arch not in self._counted:
+            import torch
+
+            from libranas.proxies.size import count_macs
+
+            net = self.space.build(arch, num_classes=self.num_classes)
+            x = torch.zeros(1, *self.input_shape)
+            self._counted[arch] = count_macs(net, x, bias=False) / 1e6
+        return self._counted[arch]
+
+    def __call__(self, archs: list[Any]) -> np.ndarray:
+        fn = self._analytic if self.analytic else self._count
+        return np.array([fn(a) for a in archs], dtype=float)
+
+
+class _Latency:
+    """Milliseconds on ``device`` (:meth:`SearchSpace.latency`)."""
+
+    analytic = True
+
+    def __init__(self, space: Any, device: str | None, task: str | None) -> None:
+        self.space, self.device, self.task = space, device, task
+        try:
+            self([])  # the space checks the device now, not in the middle of a search
+        except NotImplementedError:
+            raise ValueError(
+                f"space {_space_name(space)!r} has no latency table, so it cannot be "
+                "constrained or optimised for latency (max_latency / the latency objective)"
+            ) from None
+
+    def __call__(self, archs: list[Any]) -> np.ndarray:
+        values = self.space.latency(list(archs), self.device, self.task)
+        return np.asarray(values, dtype=float)
+
+
 def metric_functions(
-    space: Any, metrics: list[str], dataset: str = "cifar10", device: str | None = None
+    space: Any, metrics: list[str], task: str | None = None, device: str | None = None
 ) -> dict[str, Callable[[list], np.ndarray]]:
     """Functions ``list_of_archs -> array`` for each of ``metrics`` in ``space``.
 
-    ``"params"`` (millions), ``"flops"`` (MFLOPs), ``"latency"`` (ms on a HW-NAS-Bench
-    ``device``, NB201 only); see the module notes for the units. A metric the space cannot
-    measure is a ``ValueError``.
+    ``"params"`` (millions), ``"flops"`` (MFLOPs), ``"latency"`` (ms on ``device``); see the
+    module notes for the units and where each comes from. A metric the space cannot measure
+    is a ``ValueError``. Each function has an ``analytic`` attribute: False when it builds
+    networks (FLOPs counted on a network).
 
     Examples
     --------
@@ -108,49 +147,18 @@ def metric_functions(
     >>> [round(float(v), 4) for v in fns["params"]([1])], [round(float(v), 2) for v in fns["latency"]([1])]
     ([0.8024], [6.55])
     """  # noqa: E501
-    unknown = [m for m in metrics if m not in ("params", "flops", "latency")]
+    unknown = [m for m in metrics if m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; known: params, flops, latency")
-    if device is not None and device not in HW_DEVICES:
-        raise ValueError(f"unknown HW-NAS-Bench device {device!r}; known: {HW_DEVICES}")
-    if "latency" in metrics and device is None:
-        raise ValueError(f"latency needs a HW-NAS-Bench device (one of {HW_DEVICES})")
-    name = getattr(space, "name", "")
+        raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
+    setting = space.task_setting(task) if task is not None else {}
+    classes, shape = setting.get("num_classes"), setting.get("input_shape")
     funcs: dict[str, Callable[[list], np.ndarray]] = {}
-    if name == "nb201":
-        classes, _, key = _nb201_dataset(dataset)
-        if "params" in metrics:
-            funcs["params"] = lambda archs: np.array(
-                [space.param_count(a, classes) / 1e6 for a in archs], dtype=float
-            )
-        if "flops" in metrics:
-            funcs["flops"] = lambda archs: np.array(
-                [nb201_mflops(a, dataset, space.channels, space.cells_per_stage) for a in archs],
-                dtype=float,
-            )
-        if "latency" in metrics:
-            from libranas.datasets import load_nb201_table
-
-            table = load_nb201_table()[f"hw_{key}_{device}_latency"].to_numpy(dtype=float)
-            funcs["latency"] = lambda archs: table[[space.to_index(a) for a in archs]]
-        return funcs
+    if "params" in metrics:
+        funcs["params"] = _Params(space, classes)
+    if "flops" in metrics:
+        funcs["flops"] = _Flops(space, shape, classes)
     if "latency" in metrics:
-        raise ValueError(
-            "latency is only available for the NB201 space (HW-NAS-Bench tables), "
-            f"not for {name or type(space).__name__!r}"
-        )
-    for metric, method, scale in (("params", "param_count", 1e6), ("flops", "flops", 1.0)):
-        if metric not in metrics:
-            continue
-        fn = getattr(space, method, None)
-        if not callable(fn):
-            raise ValueError(
-                f"space {name or type(space).__name__!r} has no {method}() method, so its "
-                f"{metric} cannot be measured"
-            )
-        funcs[metric] = lambda archs, fn=fn, scale=scale: np.array(
-            [fn(a) / scale for a in archs], dtype=float
-        )
+        funcs["latency"] = _Latency(space, device, task)
     return funcs
 
 
@@ -164,31 +172,34 @@ class Constraints:
     max_flops : float, optional
         Millions of multiply-accumulates of one image (see the module notes).
     max_latency : float, optional
-        Milliseconds on ``device`` (HW-NAS-Bench, NB201 only).
+        Milliseconds on ``device`` (spaces with a latency table: NB201's HW-NAS-Bench).
     device : str, optional
-        HW-NAS-Bench device of ``max_latency``: one of :data:`HW_DEVICES`.
-    dataset : str, default="cifar10"
-        NB201 dataset whose network is measured (``"cifar10"``, ``"cifar100"``,
-        ``"imagenet16-120"``): classes, resolution and latency table differ. Other spaces
-        ignore it.
+        Hardware device of ``max_latency`` (NB201: one of
+        :data:`~libranas.datasets.nb201_search.HW_DEVICES`).
+    task : str, optional
+        The task whose network is measured (:meth:`SearchSpace.task_setting`; NB201:
+        ``"cifar10"``, ``"cifar100"``, ``"imagenet16-120"``: classes, resolution and latency
+        table differ). None: the space's defaults.
+    n_check : int, default=2000
+        Random architectures the satisfiability check of :meth:`fit` looks at (spaces that
+        cannot be enumerated).
+    dataset : str, optional
+        Deprecated name of ``task``.
 
     Attributes
     ----------
     space_ : SearchSpace
         The space the constraints were fitted to.
     minimums_ : dict of str to float
-        Smallest value of each constrained metric over the space (exact for NB201, whose
-        15,625 cells are enumerated; over the sampled architectures otherwise).
+        Smallest value of each constrained metric over the checked architectures (exact for
+        spaces that enumerate their architectures with ``all_archs()``, such as NB201).
 
     Notes
     -----
     :meth:`fit` checks that at least one architecture satisfies all constraints together:
-    for NB201 against every cell; for other spaces against the space's ``smallest()``
-    architecture when it has one, else against ``n_check`` random architectures. If none
-    does, it raises a ``ValueError`` that gives the smallest value found.
-
-    A space provides the metrics through methods: ``param_count(arch)`` (parameters),
-    ``flops(arch)`` (MFLOPs); NB201 also takes its ``dataset``. A constraint the space cannot
+    against every architecture of a space with ``all_archs()``, else against ``n_check``
+    random ones (at most 50 when FLOPs must be counted on built networks). If none does, it
+    raises a ``ValueError`` that gives the smallest value found. A constraint the space cannot
     measure is a ``ValueError`` at :meth:`fit`.
 
     Examples
@@ -203,29 +214,44 @@ class Constraints:
     ValueError: no architecture of space 'nb201' satisfies max_params=0.01: the smallest params is 0.073306 (over all 15625 architectures)
     """  # noqa: E501
 
+    #: largest pool of the satisfiability check when a metric builds networks
+    N_CHECK_BUILT = 50
+
     def __init__(
         self,
         max_params: float | None = None,
         max_flops: float | None = None,
         max_latency: float | None = None,
         device: str | None = None,
-        dataset: str = "cifar10",
+        task: str | None = None,
         n_check: int = 2000,
+        dataset: str | None = None,
     ) -> None:
         self.max_params = max_params
         self.max_flops = max_flops
         self.max_latency = max_latency
         self.device = device
-        self.dataset = dataset
+        self.task = task
         self.n_check = n_check
+        self.dataset = dataset
 
     def __repr__(self) -> str:
         parts = [
             f"{k}={getattr(self, k)!r}"
-            for k in ("max_params", "max_flops", "max_latency", "device")
+            for k in ("max_params", "max_flops", "max_latency", "device", "task")
             if getattr(self, k) is not None
         ]
-        return f"Constraints({', '.join(parts + [f'dataset={self.dataset!r}'])})"
+        return f"Constraints({', '.join(parts)})"
+
+    def _task(self) -> str | None:
+        if self.dataset is None:
+            return self.task
+        if self.task is not None and self.task != self.dataset:
+            raise ValueError(f"task={self.task!r} and dataset={self.dataset!r} disagree")
+        warnings.warn(
+            "Constraints(dataset=...) is deprecated; use task=...", FutureWarning, stacklevel=3
+        )
+        return self.dataset
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters, for storage and reports."""
@@ -234,7 +260,7 @@ class Constraints:
             "max_flops": self.max_flops,
             "max_latency": self.max_latency,
             "device": self.device,
-            "dataset": self.dataset,
+            "task": self._task(),
         }
 
     @property
@@ -243,46 +269,42 @@ class Constraints:
         return any(v is not None for v in (self.max_params, self.max_flops, self.max_latency))
 
     # ------------------------------------------------------------------ fitting
-    def _metric_functions(
-        self, space: Any
-    ) -> dict[str, tuple[Callable[[list], np.ndarray], float]]:
-        limits = {
-            "params": _check_limit("max_params", self.max_params),
-            "flops": _check_limit("max_flops", self.max_flops),
-            "latency": _check_limit("max_latency", self.max_latency),
-        }
-        wanted = [m for m, v in limits.items() if v is not None]
-        fns = metric_functions(space, wanted, dataset=self.dataset, device=self.device)
-        return {m: (fns[m], limits[m]) for m in wanted}
-
     def fit(self, space: Any) -> Constraints:
         """Resolve the metric functions for ``space`` and check the constraints can be met.
 
         Raises
         ------
         ValueError
-            Invalid bounds, unknown device/dataset, a metric the space cannot measure, or no
+            Invalid bounds, unknown device/task, a metric the space cannot measure, or no
             architecture satisfying every constraint.
         """
+        from libranas._validation import check_int
         from libranas.spaces import get_space
 
         space = get_space(space)
-        if isinstance(self.n_check, bool) or not isinstance(self.n_check, numbers.Integral):
-            raise ValueError(f"n_check must be a positive int, got {self.n_check!r}")
-        if self.n_check < 1:
-            raise ValueError(f"n_check must be a positive int, got {self.n_check!r}")
+        try:
+            check_int(self.n_check, "n_check", low=1)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        limits = {
+            "params": _check_limit("max_params", self.max_params),
+            "flops": _check_limit("max_flops", self.max_flops),
+            "latency": _check_limit("max_latency", self.max_latency),
+        }
+        wanted = [m for m, v in limits.items() if v is not None]
+        fns = metric_functions(space, wanted, task=self._task(), device=self.device)
         self.space_ = space
-        self.funcs_ = self._metric_functions(space)
+        self.funcs_ = {m: (fns[m], limits[m]) for m in wanted}
         self.minimums_: dict[str, float] = {}
         if not self.funcs_:
             return self
         if callable(getattr(space, "all_archs", None)):
             pool, where = space.all_archs(), "over all {n} architectures"
         else:
-            pool = list(space.sample(int(self.n_check), random_state=0))
-            smallest = getattr(space, "smallest", None)
-            if callable(smallest):
-                pool.insert(0, space.validate(smallest()))
+            n = int(self.n_check)
+            if not all(getattr(fn, "analytic", True) for fn in fns.values()):
+                n = min(n, self.N_CHECK_BUILT)
+            pool = list(space.sample(n, random_state=0))
             where = "over {n} sampled architectures"
         values = {m: fn(pool) for m, (fn, _) in self.funcs_.items()}
         ok = np.ones(len(pool), dtype=bool)
@@ -295,7 +317,7 @@ class Constraints:
                 f"the smallest {m} is {self.minimums_[m]:.6g}" for m in self.funcs_
             )
             raise ValueError(
-                f"no architecture of space {getattr(space, 'name', space)!r} satisfies {bounds}: "
+                f"no architecture of space {_space_name(space)!r} satisfies {bounds}: "
                 f"{smallest_txt} ({where.format(n=len(pool))})"
             )
         return self
@@ -326,6 +348,13 @@ def resolve_constraints(constraints: Any, space: Any) -> Constraints | None:
     """Fitted :class:`Constraints` from None, a Constraints or a dict of its arguments.
 
     Returns None when no bound is set.
+
+    Examples
+    --------
+    >>> resolve_constraints({"max_params": 1.0}, "nb201").minimums_
+    {'params': 0.073306}
+    >>> resolve_constraints(None, "nb201") is None
+    True
     """
     if constraints is None:
         return None

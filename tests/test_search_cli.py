@@ -1,0 +1,143 @@
+"""Tests of ``libranas search``: tabular and live (label-free) runs, resuming, user errors."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from libranas.cli import main
+from libranas.search import JSONLStorage
+
+pytest.importorskip("optuna")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """A synthetic CIFAR-sized uint8 batch (the name sets the CIFAR-10 normalisation)."""
+    path = tmp_path_factory.mktemp("data") / "cifar10_synthetic.npz"
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(32, 3, 32, 32), dtype=np.uint8)
+    np.savez(path, x=x, y=rng.integers(0, 10, size=32))
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_tabular_search_writes_results_and_resumes(tmp_path, capsys):
+    out, store = tmp_path / "r.json", tmp_path / "s.jsonl"
+    argv = ["search", "--budget", "60", "--labelled", "20", "--population", "10", "--seed", "1",
+            "--storage", str(store), "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    first = json.loads(out.read_text())
+    assert "best architecture: |" in text and "test accuracy" in text
+    assert text.index("best architecture") < text.index("results written")
+    assert first["n_evaluated"] == 60 and len(first["trajectory"]) >= 60
+    assert JSONLStorage(store).studies() == ["phase1", "phase2"]
+    assert main(argv) == 0  # resumed from the storage: same result
+    again = json.loads(out.read_text())
+    assert again["best_arch"] == first["best_arch"]
+    assert again["trajectory"] == first["trajectory"]
+
+
+LIVE = ["--mode", "live", "--labelled", "0", "--proxies", "nwot,zico,meco", "--live-batch",
+        "8", "--torch-device", "cpu"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        ["--space", "darts", "--space-option", "channels=8", "--space-option", "layers=2"],
+        [
+            "--space",
+            "autoformer-tiny",
+            "--space-option",
+            "img_size=32",
+            "--space-option",
+            "patch_size=16",
+            "--space-option",
+            "num_classes=10",
+        ],
+    ],  # fmt: skip
+    ids=["darts", "autoformer-tiny"],
+)
+def test_live_label_free_search_on_any_space_resumes(tmp_path, capsys, images, space):
+    out, store = tmp_path / "r.json", tmp_path / "s.jsonl"
+    argv = ["search", *space, *LIVE, "--data", images, "--budget", "8", "--population", "4",
+            "--batch-size", "2", "--storage", str(store), "-o", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert "best architecture:" in text and "proxies: nwot" in text
+    assert result["n_evaluated"] == 8 and result["n_labelled"] == 0
+    assert set(result["proxy_scores"]) == {"nwot", "zico", "meco"}
+    assert all(np.isfinite(v) for v in result["proxy_scores"].values())
+    assert result["test_acc"] is None  # no table for this space: nothing to report
+    assert (tmp_path / "s.jsonl.proxies.sqlite").exists()  # proxies kept for a resume
+    start = time.perf_counter()
+    assert main(argv) == 0
+    again = json.loads(out.read_text())
+    assert again["best_arch"] == result["best_arch"]
+    assert again["trajectory"] == result["trajectory"]
+    assert again["score_seconds"] < result["score_seconds"]  # nothing was recomputed
+    assert time.perf_counter() - start < 30
+
+
+def _error(capsys, argv):
+    code = main(["search", *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--space", "nope"], "unknown search space 'nope'"),
+        (["--budget", "0"], "budget must be an int >= 2"),
+        (["--budget", "-3"], "budget must be an int >= 2"),
+        (["--labelled", "1"], "labelled must be 0"),
+        (["--labelled", "5000", "--budget", "100"], "exceeds budget"),
+        (["--seed", "-1"], "random_state"),
+        (["--population", "0"], "--population must be >= 1"),
+        (["--space", "nb301"], "no search table for space 'darts'"),
+        (["--space", "darts", "--mode", "live", "--labelled", "0"], "needs --data"),
+        (["--task", "mnist"], "unknown NB201 task 'mnist'"),
+        (["--max-params", "0.01"], "no architecture of space 'nb201' satisfies"),
+        (["--max-latency", "5"], "needs a HW-NAS-Bench device"),
+        (["--space-option", "channels"], "KEY=VALUE"),
+        (["--space", "darts", "--space-option", "colour=1"], "--space darts"),
+        (["-o", "/nonexistent-folder/r.json"], "does not exist"),
+        (["--storage", "/nonexistent-folder/s.jsonl"], "does not exist"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(capsys, argv, message):
+    start = time.perf_counter()
+    assert message in _error(capsys, argv)
+    assert time.perf_counter() - start < 10  # refused before any search
+
+
+def test_live_user_errors(capsys, images, tmp_path):
+    base = ["--space", "darts", "--mode", "live", "--labelled", "0"]
+    assert "no such file" in _error(capsys, [*base, "--data", str(tmp_path / "missing.npz")])
+    assert "unknown proxies ['bogus']" in _error(
+        capsys, [*base, "--data", images, "--proxies", "nwot,bogus"]
+    )
+    assert "--proxies is empty" in _error(capsys, [*base, "--data", images, "--proxies", ""])
+    assert "--live-batch must be >= 2" in _error(
+        capsys, [*base, "--data", images, "--live-batch", "1"]
+    )
+    assert "no named tasks" in _error(capsys, [*base, "--data", images, "--task", "cifar10"])
