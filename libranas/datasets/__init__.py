@@ -20,6 +20,7 @@ from libranas.datasets.bundled import (
     load_nb201_table,
 )
 from libranas.datasets.images import load_image_batch
+from libranas.datasets.nb201_search import nb201_search_table, search_table
 from libranas.datasets.zc_tables import (
     Benchmark,
     NonFiniteValuesWarning,
@@ -44,4 +45,6 @@ __all__ = [
     "load_libranas_table",
     "load_nb201_table",
     "load_zc_table",
+    "nb201_search_table",
+    "search_table",
 ]

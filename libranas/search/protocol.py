@@ -69,7 +69,7 @@ METHODS = ("evolution", "random", "tpe")
 
 def _table(space: Any, task: str | None, required: bool, **options: Any) -> Any:
     """The space's search table, or None when it has none and none is ``required``."""
-    from libranas.datasets.nb201_search import search_table
+    from libranas.datasets import search_table
 
     try:
         return search_table(space, task, **options)
