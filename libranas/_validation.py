@@ -13,6 +13,7 @@ same way:
 
 from __future__ import annotations
 
+import fnmatch
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -49,9 +50,7 @@ def is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_int(
-    value: Any, name: str, *, low: int | None = None, high: int | None = None
-) -> int:
+def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an ``int`` when it is an integer in ``[low, high]``, else a clear error.
 
     Raises ``TypeError`` for a non-integer (bools and floats included) and ``ValueError``
@@ -231,12 +230,52 @@ def column_index(key: Any, names: Sequence[str] | None, n_columns: int, what: st
     raise TypeError(f"{what} entries must be column names (str) or positions (int), got {key!r}")
 
 
+def column_indices(keys: Any, names: Sequence[str] | None, n_columns: int, what: str) -> list[int]:
+    """Positions of the columns a list of keys names, glob patterns expanded, in X's order.
+
+    Each key is a name or a position (as :func:`column_index`), or a glob pattern (a name
+    with ``*``, ``?`` or ``[``, matched with :func:`fnmatch.fnmatchcase`) that stands for
+    every column whose name matches, e.g. ``"archfeaturizer__*"`` for the columns a
+    :class:`~libranas.ArchFeaturizer` adds in a ``FeatureUnion``. A pattern that matches no
+    column and a column named twice are errors.
+
+    Examples
+    --------
+    >>> column_indices(["g*", "a"], ["a", "g:x", "p", "g:y"], 4, "passthrough")
+    [0, 1, 3]
+    >>> column_indices(["h*"], ["a", "g:x"], 2, "passthrough")
+    Traceback (most recent call last):
+    ...
+    ValueError: passthrough: pattern 'h*' matches no column of X; available columns: ['a', 'g:x']
+    """
+    found: list[int] = []
+    for key in keys:
+        if isinstance(key, str) and any(ch in key for ch in "*?["):
+            if names is None:
+                raise ValueError(
+                    f"{what} pattern {key!r} needs column names, but X has none (an ndarray); "
+                    "pass a DataFrame, e.g. call set_output(transform='pandas') on the pipeline"
+                )
+            hits = [j for j, name in enumerate(names) if fnmatch.fnmatchcase(str(name), key)]
+            if not hits:
+                raise ValueError(
+                    f"{what}: pattern {key!r} matches no column of X; available columns: "
+                    f"{list(names)}"
+                )
+        else:
+            hits = [column_index(key, names, n_columns, what)]
+        for j in hits:
+            if j in found:
+                shown = names[j] if names is not None else j
+                raise ValueError(f"{what} lists column {shown!r} twice")
+            found.append(j)
+    return sorted(found)
+
+
 # ------------------------------------------------------------------------------ rank correlation
 
 
-def rank_correlation(
-    a: Any, b: Any, *, method: str = "spearman", omit: str | None = None
-) -> float:
+def rank_correlation(a: Any, b: Any, *, method: str = "spearman", omit: str | None = None) -> float:
     """Spearman's rho or Kendall's tau-b of two 1-D arrays: the one implementation.
 
     Spearman's rho is Pearson's correlation of the average ranks (ties share their mean

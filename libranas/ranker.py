@@ -37,6 +37,7 @@ from libranas._validation import (
     check_int,
     check_random_state,
     column_index,
+    column_indices,
     draw_seeds,
     rank_correlation,
 )
@@ -191,7 +192,8 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         never flipped.
     passthrough : None or sequence of str or int, default=None
         Columns that are not zero-cost proxies (e.g. a one-hot architecture encoding), by name
-        (needs a DataFrame with string column names) or integer position. Rank fusions ignore
+        (needs a DataFrame with string column names), glob pattern of names (``"graph:*"``)
+        or integer position. Rank fusions ignore
         them; learned rankers use them as they are (no sign, no rank transform, monotone
         constraint 0).
     rank_reference : {"fit", "predict"}, default="fit"
@@ -434,8 +436,9 @@ class ZCRanker(RegressorMixin, BaseEstimator):
                 f"passthrough must be a sequence of column names or positions, "
                 f"got {self.passthrough!r}."
             )
-        for key in self.passthrough:
-            mask[self._column_index(key, "passthrough")] = False
+        names = getattr(self, "feature_names_in_", None)
+        names = None if names is None else [str(n) for n in names]
+        mask[column_indices(self.passthrough, names, self.n_features_in_, "passthrough")] = False
         return mask
 
     def _resolve_signs(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:

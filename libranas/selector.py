@@ -20,7 +20,12 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from libranas._validation import check_has_columns, column_index, rank_correlation
+from libranas._validation import (
+    check_has_columns,
+    column_index,
+    column_indices,
+    rank_correlation,
+)
 from libranas._validation import is_int as _is_int
 
 __all__ = ["LibraSelector", "TARGET_KEY", "sturges_bins"]
@@ -140,7 +145,10 @@ class LibraSelector(SelectorMixin, BaseEstimator):
     passthrough : list of str or int, default=None
         Columns that are not proxies (for example an architecture encoding). They take no part
         in the selection and are always kept in the output, after the selected proxies, in
-        input order. Strings name DataFrame columns, ints are positional indices.
+        input order. Strings name DataFrame columns, ints are positional indices; a string
+        with ``*``, ``?`` or ``[`` is a glob pattern for every column it matches (e.g.
+        ``"archfeaturizer__*"`` after ``make_union(ProxyFeaturizer(...), ArchFeaturizer(...))``
+        with ``set_output(transform="pandas")``).
 
     Attributes
     ----------
@@ -331,13 +339,9 @@ class LibraSelector(SelectorMixin, BaseEstimator):
             [str(c) for c in self.feature_names_in_] if has_names else [f"x{i}" for i in range(p)]
         )
 
-        pt_idx: list[int] = []
-        for key in self.passthrough or []:
-            idx = self._resolve(key, names, has_names, "passthrough")
-            if idx in pt_idx:
-                raise ValueError(f"passthrough lists column {names[idx]!r} twice")
-            pt_idx.append(idx)
-        pt_idx.sort()
+        pt_idx = column_indices(
+            self.passthrough or [], names if has_names else None, p, "passthrough"
+        )
         if isinstance(self.bias, str) and self.bias == "auto":
             bias_idx = names.index("params") if has_names and "params" in names else None
         elif self.bias is None:
