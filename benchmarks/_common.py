@@ -28,7 +28,11 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 CACHE = RESULTS / "cache"
-IMAGES = Path(os.environ.get("LIBRANAS_IMAGES", "/work/shared/data/images"))
+#: the real data that is not bundled (image batches, source tables): the folder named by the
+#: environment variable LIBRANAS_DATA, else shared/data next to the repository (the same
+#: rule as tests/_data.py)
+DATA = Path(os.environ.get("LIBRANAS_DATA") or ROOT.parents[1] / "shared" / "data")
+IMAGES = DATA / "images"
 BATCH = 64
 BATCH_SEED = 0  # which 64 of the 960 images (load_image_batch random_state)
 INIT_SEED = 0  # random_state of arch_seed: one init per cell, seed from the architecture
@@ -253,17 +257,29 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit() -> str:
+def _git(*args: str) -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
+            ["git", *args], capture_output=True, text=True, check=False, cwd=ROOT
         ).stdout.strip()
     except OSError:
+        return ""
+
+
+def git_commit() -> str:
+    """Short hash of HEAD ("" outside a git checkout)."""
+    return _git("rev-parse", "--short", "HEAD")
+
+
+def code_version() -> str:
+    """The code a result comes from, for a results file: the short hash of HEAD, with
+    ``+dirty`` when ``libranas/`` or ``benchmarks/`` (results aside) have uncommitted
+    changes; ``unknown`` outside a git checkout."""
+    head = git_commit()
+    if not head:
         return "unknown"
+    dirty = _git("status", "--porcelain", "--", "../libranas", ".", ":!results")
+    return head + ("+dirty" if dirty else "")
 
 
 def fmt(v: float, digits: int = 3) -> str:

@@ -39,14 +39,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results"
 CSV = OUT / "lswag_autoformer.csv"
 PROFILE = OUT / "lswag_autoformer_profile.json"
 REPORT = OUT / "lswag_autoformer.md"
 BAND_FILE = ROOT / "libranas" / "spaces" / "data" / "autoformer_band.json"
-GT = Path("/work/shared/data/autoformer/autoprox/gt_autoformer.json")
-IMAGES = Path("/work/shared/data/images/cifar100_960_uint8.npz")
+GT = C.DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
+IMAGES = C.DATA / "images" / "cifar100_960_uint8.npz"
 
 IMG, PATCH, CLASSES, BATCH, SEED = 32, 4, 100, 32, 0
 N_CALIBRATION = 30
@@ -367,7 +370,8 @@ def report() -> None:
     lines = [
         "# L-SWAG and zero-cost proxies on 100 AutoFormer-Tiny ViTs",
         "",
-        f"Written by `benchmarks/lswag_autoformer.py` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        f"Written by `benchmarks/lswag_autoformer.py` (git {C.code_version()}) on "
+        f"{time.strftime('%Y-%m-%d %H:%M')}.",
         "",
         "## Protocol",
         "",

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import threading
 import time
 import warnings
@@ -38,10 +39,13 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 CACHE = RESULTS / "cache"
-IMAGES = Path("/work/shared/data/images/cifar10_960_uint8.npz")
+IMAGES = C.DATA / "images" / "cifar10_960_uint8.npz"
 THROUGHPUT_JSON = CACHE / "scale_throughput.json"
 FULL_JSONL = CACHE / "scale_full.jsonl"
 FULL_STORE = CACHE / "scale_full.db"
@@ -184,6 +188,7 @@ def run_throughput(n_archs: int, batch: int, rounds: int) -> dict[str, Any]:
         "load_avg_end": list(os.getloadavg()),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "git": C.code_version(),
     }
 
 
@@ -213,7 +218,15 @@ def run_full(store_path: Path, every: float, limit: int | None, log_path: Path) 
         log_file.flush()
 
     start_rows = rows()["rows"]
-    log({"event": "start", "rows": start_rows, "n_archs": len(archs), "proxies": FULL_PROXIES})
+    log(
+        {
+            "event": "start",
+            "rows": start_rows,
+            "n_archs": len(archs),
+            "proxies": FULL_PROXIES,
+            "git": C.code_version(),
+        }
+    )
     sampler = Sampler(every, extra=rows, log=log)
     sampler.start()
     t0 = time.perf_counter()
@@ -245,7 +258,8 @@ def run_full(store_path: Path, every: float, limit: int | None, log_path: Path) 
 def render() -> str:
     lines = ["# Scaling: Dask throughput, memory over all 15,625 NB201 cells, score store", ""]
     lines += [
-        "Produced by `benchmarks/scale.py` (`throughput`, `full`, `report`). Machine: 2 CPU "
+        f"Produced by `benchmarks/scale.py` (`throughput`, `full`, `report`; report written at "
+        f"git {C.code_version()}, each run's commit below). Machine: 2 CPU "
         "cores shared with other jobs (the load average is recorded), no GPU; torch pinned "
         "to 1 thread per process. Timings on this machine vary 30-50% from run to run: the "
         "ratio of two runs made back to back in one process is the number to read.",
@@ -262,7 +276,7 @@ def render() -> str:
             "`joblib.parallel_config(backend='dask')` on "
             "`LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`. "
             f"Load average at start: {', '.join(f'{v:.1f}' for v in t['load_avg_start'])} "
-            f"on {t['cpu_count']} cores.",
+            f"on {t['cpu_count']} cores. Run at git {t.get('git', 'not recorded (older run)')}.",
             "",
             f"The two runs alternate {t['rounds']} times on one warm cluster (medians below; the "
             "RSS of both rows includes the cluster's worker processes, idle in the sequential "
@@ -296,7 +310,10 @@ def render() -> str:
         lines += [
             f"Proxies {', '.join(proxies)} (no data batch: the networks see a zero batch of "
             "shape (2, 3, 32, 32)); sequential, one torch thread; `store=` an SQLite file. "
-            "Every segment is one process; a killed segment resumes from the store.",
+            "Every segment is one process; a killed segment resumes from the store. Commit "
+            "of each segment: "
+            + ", ".join(f"{s['segment']}: {s.get('git', 'not recorded')}" for s in starts)
+            + ".",
             "",
             "| segment | rows at start | rows at end | wall (s) | archs / s | peak RSS (MB) |",
             "|---|---|---|---|---|---|",

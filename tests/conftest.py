@@ -1,13 +1,25 @@
 from pathlib import Path
 
 import pytest
+from _data import DATA_DIR, require_data
 
-# real data kept next to the checkout (not bundled: image licenses / size)
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "shared_data(*paths): the test needs these files under the real-data folder "
+        "(tests/_data.py); skipped without them, failed under LIBRANAS_STRICT_DATA=1",
+    )
+
+
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("shared_data"):
+        require_data(*marker.args)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real benchmark data folder {SHARED_DATA} is not available")
-    return SHARED_DATA
+    """The real-data folder (tests/_data.py); skip (strict: fail) when it is missing."""
+    if not DATA_DIR.is_dir():
+        require_data(".")  # skips or fails with the standard message
+    return DATA_DIR

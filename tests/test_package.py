@@ -23,8 +23,25 @@ def test_import_is_light():
 
 
 def test_top_level_exports_resolve():
+    import importlib
+    import inspect
+
+    from libranas.featurizer import ProxyFeaturizer
+    from libranas.ranker import ZCRanker
+    from libranas.selector import LibraSelector
+
+    # each lazy name is exactly the object its module defines, of the promised kind
+    assert libranas.ProxyFeaturizer is ProxyFeaturizer
+    assert libranas.LibraSelector is LibraSelector and libranas.ZCRanker is ZCRanker
     for name in libranas.__all__:
-        assert getattr(libranas, name) is not None
+        if name == "__version__":
+            continue
+        value = getattr(libranas, name)
+        module = importlib.import_module(libranas._LAZY[name])
+        assert value is getattr(module, name), name
+        assert inspect.isclass(value) or inspect.isfunction(value), (name, value)
+        assert value.__name__ == name and value.__module__.startswith("libranas."), name
+    assert sorted(dir(libranas)) == sorted(libranas.__all__)
     assert libranas.__version__ == "0.1.0"
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         libranas.Nope  # noqa: B018

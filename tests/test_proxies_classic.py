@@ -7,11 +7,11 @@ from __future__ import annotations
 import copy
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _data import require_data
 from torch import nn
 
 from libranas.proxies import get_proxy, list_proxies
@@ -34,7 +34,7 @@ CLASSIC = {
     "epe_nas": {"input_jacobian"},
     "zen": {"own_pass"},
 }
-ZC_TABLE = Path("/work/shared/data/nas-bench-suite-zero/zc_nasbench201.json")
+ZC_TABLE = "nas-bench-suite-zero/zc_nasbench201.json"  # under the real-data folder
 
 
 def score(name: str, npass: NetworkPass) -> float:
@@ -331,15 +331,14 @@ def test_size_proxies_hand_counts():
 # -- NB201 against the NAS-Bench-Suite-Zero table -------------------------------------------
 @pytest.fixture(scope="module")
 def nb201_table():
-    if not ZC_TABLE.exists():
-        pytest.skip("NAS-Bench-Suite-Zero table not available")
+    table = require_data(ZC_TABLE)
     try:
         from libranas.spaces import get_space
 
         space = get_space("nb201")
     except (ImportError, ValueError) as exc:  # pragma: no cover - space not written yet
         pytest.skip(f"nb201 space unavailable: {exc}")
-    return json.loads(ZC_TABLE.read_text()), space
+    return json.loads(table.read_text()), space
 
 
 @pytest.mark.parametrize(

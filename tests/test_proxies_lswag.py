@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _data import require_data
 from torch import nn
 
 from libranas.proxies import get_proxy
@@ -26,7 +26,7 @@ from libranas.proxies.lswag import (
 from libranas.proxies.swap import swap
 
 torch.set_num_threads(1)
-DATA = Path("/work/shared/data/images/cifar10_960_uint8.npz")
+CIFAR10 = "images/cifar10_960_uint8.npz"  # under the real-data folder (tests/_data.py)
 
 
 def net4() -> nn.Module:
@@ -204,10 +204,8 @@ def test_calibrated_band_can_be_used_by_the_proxies():
 
 
 def test_lswag_on_built_nb201_cells_with_real_images():
-    if not DATA.exists():
-        pytest.skip(f"{DATA} not available")
     nb201 = pytest.importorskip("libranas.spaces.nb201")
-    d = np.load(DATA)
+    d = np.load(require_data(CIFAR10))
     x = torch.tensor(d["x"][:16]).float() / 255
     mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
     std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)

