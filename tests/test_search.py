@@ -33,6 +33,7 @@ from libranas.search import (
     suggest_architecture,
 )
 from libranas.spaces import get_space, list_spaces
+from libranas.spaces.base import SearchSpace
 from libranas.spaces.nb201 import nb201_pruned
 
 optuna = pytest.importorskip("optuna")
@@ -59,6 +60,27 @@ class Recorder:
     def __call__(self, archs):
         self.calls.append(list(archs))
         return self.fn(archs)
+
+
+class Bare(SearchSpace):
+    """A space of 9 integers that defines no Optuna suggestion."""
+
+    name = "bare"
+
+    def validate(self, arch):
+        return int(arch)
+
+    def sample(self, n, random_state=None):
+        return list(np.random.default_rng(random_state).integers(0, 9, size=n))
+
+    def mutate(self, arch, random_state=None):
+        return (arch + 1) % 9
+
+    def encode(self, arch):
+        return np.eye(9)[arch]
+
+    def build(self, arch, num_classes=None):
+        raise NotImplementedError
 
 
 # ----------------------------------------------------------------------------- evolution
@@ -366,8 +388,6 @@ def test_calibrated_libra_pipeline_ranks_well():
 
 
 def test_suggest_architecture_on_every_space_and_a_clear_error_without_suggest():
-    from libranas.spaces.base import SearchSpace
-
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     nb = get_space("nb201")
     arch = suggest_architecture(study.ask(), nb)
@@ -381,24 +401,6 @@ def test_suggest_architecture_on_every_space_and_a_clear_error_without_suggest()
     t = study.ask()
     d = suggest_architecture(t, darts)
     assert darts.validate(d) == d and darts.trial_params(d) == t.params
-
-    class Bare(SearchSpace):  # a space that defines no Optuna suggestion
-        name = "bare"
-
-        def validate(self, arch):
-            return int(arch)
-
-        def sample(self, n, random_state=None):
-            return list(np.random.default_rng(random_state).integers(0, 9, size=n))
-
-        def mutate(self, arch, random_state=None):
-            return (arch + 1) % 9
-
-        def encode(self, arch):
-            return np.eye(9)[arch]
-
-        def build(self, arch, num_classes=None):
-            raise NotImplementedError
 
     with pytest.raises(ValueError, match="no Optuna suggestion rule"):
         suggest_architecture(study.ask(), Bare())
@@ -741,3 +743,15 @@ def test_label_free_search_on_a_table_and_moved_names():
         search("darts", budget=10, labelled=5)
     with pytest.raises(ValueError, match="training-free ranker"):
         search("nb201", budget=10, labelled=0, ranker="xgboost")
+
+
+def test_exhausted_space_stops_with_a_warning_and_deprecated_dataset_alias():
+    for sampler in (RandomSampler(max_tries=20), EvolutionSampler(population=3, max_tries=5)):
+        with pytest.warns(RuntimeWarning, match="stopped after"):
+            res = SearchLoop(Bare(), lambda a: [float(x) for x in a], sampler, n_trials=12,
+                             batch_size=3, max_tries=2, random_state=0).run()  # fmt: skip
+        assert res.n_scored == 9 and res.best_score == 8.0  # each of the 9 scored once
+    with pytest.warns(FutureWarning, match="task"):
+        old = Constraints(max_params=0.5, dataset="cifar100").fit(get_space("nb201"))
+    with pytest.warns(FutureWarning):
+        assert old.to_dict()["task"] == "cifar100"

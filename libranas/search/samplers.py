@@ -222,7 +222,8 @@ class EvolutionSampler(BaseSampler):
         Mutations tried per child to find one that satisfies the constraints and is new (a
         new tournament every 10). When they all fail, a random new architecture is proposed
         (``parent=-1``); only when none can be drawn either (a nearly exhausted space) the
-        last child already scored is proposed: the loop reuses its score (``cached``).
+        first admissible child that was already scored (or proposed in this batch) is
+        proposed: the loop reuses its score (``cached``).
 
     Notes
     -----
@@ -297,12 +298,12 @@ class EvolutionSampler(BaseSampler):
             if attempt and attempt % 10 == 0:
                 parent, arch = self._tournament(rng)
             child = space.validate(space.mutate(arch, rng))
-            if child in taken or not context.admissible(child):
+            if not context.admissible(child):
                 continue
-            if context.is_new(child):
+            if child not in taken and context.is_new(child):
                 return Proposal(child, {"parent": int(parent)})
-            if child in self._last_scored:
-                fallback = Proposal(child, {"parent": int(parent)})
+            if fallback is None and (child in taken or child in self._last_scored):
+                fallback = Proposal(child, {"parent": int(parent)})  # will reuse a score
         random_arch = draw_new(context, rng, taken, self.max_tries * 10)
         if random_arch is not None:
             return Proposal(random_arch, {"parent": -1})
