@@ -22,7 +22,9 @@ other batch-loss passes):
   when block ``l`` halves the resolution ``g`` is pixel-unshuffled first) estimates
   ``J_l^T`` (``E[r r^T] = I``). With ``sigma_l`` its largest singular value,
   ``az_trainability = mean_l ( -sigma_l - 1 / (sigma_l + 1e-6) + 2 )``, maximal (0) at
-  ``sigma_l = 1``: blocks that neither shrink nor amplify gradients.
+  ``sigma_l = 1``: blocks that neither shrink nor amplify gradients. A block with two inputs
+  (a DARTS cell also reads the block before the previous one) is differentiated w.r.t. the
+  previous block's output only.
 - **complexity**: ``az_complexity`` = FLOPs of the network (millions of multiply-accumulates
   of one image, as :func:`libranas.proxies.size.flops`).
 
