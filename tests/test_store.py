@@ -225,6 +225,25 @@ def test_second_run_reads_everything_from_the_store(tmp_path, reference, monkeyp
     np.testing.assert_array_equal(again, reference[::-1])
 
 
+def test_a_store_that_cannot_be_written_costs_no_score(tmp_path, reference, monkeypatch):
+    """Read-only file, full disk: the scores are still computed and returned, with one
+    ScoreStoreWarning; the store is not tried again for the rest of the call."""
+    from libranas.store import ScoreStoreWarning
+
+    attempts = []
+
+    def read_only(self, *args, **kwargs):
+        attempts.append(1)
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(ScoreStore, "put", read_only)
+    with pytest.warns(ScoreStoreWarning, match="could not be written.*readonly") as record:
+        z = make_featurizer(store=tmp_path / "s.db").fit().transform(ARCHS)
+    np.testing.assert_array_equal(z, reference)
+    assert len([w for w in record if w.category is ScoreStoreWarning]) == 1
+    assert attempts == [1]  # one chunk tried, then no more writes
+
+
 def test_only_missing_cells_are_computed(tmp_path, reference, monkeypatch):
     store = ScoreStore(tmp_path / "s.db")
     make_featurizer(store=store, proxies=["params", "nwot"]).fit().transform(ARCHS[:4])
