@@ -250,6 +250,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                         seeds=seeds,
                         methods=methods,
                         progress=bar.update,
+                        n_jobs=args.n_jobs,
                     )
                 )
             # e.g. a proxy constant on some labelled sets: report each message once
@@ -511,14 +512,22 @@ def build_parser() -> argparse.ArgumentParser:
         "LIBRA methods, 4 for xgboost-all, and 2 fewer than the benchmark's architectures)",
     )
     ev.add_argument(
-        "--seeds", type=_int_at_least(1), default=10, help="number of seeds (default 10)"
+        "--seeds", type=_int_at_least(1), default=30, help="number of splits (seeds; default 30)"
     )
     ev.add_argument("--seed", type=_int_at_least(0), default=0, help="first seed (default 0)")
+    ev.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="splits evaluated in parallel (joblib; default -1: every core); the results do "
+        "not depend on it",
+    )
     ev.add_argument(
         "--methods",
         default=None,
         help="comma-separated subset of: best-proxy, libra+rank-mean, libra+xgboost, "
-        "xgboost-all, xgboost-all+encoding (default: all)",
+        "xgboost-all, xgboost-all+encoding, ranker-all, ranker-all+graph (default: all; "
+        "+encoding adds the space's one-hot, +graph its graph features and one-hot)",
     )
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument(

@@ -9,6 +9,7 @@ reported separately as ``paper-in-sample``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,27 +38,41 @@ METHODS: dict[str, Callable[[int, list[str]], Any]] = {
     "xgboost-all+encoding": lambda seed, enc: ZCRanker(
         "xgboost", passthrough=enc, random_state=seed
     ),
+    # libranas' default ranker (ensemble) on the proxies, then also on the architecture's
+    # graph features and one-hot (ArchFeaturizer)
+    "ranker-all": lambda seed, enc: ZCRanker(random_state=seed),
+    "ranker-all+graph": lambda seed, enc: ZCRanker(passthrough=enc, random_state=seed),
 }
 DEFAULT_METHODS = tuple(METHODS)
-_ENCODING_PREFIX = "enc:"
+#: method-name suffix -> ArchFeaturizer feature groups appended to the proxies
+ARCH_SUFFIXES = {"+encoding": ("onehot",), "+graph": ("graph", "onehot")}
 
 
-def with_encoding(bench: Benchmark) -> tuple[pd.DataFrame, list[str]] | None:
-    """``bench.X`` with the search space's architecture encoding appended, or None.
+def with_arch_features(
+    bench: Benchmark, features: tuple[str, ...] = ("onehot",)
+) -> tuple[pd.DataFrame, list[str]] | None:
+    """``bench.X`` with :class:`~libranas.ArchFeaturizer` columns appended, or None.
 
-    None when the benchmark's space is not a registered :mod:`libranas.spaces` space
-    (TransNAS-Bench-101 cells have no builder here).
+    Columns are named ``"<group>:<name>"`` (e.g. ``"onehot:1<-0:none"``,
+    ``"graph:n_paths"``). None when the benchmark's space is not a registered
+    :mod:`libranas.spaces` space or does not define the feature groups.
     """
+    from libranas.arch_featurizer import ArchFeaturizer
     from libranas.spaces import list_spaces
 
     if bench.space not in list_spaces():
         return None
-    from libranas.spaces import get_space
+    try:
+        feats = ArchFeaturizer(bench.space, features=features).fit(bench.archs)
+    except ValueError:  # the space lacks a feature group
+        return None
+    names = [str(n) for n in feats.get_feature_names_out()]
+    extra = pd.DataFrame(feats.transform(bench.archs), index=bench.X.index, columns=names)
+    return pd.concat([bench.X, extra], axis=1), names
 
-    space = get_space(bench.space)
-    names = [_ENCODING_PREFIX + n for n in space.encoding_names()]
-    enc = pd.DataFrame(space.encode_many(bench.archs), index=bench.X.index, columns=names)
-    return pd.concat([bench.X, enc], axis=1), names
+
+def _suffix(method: str) -> str | None:
+    return next((s for s in ARCH_SUFFIXES if method.endswith(s)), None)
 
 
 def _rank_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, float, int]:
@@ -110,11 +125,30 @@ def evaluate_benchmark(
     methods: Iterable[str] = DEFAULT_METHODS,
     in_sample: bool = True,
     progress: Callable[[], None] | None = None,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Run the protocol on one benchmark.
 
-    Methods ending in ``+encoding`` are skipped for benchmarks whose search space has no
-    encoder in :mod:`libranas.spaces`.
+    Methods ending in ``+encoding`` (proxies + one-hot) or ``+graph`` (proxies + graph
+    features + one-hot) are skipped for benchmarks whose search space does not define those
+    features in :mod:`libranas.spaces`.
+
+    Parameters
+    ----------
+    bench : Benchmark
+    n_labelled : int, default=100
+        Architectures drawn as the labelled set of each split.
+    seeds : iterable of int, default=range(10)
+        One split per seed (``numpy.random.default_rng(seed)`` draws the labelled set).
+    methods : iterable of str
+        Names in :data:`METHODS`.
+    in_sample : bool, default=True
+        Add the paper's in-sample protocol (``paper-in-sample``).
+    progress : callable, optional
+        Called after each split.
+    n_jobs : int or None, default=None
+        Splits run in parallel (joblib; None = 1). Every split is seeded, so the results
+        do not depend on it.
 
     Returns
     -------
@@ -142,34 +176,24 @@ def evaluate_benchmark(
             f"{bench.name} for evaluation"
         )
     X, y = bench.X, bench.y.to_numpy()
-    encoded = with_encoding(bench) if any(m.endswith("+encoding") for m in methods) else None
-    if encoded is None:  # no encoder for this space: those methods are not run
-        methods = [m for m in methods if not m.endswith("+encoding")]
+    extended = {
+        suffix: with_arch_features(bench, groups)
+        for suffix, groups in ARCH_SUFFIXES.items()
+        if any(_suffix(m) == suffix for m in methods)
+    }
+    # no such features for this space: those methods are not run
+    methods = [m for m in methods if _suffix(m) is None or extended[_suffix(m)] is not None]
+    from joblib import Parallel, delayed
+
+    jobs = (
+        delayed(_one_seed)(bench.name, X, y, seed, n_labelled, methods, extended) for seed in seeds
+    )
     rows = []
-    for seed in seeds:
-        rng = np.random.default_rng(seed)
-        labelled = np.zeros(n, dtype=bool)
-        labelled[rng.choice(n, size=n_labelled, replace=False)] = True
-        for method in methods:
-            if method.endswith("+encoding"):
-                Xm, enc = encoded
-            else:
-                Xm, enc = X, []
-            model = METHODS[method](seed, enc).fit(Xm[labelled], y[labelled])
-            rho, tau, n_unscored = _rank_scores(y[~labelled], model.predict(Xm[~labelled]))
-            rows.append(
-                {
-                    "benchmark": bench.name,
-                    "method": method,
-                    "seed": seed,
-                    "n_labelled": n_labelled,
-                    "n_evaluated": int((~labelled).sum()),
-                    "rho": rho,
-                    "tau": tau,
-                    "n_unscored": n_unscored,
-                    "selected": _selected(model),
-                }
-            )
+    # seeds are independent and each is seeded, so results do not depend on n_jobs
+    for seed_rows, messages in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+        rows.extend(seed_rows)
+        for message in messages:  # warnings raised in a worker, re-raised here
+            warnings.warn(message, UserWarning, stacklevel=2)
         if progress is not None:
             progress()
     if in_sample:
@@ -189,6 +213,44 @@ def evaluate_benchmark(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _one_seed(
+    name: str,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    seed: int,
+    n_labelled: int,
+    methods: list[str],
+    extended: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every method on one split; the rows and the messages of the warnings raised."""
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    labelled = np.zeros(n, dtype=bool)
+    labelled[rng.choice(n, size=n_labelled, replace=False)] = True
+    rows = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for method in methods:
+            suffix = _suffix(method)
+            Xm, enc = extended[suffix] if suffix is not None else (X, [])
+            model = METHODS[method](seed, enc).fit(Xm[labelled], y[labelled])
+            rho, tau, n_unscored = _rank_scores(y[~labelled], model.predict(Xm[~labelled]))
+            rows.append(
+                {
+                    "benchmark": name,
+                    "method": method,
+                    "seed": seed,
+                    "n_labelled": n_labelled,
+                    "n_evaluated": int((~labelled).sum()),
+                    "rho": rho,
+                    "tau": tau,
+                    "n_unscored": n_unscored,
+                    "selected": _selected(model),
+                }
+            )
+    return rows, list(dict.fromkeys(str(w.message) for w in caught))
 
 
 def _selected(model: Any) -> str:
