@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from libranas.spaces.nb201 import HW_DEVICES
+
 __all__ = [
     "HW_DEVICES",
     "NB201_SEARCH_TASKS",
@@ -40,8 +42,6 @@ __all__ = [
     "search_table",
 ]
 
-#: HW-NAS-Bench devices with a latency column in the bundled NB201 table
-HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
 #: NB201 task -> (key of its columns in the 15k table, 200-epoch test accuracy column,
 #: NAS-Bench-Suite-Zero 9k benchmark of its proxies or None)
 NB201_SEARCH_TASKS = {
@@ -96,19 +96,7 @@ def nb201_latency(archs: Sequence[Any], device: str, task: str = "cifar10") -> n
 
     if device is None:
         raise ValueError(f"latency needs a HW-NAS-Bench device (one of {HW_DEVICES})")
-    if device not in HW_DEVICES:
-        raise ValueError(f"unknown HW-NAS-Bench device {device!r}; known: {HW_DEVICES}")
-    key = NB201_SEARCH_TASKS[_nb201_task(task)][0]
-    column = _latency_column(f"hw_{key}_{device}_latency")
-    space = NB201Space()
-    return column[[space.to_index(a) for a in archs]]
-
-
-@lru_cache(maxsize=18)
-def _latency_column(name: str) -> np.ndarray:
-    from libranas.datasets.bundled import load_nb201_table
-
-    return load_nb201_table()[name].to_numpy(dtype=float)
+    return NB201Space().latency(archs, device, _nb201_task(task))
 
 
 @lru_cache(maxsize=3)

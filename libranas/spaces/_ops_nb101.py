@@ -7,13 +7,15 @@ Re-derived from the paper's description of the network; imported only by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from libranas.spaces.nb101 import vertex_channels
+# the channel rule lives with the space (torch-free, also used by its analytic count) and is
+# passed in by NB101Space.build, so that this module does not import the space back
+ChannelRule = Callable[[np.ndarray, int, int], list[int]]
 
 
 class ConvBNReLU(nn.Sequential):
@@ -41,11 +43,18 @@ def nb101_op(name: str, channels: int) -> nn.Module:
 class NB101Cell(nn.Module):
     """One NAS-Bench-101 cell (module) of a pruned spec, ``c_in`` -> ``c_out`` channels."""
 
-    def __init__(self, matrix: np.ndarray, ops: Sequence[str], c_in: int, c_out: int) -> None:
+    def __init__(
+        self,
+        matrix: np.ndarray,
+        ops: Sequence[str],
+        c_in: int,
+        c_out: int,
+        channel_rule: ChannelRule,
+    ) -> None:
         super().__init__()
         n = len(matrix)
         self.n = n
-        self.channels = vertex_channels(matrix, c_in, c_out)
+        self.channels = channel_rule(matrix, c_in, c_out)
         self.sources = [[i for i in range(1, v) if matrix[i, v]] for v in range(n)]
         self.from_input = [bool(matrix[0, v]) for v in range(n)]
         self.to_output = [v for v in range(1, n - 1) if matrix[v, n - 1]]
@@ -99,6 +108,8 @@ class NB101Network(nn.Module):
         channels: int = 128,
         stacks: int = 3,
         cells_per_stack: int = 3,
+        *,
+        channel_rule: ChannelRule,
     ) -> None:
         super().__init__()
         self.stem = ConvBNReLU(3, channels, 3)
@@ -109,7 +120,7 @@ class NB101Network(nn.Module):
                 layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
                 c *= 2
             for _ in range(cells_per_stack):
-                layers.append(NB101Cell(matrix, ops, c_in, c))
+                layers.append(NB101Cell(matrix, ops, c_in, c, channel_rule))
                 c_in = c
         self.cells = nn.Sequential(*layers)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)

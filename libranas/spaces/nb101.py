@@ -776,7 +776,13 @@ class NB101Space(SearchSpace):
         classes = check_num_classes(num_classes, default=10)
         matrix, names = _spec(arch)
         return NB101Network(
-            matrix, names, classes, self.channels, self.stacks, self.cells_per_stack
+            matrix,
+            names,
+            classes,
+            self.channels,
+            self.stacks,
+            self.cells_per_stack,
+            channel_rule=vertex_channels,
         )
 
 

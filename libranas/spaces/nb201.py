@@ -282,6 +282,19 @@ def nb201_mflops(
     return total / 1e6
 
 
+#: HW-NAS-Bench devices with a latency column in the bundled NB201 table
+HW_DEVICES: tuple[str, ...] = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
+#: NB201 classes -> the task key of the HW-NAS-Bench columns of the bundled table
+_HW_TASK_KEYS = {10: "cifar10", 100: "cifar100", 120: "ImageNet16-120"}
+
+
+@lru_cache(maxsize=18)
+def _latency_column(name: str) -> np.ndarray:
+    from libranas.datasets.bundled import load_nb201_table
+
+    return load_nb201_table()[name].to_numpy(dtype=float)
+
+
 @register_space("nb201")
 class NB201Space(SearchSpace):
     """NAS-Bench-201: 15,625 cells of 6 edges x 5 operations.
@@ -536,16 +549,18 @@ class NB201Space(SearchSpace):
 
     def latency(self, archs: list[Any], device: str, task: str | None = None) -> np.ndarray:
         """HW-NAS-Bench latency (ms) of ``archs`` on ``device`` for ``task``'s network (default
-        CIFAR-10), from the bundled table (:func:`libranas.datasets.nb201_search.nb201_latency`).
+        CIFAR-10), from the bundled NB201 table (:func:`libranas.datasets.load_nb201_table`).
 
         Examples
         --------
         >>> [round(float(v), 2) for v in NB201Space().latency([1], "edgegpu")]
         [6.55]
         """
-        from libranas.datasets.nb201_search import nb201_latency
-
-        return nb201_latency(archs, device, "cifar10" if task is None else task)
+        if device not in HW_DEVICES:
+            raise ValueError(f"unknown HW-NAS-Bench device {device!r}; known: {HW_DEVICES}")
+        key = _HW_TASK_KEYS[nb201_task("cifar10" if task is None else task)[0]]
+        column = _latency_column(f"hw_{key}_{device}_latency")
+        return column[[self.to_index(a) for a in archs]]
 
     def build(self, arch: Any, num_classes: int | None = None) -> Any:
         """Build the untrained NAS-Bench-201 network of ``arch``.
