@@ -9,5 +9,6 @@ Spaces register themselves by name (timm-style)::
 
 from libranas.spaces._registry import get_space, list_spaces, register_space
 from libranas.spaces.base import SearchSpace
+from libranas.spaces.model_space import ArchDict, ModelSpace
 
-__all__ = ["SearchSpace", "get_space", "list_spaces", "register_space"]
+__all__ = ["ArchDict", "ModelSpace", "SearchSpace", "get_space", "list_spaces", "register_space"]

@@ -16,6 +16,8 @@ _SPACE_MODULES = (
     "libranas.spaces.autoformer",
     "libranas.spaces.nb101",
     "libranas.spaces.tnb101",
+    "libranas.spaces.pit",
+    "libranas.spaces.timm_space",
 )
 _loaded = False
 
