@@ -36,7 +36,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-__all__ = ["path_feature_names", "path_features"]
+__all__ = ["edge_cell_features", "path_feature_names", "path_features"]
 
 _ABSENT = -1.0  # length of a path that does not exist (lengths are >= 0 otherwise)
 
@@ -188,3 +188,29 @@ def path_features(
     for v in range(n_nodes):
         out[f"depth:{v}"] = float(depth[v])
     return out
+
+
+def edge_cell_features(
+    n_nodes: int,
+    edge_ops: Sequence[tuple[tuple[int, int], str]],
+    ops: Sequence[str],
+    param_free: Collection[str] = (),
+    none: str = "none",
+) -> np.ndarray:
+    """:func:`path_features` of a single-input cell whose edges carry the operations.
+
+    The NAS-Bench-201 / TransNAS-Bench-101-micro form: nodes ``0..n_nodes-1``, input 0,
+    output ``n_nodes - 1``, ``edge_ops`` = ``((to, from), op)`` per edge; ``none`` edges are no
+    connection and are left out.
+
+    Examples
+    --------
+    >>> edge_cell_features(3, [((1, 0), "conv"), ((2, 0), "none"), ((2, 1), "skip")],
+    ...                    ops=("conv", "skip"))[:4].tolist()
+    [2.0, 1.0, 2.0, 2.0]
+    """
+    edges = [(src, to, op) for (to, src), op in edge_ops if op != none]
+    values = path_features(
+        n_nodes, edges, ops, inputs=(0,), output=n_nodes - 1, param_free=param_free
+    )
+    return np.fromiter(values.values(), dtype=np.float64, count=len(values))

@@ -498,15 +498,10 @@ class TNB101MicroSpace(SearchSpace):
         >>> f["n_paths"], f["min_len"], f["max_len"], f["param_free_paths"]
         (2.0, 1.0, 2.0, 1.0)
         """
-        from libranas.spaces._graph import path_features
+        from libranas.spaces._graph import edge_cell_features
 
-        edges = [
-            (src, to, op)
-            for (to, src), op in zip(EDGES, self.to_ops(arch), strict=True)
-            if op != "none"
-        ]
-        values = path_features(4, edges, _GRAPH_OPS, inputs=(0,), output=3, param_free=PARAM_FREE)
-        return np.fromiter(values.values(), dtype=np.float64, count=len(values))
+        edge_ops = list(zip(EDGES, self.to_ops(arch), strict=True))
+        return edge_cell_features(4, edge_ops, _GRAPH_OPS, PARAM_FREE)
 
     # ------------------------------------------------------------------ Optuna
     def trial_choices(self) -> dict[str, tuple[str, ...]]:
