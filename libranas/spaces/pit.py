@@ -635,7 +635,9 @@ class PiTSpace(SearchSpace):
         class token. Initialisation as PiT: position embedding and class token from a
         truncated normal (std 0.02), LayerNorms 1 and 0, convolutions and linears at torch's
         default. Modules are registered in forward order (``patch_embed``, then
-        ``stages.<s>.blocks``, ``stages.<s>.pool``, ..., ``norm``, ``head``).
+        ``stages.<s>.blocks``, ``stages.<s>.pool``, ..., ``norm``, ``head``). Each stage maps
+        the token tensor ``(N, 1 + grid**2, width)`` to the next stage's tokens, so
+        block-feature proxies (AZ-NAS) see the three stages as blocks.
 
         Examples
         --------
@@ -694,25 +696,25 @@ def _torch_classes() -> dict[str, type]:
             return x + self.mlp(self.norm2(x))
 
     class PiTStage(nn.Module):
-        """Blocks over ``[class token, grid tokens]``, then the pooling to the next stage."""
+        """Blocks over the tokens ``[class token, grid tokens]`` of a ``grid`` x ``grid``
+        map, then the pooling to the next stage; tokens in, tokens out (a tensor, so the
+        block-feature proxies see every stage)."""
 
-        def __init__(self, blocks: list[nn.Module], pool: nn.Module | None) -> None:
+        def __init__(self, blocks: list[nn.Module], pool: nn.Module | None, grid: int) -> None:
             super().__init__()
+            self.grid = grid
             self.blocks = nn.ModuleList(blocks)
             self.pool = pool
 
-        def forward(
-            self, x: torch.Tensor, cls_token: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            b, c, h, w = x.shape
-            tokens = torch.cat((cls_token, x.flatten(2).transpose(1, 2)), dim=1)
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
             for block in self.blocks:
                 tokens = block(tokens)
-            cls_token = tokens[:, :1]
-            x = tokens[:, 1:].transpose(1, 2).reshape(b, c, h, w)
-            if self.pool is not None:
-                x, cls_token = self.pool(x, cls_token)
-            return x, cls_token
+            if self.pool is None:
+                return tokens
+            b, _, c = tokens.shape
+            x = tokens[:, 1:].transpose(1, 2).reshape(b, c, self.grid, self.grid)
+            x, cls_token = self.pool(x, tokens[:, :1])
+            return torch.cat((cls_token, x.flatten(2).transpose(1, 2)), dim=1)
 
     class PiTNet(nn.Module):
         """The PiT of one architecture (see :meth:`PiTSpace.build`)."""
@@ -724,8 +726,8 @@ def _torch_classes() -> dict[str, type]:
             self.arch = arch
             d = arch.widths
             self.patch_embed = ConvEmbedding(3, d[0], img_size, patch_size, stride, padding=0)
-            grid = self.patch_embed.grid_size
-            self.pos_embed = nn.Parameter(torch.zeros(1, d[0], *grid))
+            grid = self.patch_embed.grid_size[0]
+            self.pos_embed = nn.Parameter(torch.zeros(1, d[0], grid, grid))
             self.cls_token = nn.Parameter(torch.zeros(1, 1, d[0]))
             stages = []
             for s, (width, heads, depth) in enumerate(
@@ -735,7 +737,8 @@ def _torch_classes() -> dict[str, type]:
                     PiTBlock(width, heads, arch.base_dim, arch.mlp_ratio) for _ in range(depth)
                 ]
                 pool = Pooling(width, d[s + 1], stride=2) if s + 1 < len(d) else None
-                stages.append(PiTStage(blocks, pool))
+                stages.append(PiTStage(blocks, pool, grid))
+                grid = (grid - 1) // 2 + 1  # kernel 3, stride 2, padding 1
             self.stages = nn.ModuleList(stages)
             self.norm = nn.LayerNorm(d[-1], eps=LN_EPS)
             self.head = nn.Linear(d[-1], num_classes)
@@ -745,9 +748,10 @@ def _torch_classes() -> dict[str, type]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = self.patch_embed(x) + self.pos_embed
             cls_token = self.cls_token.expand(x.shape[0], -1, -1)
+            tokens = torch.cat((cls_token, x.flatten(2).transpose(1, 2)), dim=1)
             for stage in self.stages:
-                x, cls_token = stage(x, cls_token)
-            return self.head(self.norm(cls_token)[:, 0])
+                tokens = stage(tokens)
+            return self.head(self.norm(tokens[:, 0]))
 
     classes: dict[str, type] = {"PiTBlock": PiTBlock, "PiTStage": PiTStage, "PiTNet": PiTNet}
     for name, cls in classes.items():
