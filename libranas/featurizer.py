@@ -229,12 +229,23 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         Proxy names (:func:`libranas.proxies.list_proxies`), one output column each, in this
         order. ``None``: every registered proxy, the L-SWAG family first
         (``lswag, lswag_lambda, lswag_psi``), then the others sorted by name.
-    data : (x, y) pair, torch DataLoader, path to an .npz file, or None, default=None
+    data : arrays, Dataset, DataLoader, dataset name, folder, .npz path or None, default=None
         The batch every network is scored on.
 
         - ``(x, y)``: arrays or tensors; ``x`` floating point ``(N, C, H, W)`` (already
           normalised), ``y`` integer class labels ``(N,)``. The first ``batch_size``
           samples are used (all of them when there are fewer).
+        - ``"cifar10"`` or ``"cifar100"``: ``batch_size`` training images drawn from the
+          dataset, downloaded once through torchvision into ``$LIBRANAS_CACHE`` (default
+          ``~/.cache/libranas``; offline, an ``OSError`` says where to put the files),
+          normalised with the dataset's statistics and resized to the space's input size
+          (:func:`libranas.datasets.sources.load_dataset_batch`).
+        - a ``torch.utils.data.Dataset`` of ``(image, label)`` items, or the path of an
+          ImageFolder-style directory (``root/<class>/<image>``): ``batch_size`` items
+          drawn from ``random_state``, resized to the space's input size (``input_shape``
+          or the space's ``default_input_shape``); raw images (PIL, uint8) are normalised
+          with the ImageNet statistics, float tensors taken as already normalised
+          (:mod:`libranas.datasets.sources`).
         - a ``torch.utils.data.DataLoader`` yielding ``(x, y)`` batches: the first
           ``batch_size`` samples it yields, iterated with torch's global RNG seeded from
           ``random_state`` (so a shuffling loader gives the same batch every fit).
@@ -333,6 +344,16 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     data_ : tuple of ndarray
         The batch ``(x, y)`` every network is scored on (numpy, so the fitted featurizer
         pickles).
+    data_source_ : dict
+        Where the batch came from: ``kind`` (``"arrays"``, ``"dataloader"``, ``"dataset"``,
+        ``"dataset-name"``, ``"folder"``, ``"npz"`` or ``"zeros"``) and, for the drawn
+        sources, the ``indices`` drawn, the ``size`` images were resized to and the
+        ``normalization`` applied (see :mod:`libranas.datasets.sources`).
+    size_prior_ : (float, float) or None
+        reg-SWAP's ``(mu, sigma)`` (millions of parameters) used: the space's
+        :meth:`~libranas.spaces.SearchSpace.size_prior` unless ``options`` give
+        ``reg_swap_mu`` / ``reg_swap_sigma``; None when ``reg_swap`` is not computed or both
+        options are given.
     num_classes_ : int
         Output classes of the networks.
     lswag_band_ : (float, float) or None
@@ -569,26 +590,71 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                     "default_input_shape), or pass data"
                 )
             shape = self._check_shape(shape)
+            self.data_source_ = {"kind": "zeros", "shape": [2, *shape]}
             return np.zeros((2, *shape), np.float32), np.zeros(2, np.int64)
         if isinstance(data, (str, os.PathLike)):
-            from libranas.datasets import load_image_batch
-
-            x, y = load_image_batch(
-                data, n=self.batch_size, num_classes=self.num_classes, random_state=seed
-            )
+            x, y = self._from_path(data, seed)
         elif isinstance(data, (tuple, list)):
             if len(data) != 2:
                 raise ValueError(f"data must be an (x, y) pair, got a sequence of {len(data)}")
             x, y = self._as_numpy(data[0], "x"), self._as_numpy(data[1], "y")
             x, y = x[: self.batch_size], y[: self.batch_size]
-        elif type(data).__name__ == "DataLoader" or hasattr(data, "dataset"):
+            self.data_source_ = {"kind": "arrays", "n": int(len(x))}
+        elif (type(data).__name__ == "DataLoader" or hasattr(data, "dataset")) and (
+            not self._is_dataset(data)
+        ):
             x, y = self._from_loader(data, seed)
+            self.data_source_ = {"kind": "dataloader", "n": int(len(x))}
+        elif self._is_dataset(data):
+            from libranas.datasets.sources import batch_from_dataset
+
+            x, y, self.data_source_ = batch_from_dataset(
+                data, self.batch_size, size=self._target_size(), random_state=seed
+            )
         else:
             raise TypeError(
-                "data must be an (x, y) pair of arrays/tensors, a torch DataLoader, a path to "
-                f"an .npz image file or None, got {type(data).__name__}"
+                "data must be an (x, y) pair of arrays/tensors, a torch Dataset or DataLoader, "
+                "a dataset name ('cifar10', 'cifar100'), an image folder, a path to an .npz "
+                f"image file or None, got {type(data).__name__}"
             )
         return self._check_batch(x, y)
+
+    @staticmethod
+    def _is_dataset(data: Any) -> bool:
+        try:
+            from torch.utils.data import Dataset, IterableDataset
+        except ImportError:  # pragma: no cover - torch is needed to score anyway
+            return False
+        return isinstance(data, (Dataset, IterableDataset))
+
+    def _target_size(self) -> tuple[int, int] | None:
+        """``(H, W)`` of the networks' input: ``input_shape`` or the space's default."""
+        shape = self.input_shape or getattr(self.space_, "default_input_shape", None)
+        return None if shape is None or len(shape) < 3 else (int(shape[-2]), int(shape[-1]))
+
+    def _from_path(self, data: str | os.PathLike, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """A dataset name, an image folder or an ``.npz`` file of uint8 images."""
+        from libranas.datasets import load_image_batch
+        from libranas.datasets.sources import (
+            DATASET_NAMES,
+            batch_from_folder,
+            load_dataset_batch,
+        )
+
+        if isinstance(data, str) and data.lower() in DATASET_NAMES and not os.path.exists(data):
+            x, y, self.data_source_ = load_dataset_batch(
+                data, self.batch_size, size=self._target_size(), random_state=seed
+            )
+        elif os.path.isdir(data):
+            x, y, self.data_source_ = batch_from_folder(
+                data, self.batch_size, size=self._target_size(), random_state=seed
+            )
+        else:
+            x, y = load_image_batch(
+                data, n=self.batch_size, num_classes=self.num_classes, random_state=seed
+            )
+            self.data_source_ = {"kind": "npz", "path": str(data), "n": int(len(x))}
+        return x, y
 
     @staticmethod
     def _as_numpy(value: Any, what: str) -> np.ndarray:
@@ -729,6 +795,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 f"{self.num_classes_} (the networks' output width); pass num_classes= or fold "
                 "the labels (e.g. load_image_batch(..., fold_labels=True))"
             )
+        self.size_prior_ = self._resolve_size_prior()
         self._fit_band()
         return self
 
@@ -800,8 +867,24 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         profile = self.space_.lswag_profile()
         self.lswag_profile_ = None if profile is None else np.asarray(profile, dtype=np.float64)
 
+    def _resolve_size_prior(self) -> tuple[float, float] | None:
+        """reg-SWAP's ``(mu, sigma)`` from the space (:meth:`SearchSpace.size_prior`) unless
+        ``options`` set them; None when ``reg_swap`` is not computed."""
+        if "reg_swap" not in self.proxies_:
+            return None
+        options = self.options or {}
+        if "reg_swap_mu" in options and "reg_swap_sigma" in options:
+            return None
+        prior = getattr(self.space_, "size_prior", None)
+        mu, sigma = prior() if prior is not None else (1.5, 1.5)
+        return float(options.get("reg_swap_mu", mu)), float(options.get("reg_swap_sigma", sigma))
+
     def _pass_options(self) -> dict[str, Any]:
-        return {**(self.options or {}), "lswag_band": self.lswag_band_}
+        options = {**(self.options or {}), "lswag_band": self.lswag_band_}
+        prior = getattr(self, "size_prior_", None)
+        if prior is not None:
+            options["reg_swap_mu"], options["reg_swap_sigma"] = prior
+        return options
 
     def _progress(self, total: int, desc: str) -> Any:
         """A tqdm bar over ``total`` architectures: off at ``verbose=0`` or off a terminal."""
@@ -1018,6 +1101,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             "num_classes": int(self.num_classes_),
             "device": torch.device(self.device_).type,
         }
+        prior = getattr(self, "size_prior_", None)
+        if prior is not None and tuple(prior) != (1.5, 1.5):  # absent for NB201's prior
+            values["reg_swap_prior"] = [float(prior[0]), float(prior[1])]
         if self.n_inits != 1:  # absent for one init: stores written before n_inits still match
             values["n_inits"] = int(self.n_inits)
         context = ScoreContext(

@@ -21,6 +21,12 @@ from libranas.datasets.bundled import (
 )
 from libranas.datasets.images import load_image_batch
 from libranas.datasets.nb201_search import nb201_search_table, search_table
+from libranas.datasets.sources import (
+    batch_from_dataset,
+    batch_from_folder,
+    cache_dir,
+    load_dataset_batch,
+)
 from libranas.datasets.zc_tables import (
     Benchmark,
     NonFiniteValuesWarning,
@@ -34,13 +40,17 @@ __all__ = [
     "TNB101_MICRO_TASKS",
     "Benchmark",
     "LibranasTable",
+    "batch_from_dataset",
+    "batch_from_folder",
     "NonFiniteValuesWarning",
     "bundled_path",
+    "cache_dir",
     "describe_benchmark",
     "libranas_table_path",
     "list_benchmarks",
     "list_tasks",
     "load_benchmark",
+    "load_dataset_batch",
     "load_image_batch",
     "load_libranas_table",
     "load_nb201_table",

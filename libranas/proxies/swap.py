@@ -23,12 +23,14 @@ regularisation, which steers the search towards a target model size):
 
 with Theta the number of trainable parameters in **millions**; ``mu`` and ``sigma``
 (options ``reg_swap_mu`` / ``reg_swap_sigma``, both in millions, defaults 1.5 and 1.5)
-are user-set targets: the defaults favour the largest NAS-Bench-201 cells (0.07-1.5 M
-parameters); set them for other spaces. Note the paper's sigma is not squared and not
-doubled. For AutoFormer-Tiny (5-10 M parameters) the default factor is below 1e-6 and
-orders the networks by size alone: pass ``reg_swap_mu`` / ``reg_swap_sigma`` suited to
-the space. ViTs: every token-channel position of a GeLU input is one unit (the 3-D
-``(N, T, C)`` tensor is flattened per sample).
+are targets: the defaults favour the largest NAS-Bench-201 cells (0.07-1.5 M
+parameters). Note the paper's sigma is not squared and not doubled. For AutoFormer-Tiny
+(5-10 M parameters) the defaults give factors below 1e-3 and order the networks by inverted
+size alone, so :class:`~libranas.ProxyFeaturizer` passes the space's own prior
+(:meth:`libranas.spaces.SearchSpace.size_prior`: derived from the parameter distribution
+for the ViT, timm and listed-model spaces, NB201's (1.5, 1.5) elsewhere) unless the options
+set ``reg_swap_mu`` / ``reg_swap_sigma``. ViTs: every token-channel position of a GeLU
+input is one unit (the 3-D ``(N, T, C)`` tensor is flattened per sample).
 
 Examples
 --------

@@ -35,7 +35,7 @@ def size_prior_from_counts(counts: Any) -> tuple[float, float]:
     on any space: ``mu`` = the largest count, ``sigma = (mu - smallest)^2 / ln 4``, so the
     factor is 1 at the largest sampled network and 1/4 at the smallest (NAS-Bench-201's 200
     sampled cells give about (1.29, 1.07), near the published prior). The default
-    (1.5, 1.5) applied to 5-10 M-parameter ViTs instead gives factors below 1e-6 that
+    (1.5, 1.5) applied to 5-10 M-parameter ViTs instead gives factors below 1e-3 that
     order the networks by inverted size alone.
 
     Parameters
