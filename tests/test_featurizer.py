@@ -469,3 +469,28 @@ def test_a_proxy_declares_its_options_at_registration():
             register_proxy("bad", requires=("model",), options={"k": 1})
     finally:
         _PROXIES.pop("my_scaled_params", None)
+
+
+def test_a_proxy_without_declared_options_keeps_its_prefixed_keys():
+    """Registered without options= (not declared): its "<name>_*" keys pass unchecked, so
+    a module written before declarations keeps working; any other unknown key still fails."""
+    from libranas.proxies import check_options, register_proxy
+
+    @register_proxy("legacy_size", requires=("model",))
+    def legacy_size(npass):
+        return npass.options.get("legacy_size_scale", 1.0)
+
+    try:
+        assert get_proxy("legacy_size").options is None
+        assert get_proxy("nwot").options == {}  # built-ins declare, even when they read none
+        check_options({"legacy_size_scale": 3.0})
+        with pytest.raises(ValueError, match=r"unknown option 'legacy_scale'.*'legacy_size_\*'"):
+            check_options({"legacy_scale": 3.0})
+        with pytest.raises(ValueError, match="unknown option 'nwot_k'"):
+            check_options({"nwot_k": 3})
+        feat = ProxyFeaturizer(
+            proxies=["legacy_size"], data=random_batch(), options={"legacy_size_scale": 3.0}
+        )
+        assert feat.fit_transform(ARCHS[:1])[0, 0] == 3.0
+    finally:
+        _PROXIES.pop("legacy_size", None)

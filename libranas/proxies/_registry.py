@@ -70,9 +70,10 @@ class ProxyInfo:
         What the proxy reads from the shared pass; the featurizer plans passes from it.
     reference : str
         The paper the proxy is re-implemented from.
-    options : mapping of str to str
+    options : mapping of str to str, or None
         The keys of ``network_pass.options`` the proxy reads, with what each one sets
-        (declared at registration; :func:`check_options` rejects any other key).
+        (declared at registration; :func:`check_options` rejects any other key). None: not
+        declared (see :func:`register_proxy`).
     """
 
     name: str
@@ -81,7 +82,7 @@ class ProxyInfo:
     reference: str = ""
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] | None = None
 
 
 def _load_builtin() -> None:
@@ -118,10 +119,12 @@ def register_proxy(
         The paper, and one line on what the proxy computes.
     options : mapping of str to str, optional
         The keys of ``network_pass.options`` the proxy reads, each with a one-line
-        description (e.g. ``{"zen_alpha": "input perturbation scale (default 0.01)"}``).
-        Omitted: the proxy reads no option of its own. ``ProxyFeaturizer(options=...)``
-        accepts only declared keys (of any proxy, or of the shared pass), so a misspelled
-        key is an error instead of being silently ignored.
+        description (e.g. ``{"zen_alpha": "input perturbation scale (default 0.01)"}``);
+        ``{}`` for a proxy that reads none. ``ProxyFeaturizer(options=...)`` accepts only
+        declared keys (of any proxy, or of the shared pass), so a misspelled key is an
+        error instead of being silently ignored. Omitted (None): not declared; for
+        compatibility, any key starting with ``"<name>_"`` is then accepted for this proxy
+        (the naming convention of every built-in option), unchecked. Declare to be checked.
     **extra
         Stored in :attr:`ProxyInfo.extra`.
     """
@@ -129,8 +132,10 @@ def register_proxy(
     unknown = req - KNOWN_REQUIREMENTS
     if unknown:
         raise ValueError(f"proxy {name!r}: unknown requirements {sorted(unknown)}")
-    declared = dict(options or {})
-    bad = [k for k, v in declared.items() if not isinstance(k, str) or not isinstance(v, str)]
+    declared = None if options is None else dict(options)
+    bad = [
+        k for k, v in (declared or {}).items() if not isinstance(k, str) or not isinstance(v, str)
+    ]
     if bad:
         raise TypeError(f"proxy {name!r}: options must map str keys to str descriptions: {bad}")
 
@@ -170,7 +175,7 @@ def list_options() -> dict[str, str]:
         owners.setdefault(key, []).append("shared pass")
         text.setdefault(key, what)
     for info in _PROXIES.values():
-        for key, what in info.options.items():
+        for key, what in (info.options or {}).items():
             owners.setdefault(key, []).append(info.name)
             text.setdefault(key, what)
     return {k: f"{text[k]} [{', '.join(owners[k])}]" for k in sorted(owners)}
@@ -187,12 +192,16 @@ def check_options(options: Mapping[str, Any] | None) -> None:
     >>> check_options({"zen_alfa": 0.1})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown option 'zen_alfa' (did you mean 'zen_alpha'?); valid options: [...]
+    ValueError: unknown option 'zen_alfa' (did you mean 'zen_alpha'?); valid options: ...
     """
     if not options:
         return
     valid = list_options()
-    unknown = [k for k in options if k not in valid]
+    # proxies registered without options=: their "<name>_*" keys pass unchecked
+    prefixes = sorted(f"{info.name}_" for info in _PROXIES.values() if info.options is None)
+    unknown = [
+        k for k in options if k not in valid and not any(str(k).startswith(p) for p in prefixes)
+    ]
     if not unknown:
         return
     hints = []
@@ -200,7 +209,10 @@ def check_options(options: Mapping[str, Any] | None) -> None:
         close = difflib.get_close_matches(str(key), list(valid), n=1)
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     noun = "option" if len(unknown) == 1 else "options"
-    raise ValueError(f"unknown {noun} {', '.join(hints)}; valid options: {list(valid)}")
+    message = f"unknown {noun} {', '.join(hints)}; valid options: {list(valid)}"
+    if prefixes:
+        message += f" (and any key starting with {[p + '*' for p in prefixes]})"
+    raise ValueError(message)
 
 
 def list_proxies() -> list[str]:

@@ -43,6 +43,7 @@ from libranas.proxies._registry import register_proxy
     requires=("hessian_grad",),
     reference="Wang et al., GraSP, ICLR 2020",
     description="sum of -w * (H g) over weight layers (Hessian-gradient product)",
+    options={},  # reads no option of its own
 )
 def grasp(network_pass: NetworkPass) -> float:
     """GraSP score ``sum_l sum -W_l * (H g)_l`` (see the module docstring).

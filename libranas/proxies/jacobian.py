@@ -149,6 +149,7 @@ def epe_nas_from_jacobian(
     requires=("input_jacobian",),
     reference="Mellor et al., Neural Architecture Search without Training (v1), 2020",
     description="-sum(log(v+k) + 1/(v+k)) over eigenvalues of the input-Jacobian correlation",
+    options={},  # reads no option of its own
 )
 def jacov(network_pass: NetworkPass) -> float:
     """Jacobian covariance score of Mellor et al. (v1); see the module docstring.
@@ -182,6 +183,7 @@ def jacov(network_pass: NetworkPass) -> float:
     requires=("input_jacobian",),
     reference="Lopes et al., EPE-NAS, ICANN 2021",
     description="class-wise input-Jacobian correlation score (needs labels)",
+    options={},  # reads no option of its own
 )
 def epe_nas(network_pass: NetworkPass) -> float:
     """EPE-NAS class-wise Jacobian correlation score; see the module docstring.

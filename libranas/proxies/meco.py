@@ -99,6 +99,7 @@ def min_correlation_eigenvalue(feature: torch.Tensor) -> float | None:
     "via Minimum Eigenvalue of Correlation, NeurIPS 2023",
     description="sum over layers of the minimum eigenvalue of the channel correlation "
     "matrix of one sample's feature map",
+    options={},  # reads no option of its own
 )
 def meco(network_pass: NetworkPass) -> float:
     """MeCo score (bigger is better)."""

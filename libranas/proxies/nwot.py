@@ -60,6 +60,7 @@ def hamming_kernel(network_pass: NetworkPass) -> np.ndarray:
     requires=("activations",),
     reference="Mellor et al., Neural Architecture Search without Training, ICML 2021",
     description="log|det K_H|, K_H = units minus Hamming distance of binary activation codes",
+    options={},  # reads no option of its own
 )
 def nwot(network_pass: NetworkPass) -> float:
     """NASWOT score ``log |det K_H|`` (bigger is better)."""

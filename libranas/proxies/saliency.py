@@ -85,6 +85,7 @@ def _pass(network_pass: NetworkPass) -> dict[str, Any]:
     requires=("weight_grads",),
     reference="Lee et al., SNIP, ICLR 2019",
     description="sum |w * dL/dw| over weight layers",
+    options={},  # reads no option of its own
 )
 def snip(network_pass: NetworkPass) -> float:
     """SNIP connection sensitivity: ``sum_l sum |W_l * dL/dW_l|``.
@@ -124,6 +125,7 @@ def snip(network_pass: NetworkPass) -> float:
     requires=("weight_grads",),
     reference="Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
     description="sum over layers of ||dL/dw||_2",
+    options={},  # reads no option of its own
 )
 def grad_norm(network_pass: NetworkPass) -> float:
     """Gradient norm: ``sum_l ||dL/dW_l||_2`` (Frobenius norm per layer, then summed).
@@ -160,6 +162,7 @@ def grad_norm(network_pass: NetworkPass) -> float:
     requires=("weight_grads",),
     reference="Mozer & Smolensky 1989; Abdelfattah et al., ICLR 2021",
     description="sum of w * dL/dw (signed)",
+    options={},  # reads no option of its own
 )
 def plain(network_pass: NetworkPass) -> float:
     """Plain saliency: ``sum_l sum W_l * dL/dW_l`` (signed, may be negative).

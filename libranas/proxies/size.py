@@ -56,6 +56,7 @@ _NBSZ = "Krishnakumar et al., NAS-Bench-Suite-Zero, NeurIPS 2022"
     requires=("model",),
     reference=_NBSZ,
     description="number of trainable parameters, in millions",
+    options={},  # reads no option of its own
 )
 def params(network_pass: NetworkPass) -> float:
     """Number of trainable parameters of the network, in millions.
@@ -190,6 +191,7 @@ def flops(network_pass: NetworkPass) -> float:
     requires=("model",),
     reference=_NBSZ,
     description="sum over weight layers of the L2 norm of the weights at init",
+    options={},  # reads no option of its own
 )
 def l2_norm(network_pass: NetworkPass) -> float:
     """Sum over weight layers (Conv2d, Linear) of the Frobenius norm of the weight.

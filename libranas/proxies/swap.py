@@ -130,6 +130,7 @@ def size_factor(n_params: float, mu: float, sigma: float) -> float:
     requires=("activations",),
     reference=_REFERENCE,
     description="number of distinct sample-wise activation patterns over all activation units",
+    options={},  # reads no option of its own
 )
 def swap(network_pass: NetworkPass) -> float:
     """SWAP score: distinct binary S-vectors over all activation units (bigger is better)."""

@@ -59,6 +59,7 @@ def layer_zico_terms(network_pass: NetworkPass) -> list[float]:
     reference="Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on "
     "Gradients, ICLR 2023",
     description="sum over layers of log(sum_w mean|g| / std g), per-sample gradient statistics",
+    options={},  # reads no option of its own
 )
 def zico(network_pass: NetworkPass) -> float:
     """ZiCo score (bigger is better)."""
