@@ -726,12 +726,22 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
         return get_proxy(name).requires <= {"model"}
 
-    def _check_fits_space(self) -> int:
-        """Run one random architecture on 2 samples; return the number of output classes."""
+    def _check_fits_space(self, given: list[Any] | None = None) -> int:
+        """Run one random architecture (the first of ``given`` when the space cannot sample,
+        e.g. a timm space without a model list) on 2 samples; return the number of output
+        classes."""
         import torch
 
         x, y = self.data_
-        arch = self.space_.sample(1, random_state=self.seed_)[0]
+        try:
+            arch = self.space_.sample(1, random_state=self.seed_)[0]
+        except NotImplementedError as exc:
+            if not given:
+                raise ValueError(
+                    f"{exc}; or pass the architectures to fit(archs): the first one checks "
+                    "that the batch fits the networks"
+                ) from exc
+            arch = given[0]
         seed = arch_seed(self.space_.validate(arch), self.seed_)
         try:
             model = _build(self.space_, arch, seed, self.num_classes, self.device_, self.dtype_)
@@ -779,10 +789,12 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         self.device_ = self._resolve_device()
         self.seed_ = self._resolve_seed()
         if archs is not None:
-            self._canonical(archs)
+            given = self._canonical(archs)
+        else:
+            given = None
         model_only = all(self._model_only(p) for p in self.proxies_)
         self.data_ = self._load_batch(self.seed_, model_only)
-        self.num_classes_ = self._check_fits_space()
+        self.num_classes_ = self._check_fits_space(given)
         if self.num_classes is not None and self.num_classes_ != self.num_classes:
             raise ValueError(
                 f"num_classes={self.num_classes} but the network of space {self.space_!r} "

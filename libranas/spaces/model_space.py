@@ -300,7 +300,7 @@ class ModelSpace(SearchSpace):
         if self.encode_fn is None:
             raise NotImplementedError(
                 f"ModelSpace {self.name!r} has no encoding: pass encode=lambda arch: [...] (a "
-                "fixed-length vector) to use ArchFeaturizer(groups=['onehot']) or learned rankers"
+                "fixed-length vector) to use ArchFeaturizer(features=['onehot']) or learned rankers"
             )
         out = np.asarray(self.encode_fn(self.validate(arch)), dtype=np.float64)
         if out.ndim != 1:

@@ -41,9 +41,11 @@ Auto-Prox's PiT configuration uses a 16-pixel patch convolution with stride 8 (P
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -619,6 +621,29 @@ class PiTSpace(SearchSpace):
         """
         return _cached_prior(self.img_size, self.num_classes, self.patch_size, self.stride)
 
+    # ------------------------------------------------------------------ L-SWAG
+    def _band_record(self) -> dict[str, Any] | None:
+        for rec in _band_records():
+            if (rec["img_size"], rec["patch_size"], rec["stride"]) == (
+                self.img_size,
+                self.patch_size,
+                self.stride,
+            ):
+                return rec
+        return None
+
+    def lswag_band(self) -> tuple[float, float] | None:
+        """The L-SWAG band stored for this image size, patch size and stride (None if none
+        is): calibrated by ``benchmarks/lswag_vit.py`` on random PiTs at initialisation
+        (``libranas/spaces/data/pit_band.json``, which records the protocol)."""
+        rec = self._band_record()
+        return None if rec is None else (float(rec["band"][0]), float(rec["band"][1]))
+
+    def lswag_profile(self) -> np.ndarray | None:
+        """The stored calibration profile (10 depth bins) the band was chosen from, or None."""
+        rec = self._band_record()
+        return None if rec is None else np.asarray(rec["profile"], dtype=np.float64)
+
     # ------------------------------------------------------------------ networks
     def build(self, arch: Any, num_classes: int | None = None) -> Any:
         """Build the untrained PiT of ``arch``.
@@ -656,6 +681,15 @@ class PiTSpace(SearchSpace):
             patch_size=self.patch_size,
             stride=self.stride,
         )
+
+
+@lru_cache(maxsize=1)
+def _band_records() -> tuple[dict[str, Any], ...]:
+    path = resources.files("libranas.spaces") / "data" / "pit_band.json"
+    if not path.is_file():
+        return ()
+    with path.open("r", encoding="utf-8") as fh:
+        return tuple(json.load(fh)["records"])
 
 
 @lru_cache(maxsize=32)
