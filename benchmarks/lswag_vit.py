@@ -145,6 +145,9 @@ def calibrate_pit() -> None:
         encoding="utf-8",
     )
     print(f"pit band {record['band']} in {record['seconds']} s")
+    from libranas.spaces import pit
+
+    pit._band_records.cache_clear()  # read the file just written
 
 
 # ------------------------------------------------------------------------- scoring

@@ -200,3 +200,10 @@ def test_featurizer_passes_the_space_prior_to_reg_swap(space):
     mu, sigma = space.size_prior()
     ratio = np.exp(-((params_m - mu) ** 2) / sigma) / np.exp(-((params_m - 1.5) ** 2) / 1.5)
     assert own / nb201 == pytest.approx(ratio, rel=1e-6)
+
+
+def test_stored_lswag_band_for_the_default_setting():
+    band = PiTSpace().lswag_band()
+    assert band is not None and 0 <= band[0] < band[1] <= 100
+    assert PiTSpace().lswag_profile().shape == (10,)
+    assert PiTSpace(img_size=224, num_classes=1000).lswag_band() is None  # not calibrated
