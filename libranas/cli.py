@@ -517,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=_int_at_least(0), default=0, help="first seed (default 0)")
     ev.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=-1,
         help="splits evaluated in parallel (joblib; default -1: every core); the results do "
         "not depend on it",

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from libranas._validation import is_int
 from libranas.spaces._registry import register_space
 from libranas.spaces.base import SearchSpace, check_num_classes
 from libranas.spaces.nb201 import _as_generator
@@ -76,10 +77,6 @@ Spec = tuple[np.ndarray, list[str]]
 # ============================================================================ parsing
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _op_name(op: Any, vertex: int, original: Any) -> str:
     """NASLib code or name of vertex ``vertex`` -> name (checked against NASLIB_OPS)."""
     if isinstance(op, str):
@@ -89,7 +86,7 @@ def _op_name(op: Any, vertex: int, original: Any) -> str:
                 f"known: {list(NASLIB_OPS)}"
             )
         return op
-    if not _is_int(op):
+    if not is_int(op):
         raise TypeError(
             f"NB101 op at vertex {vertex} must be a name or a NASLib code, got "
             f"{type(op).__name__} {op!r}"
@@ -129,7 +126,7 @@ def _check_spec(matrix: Any, ops: Any, original: Any) -> Spec:
         for j in range(n):
             value = array[i, j]
             value = value.item() if isinstance(value, np.generic) else value
-            if not (_is_int(value) or isinstance(value, (bool, np.bool_))) or value not in (0, 1):
+            if not (is_int(value) or isinstance(value, (bool, np.bool_))) or value not in (0, 1):
                 raise ValueError(
                     f"NB101 adjacency entries must be 0 or 1, got {value!r} at ({i}, {j})"
                 )
@@ -168,7 +165,7 @@ def _parse_key(values: Sequence[Any], original: Any) -> Spec:
         )
     n = _KEY_LENGTHS[len(values)]
     for k, value in enumerate(values):
-        if not _is_int(value):
+        if not is_int(value):
             raise TypeError(
                 f"NASLib NB101 key entries must be ints, got {type(value).__name__} {value!r} "
                 f"at position {k} of {original!r}"
@@ -359,14 +356,14 @@ def _cell_counts(matrix: np.ndarray, names: list[str], c_in: int, c_out: int) ->
 
 
 def _check_positive(name: str, value: Any) -> int:
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
 
 def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
     shape = tuple(input_shape)
-    if len(shape) != 3 or not all(_is_int(s) and s > 0 for s in shape):
+    if len(shape) != 3 or not all(is_int(s) and s > 0 for s in shape):
         raise ValueError(f"input_shape must be (C, H, W) positive ints, got {input_shape!r}")
     if shape[0] != 3:
         raise ValueError(f"the networks take 3-channel images, got input_shape {input_shape!r}")
@@ -498,7 +495,7 @@ class NB101Space(SearchSpace):
         >>> all(NB101Space().validate(a) == a for a in archs)
         True
         """
-        if not _is_int(n) or n < 0:
+        if not is_int(n) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")
         rng = _as_generator(random_state)
         out: list[tuple[int, ...]] = []

@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from libranas._validation import is_int
 from libranas.spaces._registry import register_space
 from libranas.spaces.base import SearchSpace, check_num_classes
 from libranas.spaces.nb201 import _as_generator
@@ -93,12 +94,8 @@ _MIN_MODULES, _MAX_MODULES = 4, 6
 _DOWN_RANGE, _DOUBLE_RANGE = (1, 4), (1, 3)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_n(n: Any) -> int:
-    if not _is_int(n) or n < 0:
+    if not is_int(n) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
     return int(n)
 
@@ -131,7 +128,7 @@ def _int_sequence(arch: Any, what: str) -> list[Any] | None:
 
 def _check_ints(values: Sequence[Any], original: Any, what: str) -> list[int]:
     for k, value in enumerate(values):
-        if not _is_int(value):
+        if not is_int(value):
             raise TypeError(
                 f"{what} entries must be ints, got {type(value).__name__} {value!r} at "
                 f"position {k} of {original!r}"
@@ -141,7 +138,7 @@ def _check_ints(values: Sequence[Any], original: Any, what: str) -> list[int]:
 
 def _check_input_shape(input_shape: Any) -> tuple[int, int]:
     shape = tuple(input_shape)
-    if len(shape) != 3 or not all(_is_int(s) and s > 0 for s in shape):
+    if len(shape) != 3 or not all(is_int(s) and s > 0 for s in shape):
         raise ValueError(f"input_shape must be (C, H, W) positive ints, got {input_shape!r}")
     if shape[0] != 3:
         raise ValueError(f"the networks take 3-channel images, got input_shape {input_shape!r}")
@@ -149,7 +146,7 @@ def _check_input_shape(input_shape: Any) -> tuple[int, int]:
 
 
 def _check_channels(channels: Any) -> int:
-    if not _is_int(channels) or channels < 2 or channels % 2:
+    if not is_int(channels) or channels < 2 or channels % 2:
         raise ValueError(
             f"channels must be an even int >= 2 (the stem's first conv has channels // 2), "
             f"got {channels!r}"
@@ -158,7 +155,7 @@ def _check_channels(channels: Any) -> int:
 
 
 def _check_blocks(name: str, value: Any) -> int:
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
