@@ -873,7 +873,12 @@ def _setting_text(setting: str) -> str:
     return f"{opts}, batch {s['batch']}"
 
 
-def agreement_section(acc: pd.Series) -> list[str]:
+AGREE_MIN = 0.95  # a cheaper setting replaces the full one only if every proxy agrees this well
+SPEEDUP_MIN = 1.5  # ... and it is at least this much cheaper
+
+
+def agreement_rows(acc: pd.Series) -> pd.DataFrame:
+    """Per cheap setting and proxy: rho(cheap, full) on the common cells, rho with acc."""
     full = job_table("nb301-cifar10", "nb301", "full")
     rows = []
     for setting in SETTINGS:
@@ -902,9 +907,12 @@ def agreement_section(acc: pd.Series) -> list[str]:
                     "speedup": t_full / t_cheap,
                 }
             )
-    if not rows:
+    return pd.DataFrame(rows)
+
+
+def agreement_section(df: pd.DataFrame) -> list[str]:
+    if df.empty:
         return ["No cheap-setting measurement yet (`--agreement N`).", ""]
-    df = pd.DataFrame(rows)
     out = [
         "Spearman rho across cells between each proxy under a cheaper setting and under the "
         "full setting (same cells, same seeds; the full values are the table's first cells), "
@@ -927,6 +935,74 @@ def agreement_section(acc: pd.Series) -> list[str]:
                 f"| {r.proxy} | {C.fmt(r.agreement)} | {C.fmt(r.rho_full)} | {C.fmt(r.rho_cheap)} |"
             )
         out.append("")
+    return out
+
+
+def choice_section(agree: pd.DataFrame) -> list[str]:
+    """Why the NB301 table holds GROUPS['nb301'] at its setting, from the measured numbers."""
+    cost = cost_cache().load()
+    cost = cost[(cost["benchmark"] == "nb301-cifar10") & (cost["setting"] == "full")]
+    run = job_table("nb301-cifar10", "nb301", "full")
+    if cost.empty or run.empty:
+        return ["Not enough measurements yet.", ""]
+    med = cost.groupby("what")["cpu_seconds"].median()
+    group_s = float(run["cpu_seconds"].median())
+    left_out = sorted(set(TABLE_PROXIES) - set(GROUPS["nb301"]))
+    out = [
+        f"- Proxies: `{', '.join(GROUPS['nb301'])}` ({len(GROUPS['nb301'])} of the "
+        f"{len(TABLE_PROXIES)} table proxies), one shared pass: median {group_s:.1f} CPU s per "
+        f"network over the {len(run)} cells computed so far (one thread)."
+    ]
+    if "ALL" in med.index:
+        extra = med["ALL"] - group_s
+        out.append(
+            f"- Left out: {', '.join(left_out)}. All {len(TABLE_PROXIES)} in one pass cost "
+            f"{med['ALL']:.1f} CPU s (median over {int((cost['what'] == 'ALL').sum())} cells), "
+            f"so the left-out proxies would add {extra:.1f} s ({100 * extra / group_s:.0f}%) to "
+            "every network"
+            + "; ".join(f" ({p} alone: {med[p]:.1f} s)" for p in left_out if p in med.index)
+            + ". NAS-Bench-Suite-Zero's table already holds a value of "
+            + ", ".join(left_out)
+            + " for every NB301 cell (its column of the same name)."
+        )
+    per_sample = ("zico", "lswag", "lswag_lambda")
+    key = "GROUP all but grasp and per-sample"
+    if key in med.index:
+        out.append(
+            f"- The per-sample-gradient proxies ({', '.join(per_sample)}) are the costly part: "
+            f"without them (and grasp) one pass costs {med[key]:.1f} s. They are kept: ZiCo "
+            "and L-SWAG are among the strongest proxies on the three NB201 tables (below), and "
+            "the zero-label ranking and LIBRA's full pool need them on NB301."
+        )
+    if agree.empty:
+        out.append("- Setting: full (no cheaper setting measured yet).")
+    else:
+        verdicts = []
+        adopt = None
+        for setting, part in agree.groupby("setting", sort=False):
+            worst = part["agreement"].min()
+            speed = part["speedup"].iloc[0]
+            ok = worst >= AGREE_MIN and speed >= SPEEDUP_MIN
+            verdicts.append(
+                f"{setting}: {speed:.2f}x cheaper, worst agreement {worst:.3f} "
+                f"({part.loc[part['agreement'].idxmin(), 'proxy']}) -> "
+                + ("qualifies" if ok else "rejected")
+            )
+            if ok and adopt is None:
+                adopt = setting
+        out.append(
+            f"- Setting: a cheaper setting replaces the full one only if every proxy agrees "
+            f"with full at rho >= {AGREE_MIN} and it is >= {SPEEDUP_MIN}x cheaper. "
+            + "; ".join(verdicts)
+            + ". "
+            + (
+                "The table keeps the full setting (batch 64, NAS-Bench-Suite-Zero's network)."
+                if adopt is None
+                else f"Setting {adopt} qualifies; the table is still computed at the full "
+                "setting unless the run is switched (GROUPS/DEFAULT_JOBS)."
+            )
+        )
+    out.append("")
     return out
 
 
@@ -972,6 +1048,7 @@ def run_rates() -> pd.DataFrame:
                     "done": len(df),
                     "total": n_total,
                     "median_s": float(df["seconds"].median()),
+                    "recent_s": float(df["seconds"].tail(20).mean()),
                     "median_cpu": float(df["cpu_seconds"].median()),
                     "commits": ", ".join(sorted(set(df["commit"].astype(str)))),
                     "cpu": ", ".join(sorted(set(df["cpu"].astype(str)))),
@@ -1016,21 +1093,31 @@ def report(args: argparse.Namespace) -> None:
     if len(rates):
         lines += [
             "| benchmark | group | cells done | median CPU s / cell | median wall s / cell | "
-            "left | ETA at that wall rate | commits | CPU |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "left | cells / hour (last 20) | ETA at that rate | ETA on an idle core | commits "
+            "| CPU |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rates.itertuples():
             left = r.total - r.done
-            eta = left * r.median_s / 3600
+            per_hour = 3600 / r.recent_s
             lines.append(
                 f"| {r.benchmark} | {r.group} | {r.done} of {r.total} | {r.median_cpu:.1f} | "
-                f"{r.median_s:.1f} | {left} | {eta:.1f} h | {r.commits} | {r.cpu} |"
+                f"{r.median_s:.1f} | {left} | {per_hour:.0f} | {left / per_hour:.1f} h | "
+                f"{left * r.median_cpu / 3600:.1f} h | {r.commits} | {r.cpu} |"
             )
+        lines += [
+            "",
+            "Wall rates are those of the shared machine while the report was written (other "
+            "work held most of the 2 cores); 'idle core' is the CPU-time estimate.",
+        ]
         lines.append("")
     lines += ["## Cost per proxy (NB301 subset)", ""] + cost_section()
     bench301 = load_bench("nb301-cifar10")
+    agree = agreement_rows(bench301.y)
     lines += ["## Cheaper NB301 settings vs the full one", ""]
-    lines += agreement_section(bench301.y)
+    lines += agreement_section(agree)
+    lines += ["## NB301: the chosen proxies and setting (generated from the numbers above)", ""]
+    lines += choice_section(agree)
     lines += ["## Reused caches", ""] + verify_section()
     lines += ["## Correlation with validation accuracy, per benchmark", ""]
     for bname in BENCHES:
