@@ -26,13 +26,15 @@ and library code are reused, not recomputed, after a check on a few cells
     python benchmarks/proxy_tables.py --export                # tables -> libranas/datasets/data
     python benchmarks/proxy_tables.py --report                # benchmarks/results/proxy_tables.md
 
-``--snapshot`` runs the computation with the library as committed at HEAD (copied outside the
-working tree), so that uncommitted edits in a shared checkout never leak into the tables and
-the recorded commit is exactly the code that ran. Background use (1 thread, low priority)::
+``--snapshot [REV]`` runs the computation with the library as committed at REV (default
+HEAD; copied outside the working tree), so that uncommitted edits in a shared checkout never
+leak into the tables and the recorded commit is exactly the code that ran; resume a job with
+the commit its rows record to keep one library version per table. Background use (1 thread,
+low priority)::
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nohup nice -n 10 .venv/bin/python \\
         benchmarks/proxy_tables.py --snapshot --run nb301-cifar10:nb301 \\
-        > benchmarks/results/cache/proxy_tables/run.log 2>&1 &
+        > benchmarks/results/cache/proxy_tables/run_nb301.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -177,13 +179,23 @@ def provenance() -> dict[str, str]:
     return {"version": libranas.__version__, "commit": commit}
 
 
-def reexec_from_snapshot(argv: list[str]) -> None:
-    """Copy libranas as committed at HEAD outside the tree and re-run this script on it."""
+def reexec_from_snapshot(argv: list[str], rev: str) -> None:
+    """Copy libranas as committed at ``rev`` outside the tree and re-run this script on it.
+
+    Resume a run with the commit its cache rows record (``--snapshot <commit>``) to keep one
+    library version per table.
+    """
     if os.environ.get("LIBRANAS_SNAPSHOT_DIR"):
         return  # already running on a snapshot
-    commit = C.git_commit()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    ).stdout.strip()
     if not commit:
-        raise SystemExit("--snapshot needs a git checkout")
+        raise SystemExit(f"--snapshot: {rev!r} is not a commit of this git checkout")
     dest = Path(tempfile.gettempdir()) / "libranas-snapshots" / commit
     if not (dest / SNAPSHOT_MARK).exists():
         dest.mkdir(parents=True, exist_ok=True)
@@ -195,7 +207,17 @@ def reexec_from_snapshot(argv: list[str]) -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(dest), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["LIBRANAS_SNAPSHOT_DIR"] = str(dest)
-    args = [a for a in argv if a != "--snapshot"]
+    args, skip = [], False
+    for a in argv:  # drop --snapshot [REV] / --snapshot=REV
+        if skip:
+            skip = False
+            if not a.startswith("-"):
+                continue
+        if a == "--snapshot":
+            skip = True
+            continue
+        if not a.startswith("--snapshot="):
+            args.append(a)
     print(f"[snapshot] libranas at {commit} from {dest}", flush=True)
     os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *args], env)
 
@@ -1175,10 +1197,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--report", action="store_true", help=f"write {REPORT.name}")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-minutes", type=float, default=None, help="stop scoring after this")
-    p.add_argument("--snapshot", action="store_true", help="run on libranas as committed at HEAD")
+    p.add_argument(
+        "--snapshot",
+        nargs="?",
+        const="HEAD",
+        default=None,
+        metavar="REV",
+        help="run on libranas as committed at REV (default HEAD), copied outside the tree",
+    )
     args = p.parse_args(argv)
     if args.snapshot:
-        reexec_from_snapshot(argv)
+        reexec_from_snapshot(argv, args.snapshot)
     C.setup_torch(args.threads)
     print(f"[start] {dt.datetime.now().isoformat(timespec='seconds')} {provenance()}", flush=True)
     if args.cost:
