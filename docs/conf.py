@@ -26,7 +26,30 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "myst_nb",
 ]
+
+# ---------------------------------------------------------------------------------------
+# The notebooks of notebooks/ (executed in CI by ``pytest --nbmake notebooks``) appear as
+# pages under docs/examples/, copied there at every build (docs/examples/ is not tracked).
+# A notebook stored with its outputs is shown as stored; one stored without outputs is
+# executed by myst-nb during the build ("auto").
+# ---------------------------------------------------------------------------------------
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_DOCS = Path(__file__).resolve().parent
+_EXAMPLES = _DOCS / "examples"
+_EXAMPLES.mkdir(exist_ok=True)
+for _nb in sorted((_DOCS.parent / "notebooks").glob("*.ipynb")):
+    _copy = _EXAMPLES / _nb.name
+    if not _copy.exists() or _copy.read_bytes() != _nb.read_bytes():
+        shutil.copyfile(_nb, _copy)
+nb_execution_mode = "auto"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_merge_streams = True
+source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
 
 # API pages are written by hand (docs/api/*.rst) with autosummary tables that link to the
 # autodoc entries on the same page, so the build writes no generated stub files.
@@ -42,15 +65,13 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks: set[str] = set()
 
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
 templates_path: list[str] = []
 html_static_path: list[str] = []
-html_theme = "alabaster"
-html_theme_options = {
-    "description": "zero-shot NAS with scikit-learn estimators",
-    "fixed_sidebar": True,
-}
-html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]}
+# furo: a wide content column whose code blocks scroll inside the page instead of overflowing
+html_theme = "furo"
+html_title = "libranas"
+html_theme_options = {"navigation_with_keys": True}
 default_role = "literal"
 
 

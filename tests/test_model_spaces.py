@@ -97,10 +97,8 @@ def test_timm_space_samples_and_mutates_within_the_list():
     assert child in space.models and child != "resnet18"
     assert space.encode(models[1]).tolist() == [0.0, 1.0, 0.0]
     assert pickle.loads(pickle.dumps(space)).models == space.models
-    with pytest.raises(NotImplementedError, match="without a list of models"):
-        get_space("timm").sample(1)
-    with pytest.raises(ValueError, match=r"pass the architectures to fit\(archs\)"):
-        ProxyFeaturizer(space=get_space("timm"), proxies=["params"], device="cpu").fit()
+    default = get_space("timm")
+    assert "resnet18" in default.models and len(set(default.sample(30, random_state=0))) > 3
     with pytest.raises(ValueError, match="not a timm model"):
         space.validate("resnet_eighteen")
     with pytest.raises(ValueError, match="may not set"):
@@ -175,6 +173,10 @@ def test_what_a_model_space_cannot_do_is_a_clear_error():
         bare.sample(1)
     with pytest.raises(NotImplementedError, match="no encoding"):
         bare.encode(arch)
+    with pytest.raises(NotImplementedError, match="Optuna only over a list"):
+        bare.trial_choices()
+    with pytest.raises(ValueError, match=r"pass the architectures to fit\(archs\)"):
+        ProxyFeaturizer(space=bare, proxies=["params"], device="cpu").fit()
     with pytest.raises(TypeError, match="hashable, picklable"):
         bare.validate({"width": 4, "act": lambda t: t})
     with pytest.raises(TypeError, match="not a torch.nn.Module"):

@@ -693,7 +693,8 @@ def test_every_space_is_searched_by_every_sampler(name):
         res = SearchLoop(name, _any_score, sampler, n_trials=8, batch_size=4,
                          random_state=0).run()  # fmt: skip
         space = get_space(name)
-        assert res.n_scored == 8 and res.history["arch"].is_unique
+        scored = res.history.loc[~res.history["cached"], "arch"]  # Optuna may re-propose
+        assert res.n_scored == 8 and scored.is_unique  # in a small space (timm's 10 models)
         assert all(space.validate(a) == a for a in res.history["arch"])
 
 

@@ -314,6 +314,31 @@ class ModelSpace(SearchSpace):
             self.encode(None)  # raises the NotImplementedError above
         return super().encoding_names()
 
+    # ------------------------------------------------------------------ Optuna
+    def _require_list(self) -> tuple[Any, ...]:
+        if self.archs is None:
+            raise NotImplementedError(
+                f"ModelSpace {self.name!r} can be searched with Optuna only over a list: "
+                "pass sample=[a list of architectures]"
+            )
+        return self.archs
+
+    def trial_choices(self) -> dict[str, tuple[Any, ...]]:
+        """``{"arch": indices of the listed architectures}`` (needs ``sample=[...]``)."""
+        return {"arch": tuple(range(len(self._require_list())))}
+
+    def suggest(self, trial: Any) -> Any:
+        """A listed architecture drawn through an Optuna ``trial``."""
+        archs = self._require_list()
+        return archs[trial.suggest_categorical("arch", list(range(len(archs))))]
+
+    def trial_params(self, arch: Any) -> dict[str, Any]:
+        """``{"arch": index}`` of a listed architecture (inverse of :meth:`suggest`)."""
+        a, archs = self.validate(arch), self._require_list()
+        if a not in archs:
+            raise ValueError(f"{a!r} is not among the listed architectures")
+        return {"arch": archs.index(a)}
+
     # ------------------------------------------------------------------ networks
     def build(self, arch: Any, num_classes: int | None = None) -> Any:
         """The user's ``build(arch)``; ``num_classes`` is passed on when ``build`` takes it.

@@ -22,6 +22,20 @@ from libranas.spaces.base import SearchSpace, check_num_classes, size_prior_from
 from libranas.spaces.model_space import ArchDict, canonical_value
 from libranas.spaces.nb201 import _as_generator
 
+#: the models sampled when no list is given: small ImageNet classifiers of several families
+DEFAULT_MODELS: tuple[str, ...] = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "mobilenetv3_small_100",
+    "mobilenetv3_large_100",
+    "efficientnet_b0",
+    "regnety_008",
+    "convnext_atto",
+    "vit_tiny_patch16_224",
+    "deit_small_patch16_224",
+)
+
 
 @lru_cache(maxsize=1)
 def _timm_names() -> frozenset[str]:
@@ -37,9 +51,10 @@ class TimmSpace(SearchSpace):
     Parameters
     ----------
     models : list, optional
-        Architectures to sample and mutate among: names or ``(name, kwargs)`` pairs. Any
-        timm architecture can be scored and validated without being listed; :meth:`sample`
-        and :meth:`mutate` need the list.
+        Architectures to sample and mutate among: names or ``(name, kwargs)`` pairs.
+        Default: :data:`DEFAULT_MODELS` (ten small ImageNet classifiers). Any timm
+        architecture can be scored and validated without being listed; :meth:`sample`,
+        :meth:`mutate`, :meth:`encode` and :meth:`suggest` work over the list.
     num_classes : int, default=1000
         Classes of the heads built.
     img_size : int, default=224
@@ -77,15 +92,14 @@ class TimmSpace(SearchSpace):
                 raise ValueError(f"{key} must be a positive int, got {value!r}")
         self.img_size = int(img_size)
         self.in_chans = int(in_chans)
-        if models is not None:
-            if isinstance(models, (str, bytes)) or not isinstance(models, Sequence):
-                raise TypeError(f"models must be a list of timm model names, got {models!r}")
-            listed = [self.validate(m) for m in models]
-            if not listed:
-                raise ValueError("models is empty")
-            self.models: tuple[Any, ...] | None = tuple(dict.fromkeys(listed))
-        else:
-            self.models = None
+        if models is None:
+            models = DEFAULT_MODELS
+        if isinstance(models, (str, bytes)) or not isinstance(models, Sequence):
+            raise TypeError(f"models must be a list of timm model names, got {models!r}")
+        listed = [self.validate(m) for m in models]
+        if not listed:
+            raise ValueError("models is empty")
+        self.models: tuple[Any, ...] = tuple(dict.fromkeys(listed))
         self._takes_img_size: dict[str, bool] = {}
 
     def __repr__(self) -> str:
@@ -142,38 +156,30 @@ class TimmSpace(SearchSpace):
         return (a, {}) if isinstance(a, str) else (a[0], a[1].to_dict())
 
     # ------------------------------------------------------------------ sampling
-    def _listed(self, what: str) -> tuple[Any, ...]:
-        if self.models is None:
-            raise NotImplementedError(
-                f"the timm space cannot {what} without a list of models: "
-                "get_space('timm', models=['resnet18', 'mobilenetv3_small_100', ...])"
-            )
-        return self.models
-
     def sample(self, n: int, random_state: Any = None) -> list[Any]:
         """``n`` models drawn uniformly (with replacement) from ``models``."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")
-        models = self._listed("sample")
+        models = self.models
         rng = _as_generator(random_state)
         return [models[int(rng.integers(len(models)))] for _ in range(int(n))]
 
     def mutate(self, arch: Any, random_state: Any = None) -> Any:
         """Another model of ``models``, uniformly."""
         a = self.validate(arch)
-        others = [m for m in self._listed("mutate") if m != a]
+        others = [m for m in self.models if m != a]
         if not others:
             raise ValueError("the timm space lists a single model: nothing to mutate to")
         return others[int(_as_generator(random_state).integers(len(others)))]
 
     def encoding_names(self) -> list[str]:
         """``model=<arch>`` for each listed model."""
-        return [f"model={m!r}" for m in self._listed("encode")]
+        return [f"model={m!r}" for m in self.models]
 
     def encode(self, arch: Any) -> np.ndarray:
         """One-hot of the model among ``models``."""
         a = self.validate(arch)
-        models = self._listed("encode")
+        models = self.models
         if a not in models:
             raise ValueError(f"cannot encode {a!r}: not among the listed models")
         out = np.zeros(len(models))
@@ -209,10 +215,26 @@ class TimmSpace(SearchSpace):
                 self._takes_img_size[name] = False
         return timm.create_model(name, **base)
 
+    # ------------------------------------------------------------------ Optuna
+    def trial_choices(self) -> dict[str, tuple[Any, ...]]:
+        """``{"model": indices of the listed models}`` (one categorical)."""
+        return {"model": tuple(range(len(self.models)))}
+
+    def suggest(self, trial: Any) -> Any:
+        """A listed model drawn through an Optuna ``trial``."""
+        return self.models[trial.suggest_categorical("model", list(range(len(self.models))))]
+
+    def trial_params(self, arch: Any) -> dict[str, Any]:
+        """``{"model": index}`` of a listed model (inverse of :meth:`suggest`)."""
+        a = self.validate(arch)
+        if a not in self.models:
+            raise ValueError(f"{a!r} is not among the listed models")
+        return {"model": self.models.index(a)}
+
     def size_prior(self) -> tuple[float, float]:
         """reg-SWAP's prior from the parameter counts of the listed models (at least 2 of
         different sizes), else the default."""
-        if self.models is not None and len(self.models) >= 2:
+        if len(self.models) >= 2:
             counts = [self.param_count(m) for m in self.models]
             if len(set(counts)) >= 2:
                 return size_prior_from_counts(counts)
