@@ -232,9 +232,21 @@ def report() -> None:
     ]
     # ---------------------------------------------------------------- AutoFormer
     af = pd.read_csv(AF_CACHE)
+    cached_cols = set(af.columns)
+    missing = [p for p in proxies if p not in cached_cols]
+    extra_note = ""
     if AF_EXTRA.exists():
-        extra = pd.read_csv(AF_EXTRA).drop(columns=["arch", "seconds", "errors"])
-        af = af.merge(extra, on="index", how="left", suffixes=("", "_new"))
+        extra = pd.read_csv(AF_EXTRA)
+        if set(af["index"]) <= set(extra["index"]):
+            af = af.merge(extra.drop(columns=["arch", "seconds", "errors"]), on="index", how="left")
+            extra_note = f", computed here ({AF_EXTRA.relative_to(ROOT)})"
+        else:
+            extra_note = (
+                f": **not reported**, only {len(extra)} of {len(af)} networks scored "
+                f"(median {extra['seconds'].median():.0f} s per network for these proxies on "
+                "this shared CPU; `score-autoformer` resumes from "
+                f"{AF_EXTRA.relative_to(ROOT)})"
+            )
     space = af_space()
     mu, sigma = space.size_prior()
     af["reg_swap_space"] = af["swap"] * np.exp(-((af["params"] - mu) ** 2) / sigma)
@@ -247,8 +259,8 @@ def report() -> None:
         "Spearman rho of each proxy with each target (Kendall tau of the best per target in "
         "the last row). Reused from `results/lswag_autoformer.csv` (same batch and settings): "
         "every proxy but "
-        + ", ".join(f"`{p}`" for p in proxies if p not in pd.read_csv(AF_CACHE).columns)
-        + f", computed here ({AF_EXTRA.relative_to(ROOT)}). `reg_swap` uses NAS-Bench-201's "
+        + ", ".join(f"`{p}`" for p in missing)
+        + f"{extra_note}. `reg_swap` uses NAS-Bench-201's "
         f"prior (mu = sigma = 1.5 M); `reg_swap_space` the space's own prior "
         f"(`AutoFormerSpace.size_prior()` = ({mu:.2f}, {sigma:.2f}) M), recomputed from the "
         "cached `swap` and `params`. Targets: from-scratch (`base`) and distilled (`kd`) "

@@ -32,8 +32,9 @@ extensions = [
 # ---------------------------------------------------------------------------------------
 # The notebooks of notebooks/ (executed in CI by ``pytest --nbmake notebooks``) appear as
 # pages under docs/examples/, copied there at every build (docs/examples/ is not tracked).
-# A notebook stored with its outputs is shown as stored; one stored without outputs is
-# executed by myst-nb during the build ("auto").
+# A notebook stored without outputs is executed by myst-nb during the build ("auto"); one
+# stored with its outputs says so in its metadata ({"mystnb": {"execution_mode": "off"}})
+# and is shown as stored.
 # ---------------------------------------------------------------------------------------
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
