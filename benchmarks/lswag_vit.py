@@ -307,6 +307,15 @@ def report() -> None:
         lines += [
             f"## PiT: {len(pit)} random architectures (no ground truth here)",
             "",
+            *(
+                [
+                    f"Partial run: {len(pit)} of the {N_PIT} planned networks are scored "
+                    f"(`score-pit` resumes from {PIT_CSV.relative_to(ROOT)}).",
+                    "",
+                ]
+                if len(pit) < N_PIT
+                else []
+            ),
             f"`get_space('pit', img_size=32, num_classes=100)`: patch 8, stride 4 (a 7 x 7 "
             f"token grid, pooled to 4 x 4 and 2 x 2), {len(pit)} architectures of "
             f"`space.sample({N_PIT}, random_state={SEED})`, parameters "
