@@ -19,6 +19,11 @@ Variants (one cached row per cell and variant):
   (three Fisher variants from one Jacobian: the paper's formula; with the code's softmax
   smoothing 0.05; with smoothing and the code's ``J^T L^T L J`` where ``L L^T`` is the
   Cholesky factorisation of ``diag(p) - p p^T``) and the four ``az_*``.
+- ``noise`` / ``noise_refinit``: the four ``az_*`` and ``jacov`` on a batch of 64 standard
+  Gaussian images (drawn per cell from its seed) instead of CIFAR-10 images, with PyTorch's
+  / the authors' initialisation: AZ-NAS's NB201 notebook (and the VKDNW authors' re-run of
+  AZ-NAS) feed random inputs to every proxy not in their ``real_input_metrics`` list, which
+  excludes AZ-NAS.
 
     nice -n 5 python benchmarks/zero_label_proxies.py score --n-cells 200 --variants default
     nice -n 5 python benchmarks/zero_label_proxies.py inits --n-cells 50 --k 3
@@ -46,7 +51,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 IMAGES = DATA / "images" / "cifar10_960_uint8.npz"
 ACCURACIES = DATA / "nb201" / "nb201_accuracies.csv"
 AZ = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
-VARIANTS = ("default", "running", "refinit")
+VARIANTS = ("default", "running", "refinit", "noise", "noise_refinit")
 CELL_COLS = [
     "arch",
     "idx",
@@ -226,6 +231,21 @@ def score_cell(arch: str, idx: int, variant: str, x: Any, y: Any) -> dict[str, A
         s, e, row["t_vkdnw"] = _timed(net, x, y, ["vkdnw"], seed, {"vkdnw_bn": "running"})
         row.update(s)
         errors.update(e)
+    elif variant in ("noise", "noise_refinit"):
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if variant == "noise_refinit":
+                reference_init(net)
+            noise = torch.randn(x.shape, dtype=x.dtype)
+        zeros = torch.zeros_like(y)
+        s, e, row["t_az"] = _timed(net, noise, zeros, AZ, seed, {})
+        row.update(s)
+        errors.update(e)
+        s, e, row["t_jacov"] = _timed(net, noise, zeros, ["jacov"], seed, {})
+        row.update(s)
+        errors.update(e)
     elif variant == "refinit":
         import torch
 
@@ -400,7 +420,9 @@ def report(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
-def _report_variants(out: Any, cells: pd.DataFrame, tg: pd.DataFrame, az_agg: Any, lrs: Any) -> None:
+def _report_variants(
+    out: Any, cells: pd.DataFrame, tg: pd.DataFrame, az_agg: Any, lrs: Any
+) -> None:
     from libranas.proxies.vkdnw import VKDNW_AGG_PROXIES
 
     by = {v: g.set_index("arch") for v, g in cells.groupby("variant")}
@@ -419,9 +441,7 @@ def _report_variants(out: Any, cells: pd.DataFrame, tg: pd.DataFrame, az_agg: An
     rows += [(name, d[name]) for name in AZ]
     rows += [("jacov", d["jacov"]), ("flops", d["flops"])]
     rows.append(("**AZ-NAS aggregate** (4 az_*)", pd.Series(az_agg(d), index=d.index)))
-    rows.append(
-        ("**VKDNW_agg**", pd.Series(lrs(d, list(VKDNW_AGG_PROXIES)), index=d.index))
-    )
+    rows.append(("**VKDNW_agg**", pd.Series(lrs(d, list(VKDNW_AGG_PROXIES)), index=d.index)))
     rows.append(
         (
             "VKDNW_agg with progressivity added (not in the paper)",
@@ -454,19 +474,23 @@ def _report_variants(out: Any, cells: pd.DataFrame, tg: pd.DataFrame, az_agg: An
     out(f"\nLoad average while scoring: median {d['load'].astype(float).median():.1f} on 2 cores "
         "(timings are inflated by the other jobs; relative costs are what carries over).\n")  # fmt: skip
 
-    abl: list[tuple[str, Any]] = []
+    present = [v for v in VARIANTS if v in by]
     common = d.index
-    if "running" in by:
-        common = common.intersection(by["running"].index)
-    if "refinit" in by:
-        common = common.intersection(by["refinit"].index)
+    for v in present:
+        common = common.intersection(by[v].index)
     if len(common) < 10:
         return
-    out(f"## Ablations on the {len(common)} cells scored in every variant\n")
-    dd = d.loc[common]
-    abl.append(("vkdnw, defaults (batch-statistics BN, PyTorch init)", dd["vkdnw"]))
+    out(f"## Ablations on the {len(common)} cells scored in every variant ({', '.join(present)})\n")
+    dd, tc = d.loc[common], tg.loc[common]
+    agg = lambda frame, cols: pd.Series(lrs(frame, cols), index=common)  # noqa: E731
+    out("### VKDNW: BatchNorm mode, initialisation, the authors' code variants\n")
+    abl: list[tuple[str, Any]] = [
+        ("vkdnw, defaults (batch-statistics BN, PyTorch init)", dd["vkdnw"]),
+    ]
     if "running" in by:
-        abl.append(("vkdnw, BN on running statistics (eval mode)", by["running"].loc[common, "vkdnw"]))
+        abl.append(
+            ("vkdnw, BN on running statistics (eval mode)", by["running"].loc[common, "vkdnw"])
+        )
     if "refinit" in by:
         r = by["refinit"].loc[common]
         p = r["n_params"].astype(float)
@@ -474,19 +498,62 @@ def _report_variants(out: Any, cells: pd.DataFrame, tg: pd.DataFrame, az_agg: An
             ("vkdnw, authors' init + running BN (paper's Fisher)", r["vkdnw"]),
             ("  + softmax smoothing 0.05", r["vkdnw_a05"]),
             ("  + smoothing + J^T L^T L J (authors' code)", r["vkdnw_ltl"]),
+            ("vkdnw_single, defaults", dd["vkdnw_single"]),
             ("vkdnw_single, authors' code configuration", p + r["vkdnw_ltl"] / math.log(9)),
         ]
-        abl += [(f"{name}, authors' init", r[name]) for name in AZ[:3]]
-        abl.append(("AZ-NAS aggregate, authors' init", pd.Series(az_agg(r), index=common)))
-        mixed = r.copy()
-        mixed["vkdnw_single"] = p + r["vkdnw_ltl"] / math.log(9)
-        mixed["jacov"], mixed["flops"] = dd["jacov"], dd["flops"]
-        abl.append(
-            ("VKDNW_agg, authors' configuration", pd.Series(lrs(mixed, list(VKDNW_AGG_PROXIES)), index=common))
-        )
-    abl.append(("AZ-NAS aggregate, defaults (same cells)", pd.Series(az_agg(dd), index=common)))
-    abl.append(("VKDNW_agg, defaults (same cells)", pd.Series(lrs(dd, list(VKDNW_AGG_PROXIES)), index=common)))
-    _table(out, abl, tg.loc[common])
+    _table(out, abl, tc)
+
+    out("### AZ-NAS: input batch and initialisation\n")
+    out("Rows: which batch (64 CIFAR-10 images, or 64 standard Gaussian images as AZ-NAS's "
+        "notebook) and which initialisation (PyTorch's default, or the authors' Kaiming-normal "
+        "fan-in). Columns: rho against the 200-epoch cifar10 test accuracy (NB-Suite-Zero "
+        "validation accuracy in parentheses). The aggregate always uses the FLOPs of "
+        "`az_complexity`.\n")  # fmt: skip
+    configs = [("images, PyTorch init", dd), ("images, authors' init", by.get("refinit")),
+               ("Gaussian, PyTorch init", by.get("noise")),
+               ("Gaussian, authors' init (AZ-NAS's protocol)", by.get("noise_refinit"))]  # fmt: skip
+    out("| batch, init | az_expressivity | az_progressivity | az_trainability | jacov | "
+        "**AZ-NAS aggregate** | tau of the aggregate (test) |")  # fmt: skip
+    out("|---|---|---|---|---|---|---|")
+    for label, frame in configs:
+        if frame is None:
+            continue
+        f = frame.loc[common].copy()
+        f["az_complexity"] = dd["az_complexity"]
+        cells_ = []
+        for col in [*AZ[:3], "jacov", None]:
+            s = agg(f, AZ) if col is None else pd.to_numeric(f[col], errors="coerce")
+            if col == "jacov" and s.isna().all():
+                cells_.append("")
+                continue
+            r1, _ = C.spearman(s, tc["test_200"])
+            r2, _ = C.spearman(s, tc["val_nbsz"])
+            cells_.append(f"{C.fmt(r1)} ({C.fmt(r2)})")
+        tau = C.kendall(agg(f, AZ), tc["test_200"])
+        out(f"| {label} | " + " | ".join(cells_) + f" | {C.fmt(tau)} |")
+    out("")
+
+    out("### VKDNW_agg: libranas defaults vs the authors' configuration\n")
+    rows_ = [("VKDNW_agg, defaults", agg(dd, list(VKDNW_AGG_PROXIES)))]
+    if {"refinit", "noise_refinit"} <= set(by):
+        r, nr = by["refinit"].loc[common], by["noise_refinit"].loc[common]
+        mixed = pd.DataFrame(index=common)
+        mixed["vkdnw_single"] = r["n_params"].astype(float) + r["vkdnw_ltl"] / math.log(9)
+        mixed["az_expressivity"] = nr["az_expressivity"]
+        mixed["az_trainability"] = nr["az_trainability"]
+        mixed["flops"] = dd["flops"]
+        for label, jac in [("Gaussian batch", nr["jacov"]), ("CIFAR-10 images", dd["jacov"])]:
+            m = mixed.assign(jacov=jac)
+            rows_.append(
+                (f"VKDNW_agg, authors' configuration (jacov on {label})",
+                 agg(m, list(VKDNW_AGG_PROXIES)))
+            )  # fmt: skip
+        m = dd.copy()
+        m["az_expressivity"], m["az_trainability"] = nr["az_expressivity"], nr["az_trainability"]
+        rows_.append(("VKDNW_agg, defaults but AZ-NAS terms on the Gaussian batch (authors' init)",
+                      agg(m, list(VKDNW_AGG_PROXIES))))  # fmt: skip
+    rows_.append(("AZ-NAS aggregate, defaults", agg(dd, AZ)))
+    _table(out, rows_, tc)
 
 
 def _reference_rows(index: pd.Index) -> list[tuple[str, Any]]:
@@ -498,7 +565,9 @@ def _reference_rows(index: pd.Index) -> list[tuple[str, Any]]:
     lc = lc[lc["task"] == "cifar10"].drop_duplicates("arch", keep="last").set_index("arch")
     if not set(index) <= set(lc.index):
         return []
-    return [(f"{name} (reference)", pd.to_numeric(lc.loc[index, name])) for name in ("meco", "zico")]
+    return [
+        (f"{name} (reference)", pd.to_numeric(lc.loc[index, name])) for name in ("meco", "zico")
+    ]
 
 
 def _table(out: Any, rows: list[tuple[str, Any]], t: pd.DataFrame) -> None:
@@ -511,7 +580,11 @@ def _table(out: Any, rows: list[tuple[str, Any]], t: pd.DataFrame) -> None:
         tau = C.kendall(s, t["test_200"])
         _, lo, hi = C.bootstrap_rho(s, t["test_200"])
         n = int(np.isfinite(s.to_numpy(float)).sum())
-        out(f"| {name} | " + " | ".join(rhos) + f" | {C.fmt(tau)} | [{C.fmt(lo)}, {C.fmt(hi)}] | {n} |")
+        out(
+            f"| {name} | "
+            + " | ".join(rhos)
+            + f" | {C.fmt(tau)} | [{C.fmt(lo)}, {C.fmt(hi)}] | {n} |"
+        )
     out("")
 
 
@@ -536,7 +609,9 @@ def _report_inits(out: Any, tg: pd.DataFrame) -> None:
         "the 200-epoch cifar10 test accuracy (rho against the NB-Suite-Zero validation accuracy "
         "in parentheses).\n"
     )
-    out(f"| proxy | k=1 (init 0) | k=1, inits 0..{k - 1}: mean [min, max] | k={k} (mean of values) |")
+    out(
+        f"| proxy | k=1 (init 0) | k=1, inits 0..{k - 1}: mean [min, max] | k={k} (mean of values) |"
+    )
     out("|---|---|---|---|")
     for p in INIT_PROXIES:
         single = [C.spearman(wide[i].loc[common, p], t)[0] for i in range(k)]
