@@ -218,3 +218,21 @@ def test_aggregation_is_azs_sum_of_log_ranks_and_orders_like_zcranker_log_rank()
     assert worst[0] == pytest.approx(np.log(1 / 30))
     with pytest.raises(ValueError, match=r"\+inf"):
         log_rank_sum(np.array([[1.0], [np.inf]]))
+
+
+def test_trainability_leaves_out_blocks_whose_positions_cannot_be_paired():
+    """A token-pooling block (PiT) has no per-position Jacobian estimate: it is skipped, and
+    only when no block is left is the proxy undefined."""
+    from libranas.proxies.aznas import _sigma_max
+
+    gen = torch.Generator().manual_seed(0)
+    r_same, g_same = torch.randn(4, 5, 8, generator=gen), torch.randn(4, 5, 8, generator=gen)
+    assert _sigma_max(r_same, g_same) is not None
+    assert (
+        _sigma_max(torch.randn(4, 5, 8, generator=gen), torch.randn(4, 17, 8, generator=gen))
+        is None
+    )
+    assert (
+        _sigma_max(torch.randn(2, 3, 3, 3, generator=gen), torch.randn(2, 3, 7, 7, generator=gen))
+        is None
+    )

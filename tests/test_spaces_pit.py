@@ -149,13 +149,12 @@ def test_every_proxy_on_a_cifar100_batch(space, shared_data):
         scores = feat.fit().transform(archs)
     names = list(feat.get_feature_names_out())
     assert names == list(feat.proxies_) and set(names) == set(list_proxies())
-    # az_trainability needs the same token count on both sides of a block; PiT's pooling
-    # changes it (50 -> 17 -> 5 tokens), so that one proxy is NaN by design, with a warning
-    undefined = {"az_trainability"}
+    # every proxy is finite; az_trainability estimates only the blocks that keep their token
+    # count (PiT's pooling stages change it: 17 -> 5 tokens), the last stage here
     finite = np.isfinite(scores)
     for j, name in enumerate(names):
-        assert finite[:, j].all() == (name not in undefined), name
-    assert all("az_trainability" in str(w.message) for w in caught)
+        assert finite[:, j].all(), name
+    assert not [str(w.message) for w in caught if "az_trainability" in str(w.message)]
     gelu_patterns = scores[:, names.index("swap")]
     assert (gelu_patterns > 1).all()  # GeLU units were hooked in every network
 

@@ -173,22 +173,20 @@ def block_entropies(network_pass: NetworkPass) -> list[float]:
     return network_pass.shared("az_entropies", compute)
 
 
-def _sigma_max(r: torch.Tensor, g: torch.Tensor, pair: str) -> float:
-    """Largest singular value of ``G^T R / n`` (probe ``r`` of block output, VJP ``g``)."""
+def _sigma_max(r: torch.Tensor, g: torch.Tensor) -> float | None:
+    """Largest singular value of ``G^T R / n`` (probe ``r`` of block output, VJP ``g``).
+
+    None when the block's input and output positions cannot be paired (a grid that is not an
+    integer multiple of the other, or a different number of tokens: PiT's token pooling).
+    """
     if r.dim() == 4 and g.dim() == 4 and g.shape[2:] != r.shape[2:]:
         stride = g.shape[2] // r.shape[2]
         if stride < 1 or g.shape[2:] != (stride * r.shape[2], stride * r.shape[3]):
-            raise ValueError(
-                f"az_trainability: {pair}: input grid {tuple(g.shape[2:])} is not an integer "
-                f"multiple of the output grid {tuple(r.shape[2:])}"
-            )
+            return None
         g = nn.functional.pixel_unshuffle(g, stride)
     rv, gv = _vectors(r), _vectors(g)
     if rv.shape[0] != gv.shape[0]:
-        raise ValueError(
-            f"az_trainability: {pair}: {gv.shape[0]} input positions but {rv.shape[0]} output "
-            "positions; the blocks' Jacobian has no per-position estimate"
-        )
+        return None
     m = gv.T @ rv / rv.shape[0]
     return float(torch.linalg.svdvals(m).max())
 
@@ -230,9 +228,11 @@ def az_progressivity(network_pass: NetworkPass) -> float:
 def az_trainability(network_pass: NetworkPass) -> float:
     """AZ-NAS trainability ``mean_l (-sigma_l - 1/(sigma_l + 1e-6) + 2)`` (bigger is better).
 
-    Raises ``ValueError`` when the network has fewer than 2 blocks, when a block is exactly
-    the identity map (AZ-NAS scores it ``-inf``) or when a block's input and output grids do
-    not match (neither equal nor an integer down-sampling).
+    Blocks whose input and output positions cannot be paired (grids that are neither equal
+    nor an integer down-sampling, or a changed number of tokens, as in PiT's pooling stages)
+    have no per-position estimate and are left out of the mean. Raises ``ValueError`` when
+    the network has fewer than 2 blocks, when a block is exactly the identity map (AZ-NAS
+    scores it ``-inf``) or when no block can be estimated.
     """
     feats = network_pass.block_features
     names, probes = feats["names"], feats["probes"]
@@ -245,8 +245,15 @@ def az_trainability(network_pass: NetworkPass) -> float:
             raise ValueError(
                 f"az_trainability: {pair} is the identity map; AZ-NAS scores such a network -inf"
             )
-        sigma = _sigma_max(r, g, pair)
-        scores.append(-sigma - 1.0 / (sigma + _SIGMA_EPS) + 2.0)
+        sigma = _sigma_max(r, g)
+        if sigma is not None:
+            scores.append(-sigma - 1.0 / (sigma + _SIGMA_EPS) + 2.0)
+    if not scores:
+        shapes = [(tuple(g.shape), tuple(r.shape)) for r, g in probes]
+        raise ValueError(
+            "az_trainability: no block's input and output positions can be paired (input, "
+            f"output shapes per block: {shapes}); the Jacobian has no per-position estimate"
+        )
     return float(np.mean(scores))
 
 
