@@ -551,6 +551,8 @@ class NB201Space(SearchSpace):
         >>> [round(float(v), 2) for v in NB201Space().latency([1], "edgegpu")]
         [6.55]
         """
+        if device is None:
+            raise ValueError(f"latency needs a HW-NAS-Bench device (one of {HW_DEVICES})")
         if device not in HW_DEVICES:
             raise ValueError(f"unknown HW-NAS-Bench device {device!r}; known: {HW_DEVICES}")
         key = _HW_TASK_KEYS[nb201_task("cifar10" if task is None else task)[0]]
