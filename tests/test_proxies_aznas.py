@@ -236,3 +236,33 @@ def test_trainability_leaves_out_blocks_whose_positions_cannot_be_paired():
         _sigma_max(torch.randn(2, 3, 3, 3, generator=gen), torch.randn(2, 3, 7, 7, generator=gen))
         is None
     )
+
+
+def test_gaussian_input_option_is_a_seeded_gaussian_batch_in_its_own_forward():
+    space = get_space("nb201")
+    torch.manual_seed(0)
+    net = space.build("(0, 2, 3, 2, 3, 1)").double()
+    x, y = torch.randn(6, 3, 16, 16, dtype=torch.float64), torch.arange(6) % 10
+    az = list(AZNAS_PROXIES[:3])
+    opts = {"az_input": "gaussian"}
+    gauss, err = score_network(net, x, y, az, seed=5, options=opts)
+    assert err == {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        noise = torch.randn(x.shape, dtype=x.dtype)
+    on_noise, _ = score_network(net, noise, y, az, seed=5)
+    on_batch, _ = score_network(net, x, y, az, seed=5)
+    for name in az:
+        assert gauss[name] == pytest.approx(on_noise[name], rel=1e-12), name
+        assert gauss[name] != on_batch[name]
+    # with other batch-loss proxies: the shared forward no longer records the blocks
+    calls = []
+    handle = net.register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    fused, err = score_network(net, x, y, [*az, "snip", "swap"], seed=5, options=opts)
+    handle.remove()
+    assert err == {} and calls == [6, 6]  # the shared batch forward, the Gaussian forward
+    assert "block_features" not in NetworkPass(net, x, y, options=opts, plan=plan_for(az)).plan
+    for name in az:
+        assert fused[name] == pytest.approx(gauss[name], rel=1e-12)
+    _, err = score_network(net, x, y, ["az_expressivity"], options={"az_input": "noise"})
+    assert "az_input" in err["az_expressivity"]

@@ -62,8 +62,9 @@ class NetworkPass:
         ``lswag_band`` (None or (lo, hi) depth percentiles), ``lswag_empty_band``
         ("nearest" | "error"), ``reg_swap_mu`` and
         ``reg_swap_sigma`` (1.5, 1.5, millions of parameters), ``az_blocks`` (module
-        names, see :func:`feature_blocks`), ``vkdnw_bn`` and ``vkdnw_smoothing``
-        (:mod:`libranas.proxies.vkdnw`).
+        names, see :func:`feature_blocks`) and ``az_input`` ("batch" | "gaussian", see
+        :mod:`libranas.proxies.aznas`; "gaussian" takes ``block_features`` out of the
+        plan), ``vkdnw_bn`` and ``vkdnw_smoothing`` (:mod:`libranas.proxies.vkdnw`).
     plan : iterable of str, optional
         Requirements to compute together in one fused forward when the first of them is
         requested (``activations``, ``input_jacobian``, ``weight_grads``,
@@ -91,6 +92,8 @@ class NetworkPass:
         #: computes its items together, and records the BatchNorm batch statistics that the
         #: per-sample pass fixes when ``per_sample_grads`` is planned too
         self.plan = frozenset(plan) & PLAN_ITEMS
+        if self.options.get("az_input", "batch") != "batch":  # AZ-NAS reads its own pass then
+            self.plan -= {"block_features"}
         #: memo for intermediate results shared by several proxies of one family
         #: (e.g. one backward with activation-gradient hooks feeding snip, fisher, ...)
         self.cache: dict[str, Any] = {}

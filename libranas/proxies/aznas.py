@@ -2,7 +2,7 @@
 Search", CVPR 2024): expressivity, progressivity, trainability and complexity, and their
 rank aggregation.
 
-All four read one train-mode forward of the batch through the network's *blocks*
+All four read one train-mode forward of a batch through the network's *blocks*
 (:func:`libranas.proxies._engine.feature_blocks`: the stem and the cells of a cell-based
 network, the blocks of a ViT; option ``az_blocks`` names them explicitly). With
 ``f_0, ..., f_{L-1}`` the block outputs (:attr:`NetworkPass.block_features`, fused with the
@@ -27,6 +27,13 @@ other batch-loss passes):
   previous block's output only.
 - **complexity**: ``az_complexity`` = FLOPs of the network (millions of multiply-accumulates
   of one image, as :func:`libranas.proxies.size.flops`).
+
+**Input** (option ``az_input``). ``"batch"`` (default): the pass's own batch, in the forward
+shared with the other batch-loss proxies. ``"gaussian"``: a batch of standard Gaussian images
+of the same shape (seeded by the pass's seed), in a forward of its own, which is what the
+authors' NAS-Bench-201 code feeds to AZ-NAS; measured in
+``benchmarks/results/new_proxies.md`` (progressivity in particular ranks NB201 cells much
+better on Gaussian inputs).
 
 Bigger is better for all four. The paper's score of a set of architectures is the rank
 aggregation :func:`aznas_aggregate`, ``sum_m log(rank_m / n)`` over the four proxies
@@ -101,11 +108,13 @@ from libranas.proxies.size import count_macs
 
 __all__ = [
     "AZNAS_PROXIES",
+    "AZ_INPUTS",
     "az_complexity",
     "az_expressivity",
     "az_progressivity",
     "az_trainability",
     "aznas_aggregate",
+    "block_features",
     "feature_entropy",
     "log_rank_sum",
 ]
@@ -164,11 +173,43 @@ def feature_entropy(feature: torch.Tensor) -> float:
     return float(-(p * p.log()).sum())
 
 
+#: accepted values of ``options["az_input"]``
+AZ_INPUTS = ("batch", "gaussian")
+
+
+def block_features(network_pass: NetworkPass) -> dict[str, Any]:
+    """The block outputs and probes AZ-NAS reads (option ``az_input``).
+
+    ``"batch"`` (default): :attr:`NetworkPass.block_features` of the pass's own batch, fused
+    with the other batch-loss passes. ``"gaussian"``: the same quantities on a batch of
+    standard Gaussian images of the batch's shape, drawn (on the CPU) from a generator
+    seeded with the pass's seed, in a separate forward (cached as
+    ``cache["az_gaussian_blocks"]``): the input AZ-NAS's NAS-Bench-201 code feeds.
+    """
+    mode = network_pass.options.get("az_input", "batch")
+    if mode == "batch":
+        return network_pass.block_features
+    if mode != "gaussian":
+        raise ValueError(f"options['az_input'] must be one of {AZ_INPUTS}, got {mode!r}")
+
+    def compute(npass: NetworkPass) -> dict[str, Any]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(npass.seed)
+            noise = torch.randn(tuple(npass.inputs.shape), dtype=npass.inputs.dtype)
+        options = {**npass.options, "az_input": "batch"}
+        sub = NetworkPass(
+            npass.model, noise.to(npass.device), npass.targets, seed=npass.seed, options=options
+        )
+        return sub.block_features
+
+    return network_pass.shared("az_gaussian_blocks", compute)
+
+
 def block_entropies(network_pass: NetworkPass) -> list[float]:
     """``H_l`` of every block output, in forward order (cached as ``cache["az_entropies"]``)."""
 
     def compute(npass: NetworkPass) -> list[float]:
-        return [feature_entropy(f) for f in npass.block_features["features"]]
+        return [feature_entropy(f) for f in block_features(npass)["features"]]
 
     return network_pass.shared("az_entropies", compute)
 
@@ -234,7 +275,7 @@ def az_trainability(network_pass: NetworkPass) -> float:
     the network has fewer than 2 blocks, when a block is exactly the identity map (AZ-NAS
     scores it ``-inf``) or when no block can be estimated.
     """
-    feats = network_pass.block_features
+    feats = block_features(network_pass)
     names, probes = feats["names"], feats["probes"]
     if not probes:
         raise ValueError(f"az_trainability needs at least 2 blocks, the network has {len(names)}")
