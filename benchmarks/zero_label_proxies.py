@@ -124,8 +124,6 @@ ranks it last.
 | target | the VKDNW code reads the 200-epoch NATS-Bench `cifar10` test accuracy | three targets reported |
 """
 
-FINDINGS = ""
-
 
 def cells_cache() -> C.CellCache:
     return C.CellCache(C.CACHE / "zero_label_cells.csv", CELL_COLS, ["arch", "variant"])
@@ -414,7 +412,8 @@ def report(args: argparse.Namespace) -> None:
     else:
         _report_variants(out, cells, tg, aznas_aggregate, log_rank_sum)
     _report_inits(out, tg)
-    out(FINDINGS)
+    if not cells.empty:
+        _findings(out, cells, tg, aznas_aggregate, log_rank_sum)
     path = C.RESULTS / "new_proxies.md"
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
@@ -448,9 +447,27 @@ def _report_variants(
             pd.Series(lrs(d, [*VKDNW_AGG_PROXIES, "az_progressivity"]), index=d.index),
         )
     )
+    gauss_rows = []
+    for variant, label in [
+        ("noise", "AZ-NAS aggregate, `az_input='gaussian'` (Gaussian batch, PyTorch init)"),
+        ("noise_refinit", "AZ-NAS aggregate, authors' protocol (Gaussian batch, Kaiming init)"),
+    ]:
+        if variant in by and set(d.index) <= set(by[variant].index):
+            f = by[variant].loc[d.index].copy()
+            f["az_complexity"] = d["az_complexity"]
+            gauss_rows.append((label, pd.Series(az_agg(f), index=d.index)))
+    rows += gauss_rows
     ref = _reference_rows(d.index)
     rows += ref
     _table(out, rows, t)
+    for label, series in gauss_rows:
+        diff, lo, hi = paired_rho_difference(
+            pd.Series(az_agg(d), index=d.index), series, t["test_200"]
+        )
+        out(f"- {label} minus the default AZ-NAS aggregate: rho {diff:+.3f} "
+            f"(paired bootstrap 95% [{lo:+.3f}, {hi:+.3f}], test target).")  # fmt: skip
+    if gauss_rows:
+        out("")
     if ref:
         out("MeCo and ZiCo rows: the same cells, seeds and batch, read from the L-SWAG study's "
             "cache (`cache/lswag_cells.csv`, `benchmarks/lswag_nb201.py`), for reference.\n")  # fmt: skip
@@ -556,6 +573,106 @@ def _report_variants(
     _table(out, rows_, tc)
 
 
+def _findings(out: Any, cells: pd.DataFrame, tg: pd.DataFrame, az_agg: Any, lrs: Any) -> None:
+    """The summary: each paper number next to ours, with the explanation of any gap."""
+    from libranas.proxies.vkdnw import VKDNW_AGG_PROXIES
+
+    by = {v: g.set_index("arch") for v, g in cells.groupby("variant")}
+    d = by["default"]
+    t = tg.loc[d.index]
+
+    def rho(s: Any, target: str = "test_200") -> float:
+        return C.spearman(pd.to_numeric(pd.Series(s, index=d.index), errors="coerce"), t[target])[0]
+
+    def az_variant(v: str) -> Any:
+        if v not in by or not set(d.index) <= set(by[v].index):
+            return None
+        f = by[v].loc[d.index].copy()
+        f["az_complexity"] = d["az_complexity"]
+        return az_agg(f)
+
+    vk, az = lrs(d, list(VKDNW_AGG_PROXIES)), az_agg(d)
+    ref = dict(_reference_rows(d.index))
+    meco = "n/a"
+    if "meco (reference)" in ref:
+        m = ref["meco (reference)"]
+        meco = f"{C.fmt(rho(m))} (test), {C.fmt(rho(m, 'val_nbsz'))} (val)"
+    azg, aza = az_variant("noise"), az_variant("noise_refinit")
+    n = len(d)
+    out("## Summary: the papers' NB201 CIFAR-10 numbers next to ours\n")
+    out("| score | paper | ours, test target | ours, NB-Suite-Zero val | cells |")
+    out("|---|---|---|---|---|")
+    out(f"| VKDNW_agg | 0.919 (tau 0.750) | {C.fmt(rho(vk))} (tau {C.fmt(C.kendall(vk, t['test_200']))}) "
+        f"| {C.fmt(rho(vk, 'val_nbsz'))} | {n} |")  # fmt: skip
+    out(f"| AZ-NAS, libranas defaults (CIFAR-10 batch) | 0.913 / 0.892 | {C.fmt(rho(az))} "
+        f"| {C.fmt(rho(az, 'val_nbsz'))} | {n} |")  # fmt: skip
+    if azg is not None:
+        out(f"| AZ-NAS, `az_input='gaussian'` | 0.913 / 0.892 | {C.fmt(rho(azg))} "
+            f"| {C.fmt(rho(azg, 'val_nbsz'))} | {n} |")  # fmt: skip
+    if aza is not None:
+        out(f"| AZ-NAS, authors' protocol (Gaussian batch + Kaiming init) | 0.913 (tau 0.741) "
+            f"| {C.fmt(rho(aza))} (tau {C.fmt(C.kendall(aza, t['test_200']))}) "
+            f"| {C.fmt(rho(aza, 'val_nbsz'))} | {n} |")  # fmt: skip
+    out("")
+    out("Paper numbers: VKDNW paper Table 1 (VKDNW_agg; AZ-NAS as the VKDNW authors re-ran it: "
+        "0.892) and AZ-NAS's own NB201 notebook (0.913, Kendall 0.741, against the 200-epoch "
+        "`cifar10` test accuracy of all 15,625 cells).\n")  # fmt: skip
+    out("### Findings\n")
+    out(f"1. **VKDNW_agg reproduces**: {C.fmt(rho(vk))} against the test accuracy the authors "
+        f"use ({C.fmt(rho(vk, 'val_nbsz'))} against NB-Suite-Zero's validation accuracy) vs the "
+        "paper's 0.919, with libranas' defaults; the authors' configuration of every component "
+        "(see the ablation) gives the same within the bootstrap interval. It is the best score "
+        f"here; MeCo on the same cells: {meco}.")  # fmt: skip
+    out(f"2. **VKDNW alone is a weak ranker on NB201** ({C.fmt(rho(d['vkdnw']))}); the size "
+        f"term carries VKDNW_single: the number of trainable tensors P alone gives "
+        f"{C.fmt(rho(d['n_params']))}, P then VKDNW {C.fmt(rho(d['vkdnw_single']))}. With "
+        "BatchNorm on its running statistics (the authors' `model.eval()`), nothing normalises "
+        "the signal at initialisation: with the authors' Kaiming init the logits explode "
+        "(standard deviation about 1e4 on two cells checked), the softmax saturates and F is "
+        "numerically 0 unless the code's smoothing (p -> 0.95 p + 0.005) is applied; with "
+        "PyTorch's init the activations shrink with depth and a large share of the spectrum "
+        "collapses to 0 (40% of the eigenvalues below 1e-12 of the largest on one cell). VKDNW "
+        "alone then ranks worse (see the ablation). The libranas default "
+        "(`vkdnw_bn='batch'`) is kept: it is the better single proxy and gives the same "
+        "aggregate.")  # fmt: skip
+    gap = (
+        ""
+        if azg is None
+        else (
+            f" On a Gaussian batch (`options={{'az_input': 'gaussian'}}`) the aggregate is "
+            f"{C.fmt(rho(azg))}"
+            + ("" if aza is None else f", and {C.fmt(rho(aza))} with the authors' Kaiming init too")
+            + ", within 0.02 of 0.913: progressivity is the component that needs noise inputs "
+            "(see the ablation)."
+        )
+    )
+    out(f"3. **AZ-NAS: the input batch explains the gap.** On the featurizer's CIFAR-10 batch "
+        f"the aggregate is {C.fmt(rho(az))} (test target; {C.fmt(rho(az, 'val_nbsz'))} against "
+        "the validation accuracy), 0.03-0.04 below AZ-NAS's own 0.913 and within 0.02 of the "
+        "VKDNW authors' re-run (0.892). The authors' NB201 code scores AZ-NAS on standard "
+        "Gaussian inputs, not images (`az_nas` is not in its `real_input_metrics`)." + gap
+        + " With real images, the Kaiming init lowers progressivity further.")  # fmt: skip
+    out(
+        f"4. **Remaining protocol differences** (not corrected): ranks among {n} random cells "
+        "of the NB-Suite-Zero table instead of all 15,625 (sampling error: the 95% bootstrap "
+        "intervals above are about +-0.03), one batch and one initialisation per cell (the "
+        "VKDNW paper reports the mean of 5 runs), FLOPs counted by libranas instead of read "
+        "from the API (about 2% lower on NB201, same ranking up to ties)."
+    )
+    out(
+        "5. **n_inits**: averaging k=3 initialisations moves single proxies by -0.02 to +0.05 "
+        "(only grad_norm's gain excludes 0 on 50 cells) and the aggregates by about +0.01, at "
+        "3x the cost; `n_inits=1` stays the default, k>1 is worth it for the noisy proxies "
+        "(grad_norm, vkdnw, az_progressivity)."
+    )
+    out(
+        "6. **Cost** (table above): VKDNW needs one backward pass of the batch per class (10 for "
+        "CIFAR-10, 100 for CIFAR-100), about 4x the AZ-NAS pass, which itself costs about a "
+        "forward and a backward. Every registered proxy is in `ProxyFeaturizer`'s default set, "
+        "so the default featurization of a cell got slower by about the VKDNW time.\n"
+    )
+
+
 def _reference_rows(index: pd.Index) -> list[tuple[str, Any]]:
     """MeCo / ZiCo of the same cells (same seed and batch) from the L-SWAG study's cache."""
     path = C.CACHE / "lswag_cells.csv"
@@ -588,7 +705,28 @@ def _table(out: Any, rows: list[tuple[str, Any]], t: pd.DataFrame) -> None:
     out("")
 
 
+def paired_rho_difference(
+    a: Any, b: Any, target: Any, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float, float]:
+    """rho(b) - rho(a) on the same cells, and its 95% interval over paired bootstrap resamples."""
+    from scipy import stats
+
+    a, b, t = (np.asarray(v, float) for v in (a, b, target))
+    ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(t)
+    a, b, t = a[ok], b[ok], t[ok]
+    diff = stats.spearmanr(b, t).statistic - stats.spearmanr(a, t).statistic
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        i = rng.integers(0, a.size, a.size)
+        boots.append(stats.spearmanr(b[i], t[i]).statistic - stats.spearmanr(a[i], t[i]).statistic)
+    return float(diff), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
 def _report_inits(out: Any, tg: pd.DataFrame) -> None:
+    from libranas.proxies.aznas import log_rank_sum
+    from libranas.proxies.vkdnw import VKDNW_AGG_PROXIES
+
     inits = inits_cache().load()
     if inits.empty:
         return
@@ -599,33 +737,65 @@ def _report_inits(out: Any, tg: pd.DataFrame) -> None:
         common = common.intersection(wide[i].index)
     if len(common) < 10:
         return
-    t = tg.loc[common, "test_200"]
+    t, tv = tg.loc[common, "test_200"], tg.loc[common, "val_nbsz"]
     out(f"## n_inits: one vs {k} initialisations, {len(common)} cells\n")
     out(
         "`ProxyFeaturizer(n_inits=k)` scores each architecture with k networks initialised "
         "from `arch_seed(arch, 0, i)`, i = 0..k-1 (i = 0 is the single-init seed), on the same "
-        "batch, and averages each proxy's raw value. Values per initialisation come from the "
-        "featurizer's own per-chunk scorer (`_score_archs`) and are averaged here; rho against "
-        "the 200-epoch cifar10 test accuracy (rho against the NB-Suite-Zero validation accuracy "
-        "in parentheses).\n"
+        "batch, and averages each proxy's raw value (decided: the mean of the raw values, "
+        "each on the scale its proxy defines; a mean of ranks would need the whole population "
+        "and could not be computed per architecture). Values per initialisation come from the "
+        "featurizer's own per-chunk scorer (`_score_archs`, the code path of `n_inits`) and are "
+        "averaged here; the test `test_one_init_is_the_default_and_k_inits_are_the_mean_of_"
+        "single_inits` checks that `ProxyFeaturizer(n_inits=3)` returns exactly this mean. rho "
+        "against the 200-epoch cifar10 test accuracy (against the NB-Suite-Zero validation "
+        "accuracy in parentheses); the last column is the paired bootstrap 95% interval of "
+        f"rho(k={k}) - rho(k=1) (test target).\n"
     )
     out(
-        f"| proxy | k=1 (init 0) | k=1, inits 0..{k - 1}: mean [min, max] | k={k} (mean of values) |"
+        f"| score | k=1 (init 0) | k=1, inits 0..{k - 1}: mean [min, max] | k={k} (mean of "
+        f"values) | rho(k={k}) - rho(k=1) [95%] |"
     )
-    out("|---|---|---|---|")
-    for p in INIT_PROXIES:
-        single = [C.spearman(wide[i].loc[common, p], t)[0] for i in range(k)]
-        vals = np.nanmean(np.stack([wide[i].loc[common, p].to_numpy(float) for i in range(k)]), 0)
-        mean_k, _ = C.spearman(vals, t)
-        v0, _ = C.spearman(wide[0].loc[common, p], tg.loc[common, "val_nbsz"])
-        vk, _ = C.spearman(vals, tg.loc[common, "val_nbsz"])
-        out(f"| {p} | {C.fmt(single[0])} ({C.fmt(v0)}) | {C.fmt(np.mean(single))} "
-            f"[{C.fmt(min(single))}, {C.fmt(max(single))}] | {C.fmt(mean_k)} ({C.fmt(vk)}) |")  # fmt: skip
-    secs = inits.groupby("init")["seconds"].median()
+    out("|---|---|---|---|---|")
+    means = pd.DataFrame(
+        {p: np.nanmean(np.stack([wide[i].loc[common, p].to_numpy(float) for i in range(k)]), 0)
+         for p in INIT_PROXIES}, index=common,
+    )  # fmt: skip
+    rows = [(p, wide[0].loc[common, p], means[p], [wide[i].loc[common, p] for i in range(k)])
+            for p in INIT_PROXIES]  # fmt: skip
+    cells = cells_cache().load()
+    d = cells[cells["variant"] == "default"].set_index("arch")
+    if set(common) <= set(d.index):
+        flops = d.loc[common, "flops"].astype(float)
+        size = d.loc[common, "n_params"].astype(float)
+
+        def az_agg(frame: pd.DataFrame) -> pd.Series:
+            f = frame[AZ[:3]].assign(az_complexity=flops)
+            return pd.Series(log_rank_sum(f, AZ), index=common)
+
+        def vk_agg(frame: pd.DataFrame) -> pd.Series:
+            f = frame.assign(vkdnw_single=size + frame["vkdnw"] / math.log(9), flops=flops)
+            return pd.Series(log_rank_sum(f, list(VKDNW_AGG_PROXIES)), index=common)
+
+        per_init = [wide[i].loc[common] for i in range(k)]
+        rows.append(("**AZ-NAS aggregate**", az_agg(per_init[0]), az_agg(means),
+                     [az_agg(f) for f in per_init]))  # fmt: skip
+        rows.append(("**VKDNW_agg**", vk_agg(per_init[0]), vk_agg(means),
+                     [vk_agg(f) for f in per_init]))  # fmt: skip
+    for name, first, mean_k, singles in rows:
+        single = [C.spearman(s, t)[0] for s in singles]
+        r1, rk = C.spearman(first, t)[0], C.spearman(mean_k, t)[0]
+        v1, vk = C.spearman(first, tv)[0], C.spearman(mean_k, tv)[0]
+        diff, lo, hi = paired_rho_difference(first, mean_k, t)
+        out(f"| {name} | {C.fmt(r1)} ({C.fmt(v1)}) | {C.fmt(np.mean(single))} "
+            f"[{C.fmt(min(single))}, {C.fmt(max(single))}] | {C.fmt(rk)} ({C.fmt(vk)}) | "
+            f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}] |")  # fmt: skip
+    secs = inits.pivot_table(index="arch", columns="init", values="seconds").loc[common]
     out(
-        f"\nCost: median {secs.iloc[0]:.1f} s per cell per initialisation for these "
-        f"{len(INIT_PROXIES)} proxies (one fused pass + vkdnw's own pass), so k={k} costs "
-        f"{k}x (median {secs.sum():.1f} s per cell); load average "
+        f"\nCost: median {secs[0].median():.1f} s per cell for one initialisation of these "
+        f"{len(INIT_PROXIES)} proxies (one fused pass + vkdnw's own pass), "
+        f"{secs.sum(axis=1).median():.1f} s for k={k} (k times the work; the later "
+        f"initialisations ran at a lower machine load); load average "
         f"{inits['load'].astype(float).median():.1f}.\n"
     )
 
