@@ -266,3 +266,17 @@ def test_gaussian_input_option_is_a_seeded_gaussian_batch_in_its_own_forward():
         assert fused[name] == pytest.approx(gauss[name], rel=1e-12)
     _, err = score_network(net, x, y, ["az_expressivity"], options={"az_input": "noise"})
     assert "az_input" in err["az_expressivity"]
+
+
+def test_az_input_is_a_declared_option_of_the_featurizer():
+    from libranas.proxies._registry import list_options
+
+    assert "az_trainability" in list_options()["az_input"]
+    imgs = torch.randn(4, 3, 32, 32)
+    archs = ["(0, 2, 3, 2, 3, 1)"]
+    feat = ProxyFeaturizer("nb201", proxies=list(AZNAS_PROXIES), data=(imgs, torch.arange(4)),
+                           options={"az_input": "gaussian"})  # fmt: skip
+    z = feat.fit_transform(archs)
+    assert np.isfinite(z).all()
+    plain = ProxyFeaturizer("nb201", proxies=list(AZNAS_PROXIES), data=(imgs, torch.arange(4)))
+    assert not np.allclose(plain.fit_transform(archs)[0, :3], z[0, :3])

@@ -267,3 +267,19 @@ def test_vkdnw_aggregate_is_a_sum_of_log_ranks_with_missing_values_last():
     np.testing.assert_allclose(agg, np.log(ranks / 7).sum(axis=1).to_numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match="no column"):
         vkdnw_aggregate(table.drop(columns="flops"))
+
+
+def test_options_are_declared_so_the_featurizer_checks_them():
+    from libranas.proxies._registry import list_options
+
+    opts = list_options()
+    assert "vkdnw" in opts["vkdnw_bn"] and "vkdnw_single" in opts["vkdnw_smoothing"]
+    imgs = torch.randn(4, 3, 32, 32)
+    arch = ["|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
+    ok = ProxyFeaturizer("nb201", proxies=["vkdnw"], data=(imgs, torch.arange(4)),
+                         options={"vkdnw_bn": "running", "vkdnw_smoothing": 0.05})  # fmt: skip
+    assert np.isfinite(ok.fit_transform(arch)).all()
+    bad = ProxyFeaturizer("nb201", proxies=["vkdnw"], data=(imgs, torch.arange(4)),
+                          options={"vkdnw_smooting": 0.05})  # fmt: skip
+    with pytest.raises(ValueError, match="vkdnw_smoothing"):
+        bad.fit_transform(arch)

@@ -126,6 +126,11 @@ _REFERENCE = (
 AZNAS_PROXIES = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 #: guard of the trainability term, as in the authors' code
 _SIGMA_EPS = 1e-6
+#: the option the block-feature proxies read (``az_blocks`` is an option of the shared pass)
+_OPTIONS = {
+    "az_input": "AZ-NAS input: 'batch' (default, the shared forward) or 'gaussian' (a seeded "
+    "standard-Gaussian batch in its own forward, as the authors' NB201 code)",
+}
 
 
 def _vectors(feature: torch.Tensor) -> torch.Tensor:
@@ -237,6 +242,7 @@ def _sigma_max(r: torch.Tensor, g: torch.Tensor) -> float | None:
     requires=("block_features",),
     reference=_REFERENCE,
     description="sum over blocks of the entropy of the feature-covariance eigenvalues",
+    options=_OPTIONS,
 )
 def az_expressivity(network_pass: NetworkPass) -> float:
     """AZ-NAS expressivity ``sum_l H_l`` (bigger is better; see the module docstring)."""
@@ -248,6 +254,7 @@ def az_expressivity(network_pass: NetworkPass) -> float:
     requires=("block_features",),
     reference=_REFERENCE,
     description="smallest increase of the feature entropy from one block to the next",
+    options=_OPTIONS,
 )
 def az_progressivity(network_pass: NetworkPass) -> float:
     """AZ-NAS progressivity ``min_l (H_l - H_{l-1})`` (bigger is better).
@@ -265,6 +272,7 @@ def az_progressivity(network_pass: NetworkPass) -> float:
     requires=("block_features",),
     reference=_REFERENCE,
     description="mean over blocks of -sigma - 1/sigma + 2, sigma the block Jacobian's norm",
+    options=_OPTIONS,
 )
 def az_trainability(network_pass: NetworkPass) -> float:
     """AZ-NAS trainability ``mean_l (-sigma_l - 1/(sigma_l + 1e-6) + 2)`` (bigger is better).
@@ -303,6 +311,7 @@ def az_trainability(network_pass: NetworkPass) -> float:
     requires=("model",),
     reference=_REFERENCE,
     description="MFLOPs of one image (AZ-NAS's complexity term)",
+    options={},  # reads no option of its own
 )
 def az_complexity(network_pass: NetworkPass) -> float:
     """AZ-NAS complexity: millions of multiply-accumulates of one image (bigger is better).

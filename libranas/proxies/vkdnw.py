@@ -126,6 +126,13 @@ _SUPPORTED = (
     nn.GroupNorm,
 )
 _DECILES = np.arange(1, 10) / 10
+#: the options vkdnw and vkdnw_single read (declared at registration)
+_OPTIONS = {
+    "vkdnw_bn": "BatchNorm during the Fisher Jacobian: 'batch' (default, batch statistics held "
+    "fixed) or 'running' (eval mode, as the authors' code)",
+    "vkdnw_smoothing": "softmax smoothing a in [0, 1): p -> (1 - a) p + a / C (default 0; the "
+    "authors' code uses 0.05)",
+}
 
 
 @dataclass(frozen=True)
@@ -431,6 +438,7 @@ def decile_entropy(eigenvalues: Sequence[float] | np.ndarray) -> float:
     requires=("own_pass",),
     reference=_REFERENCE,
     description="entropy of the deciles of the Fisher-information spectrum (one weight per tensor)",
+    options=_OPTIONS,
 )
 def vkdnw(network_pass: NetworkPass) -> float:
     """VKDNW: entropy of the normalised deciles of the Fisher spectrum (bigger is better)."""
@@ -442,6 +450,7 @@ def vkdnw(network_pass: NetworkPass) -> float:
     requires=("own_pass",),
     reference=_REFERENCE,
     description="number of trainable parameter tensors + vkdnw / log 9 (size first, then VKDNW)",
+    options=_OPTIONS,
 )
 def vkdnw_single(network_pass: NetworkPass) -> float:
     """VKDNW_single: ``P + vkdnw / log 9``, ``P`` the number of trainable parameter tensors
