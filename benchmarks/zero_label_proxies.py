@@ -477,7 +477,7 @@ def _report_variants(
     out(f"Failures (NaN, ranked last by the aggregations): {nfail}.\n")
     out("Papers (NB201 CIFAR-10, all 15,625 cells, their own targets and seeds): VKDNW_agg "
         "rho 0.919 (tau 0.750); AZ-NAS 0.913 in its own notebook, 0.892 as re-run in the VKDNW "
-        "paper (their Table 1 also lists VKDNW_single and the AZ-NAS components).\n")  # fmt: skip
+        "paper (whose Table 1 also lists VKDNW_single).\n")  # fmt: skip
     times = d[["t_vkdnw", "t_az", "t_jacov"]].astype(float)
     out("### Cost per cell (1 torch thread, wall seconds, median [p10, p90])\n")
     out("| what | median | p10 | p90 |")
