@@ -145,8 +145,18 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "nb201-rest": tuple(p for p in CLASSIC if p != "nwot") + ("zen",),
     # NB201 CIFAR-10: what the reused caches lack
     "nb201-c10-rest": ("zen",),
+    # NB301: the training-free default's proxies first (libranas.proxies.TRAINING_FREE_DEFAULT,
+    # chosen on NB201 CIFAR-10 + AutoFormer by benchmarks/zero_label.py; params and flops are
+    # free), so that the zero-label result on NB301 does not wait for the 19-proxy group; the
+    # cells both groups computed must agree (assemble checks), the union is exported
+    "nb301-tf": ("meco", "zico", "jacov", "flops", "params"),
+    # NB201 CIFAR-100 / ImageNet16-120: the default's proxies the reused caches lack, first
+    "nb201-tf": ("jacov", "flops", "params"),
 }
 DEFAULT_JOBS = [
+    "nb201-cifar100:nb201-tf",
+    "nb201-imagenet16-120:nb201-tf",
+    "nb301-cifar10:nb301-tf",
     "nb301-cifar10:nb301",
     "nb201-cifar100:nb201-rest",
     "nb201-imagenet16-120:nb201-rest",
@@ -680,7 +690,8 @@ def assemble(bname: str) -> tuple[pd.DataFrame, dict[str, dict]]:
         side = json.loads((CACHE / f"{bname}__{group}__full.json").read_text())
         for p in proxies:
             if p in values:
-                raise SystemExit(f"{bname}: proxy {p} comes from two sources")
+                _merge_group(bname, p, group, df, values, info, index)
+                continue
             values[p] = df[p].astype(float).reindex(index)
             info[p] = {
                 "source": f"benchmarks/proxy_tables.py group {group!r} "
@@ -697,6 +708,38 @@ def assemble(bname: str) -> tuple[pd.DataFrame, dict[str, dict]]:
             info[p] = {"source": "not computed yet", "computed": set(), "failed": 0}
     cols = sorted(values)
     return pd.DataFrame({p: values[p] for p in cols}, index=index), info
+
+
+def _merge_group(
+    bname: str,
+    proxy: str,
+    group: str,
+    df: pd.DataFrame,
+    values: dict[str, pd.Series],
+    info: dict[str, dict],
+    index: pd.Index,
+) -> None:
+    """Add a second group's cells of ``proxy`` (same seed, batch and setting): the cells both
+    computed must agree, else the export stops; the union of the computed cells is kept."""
+    prev = info[proxy]
+    if "versions" not in prev:
+        raise SystemExit(f"{bname}: proxy {proxy} comes from a reused cache and group {group}")
+    new = df[proxy].astype(float).reindex(index)
+    both = sorted(set(df.index) & prev["computed"])
+    a, b = values[proxy].loc[both].to_numpy(), new.loc[both].to_numpy()
+    ok = (np.isnan(a) & np.isnan(b)) | np.isclose(a, b, rtol=VERIFY_RTOL, atol=0.0)
+    if not ok.all():
+        raise SystemExit(
+            f"{bname}: {proxy} differs between {prev['source']} and group {group!r} on "
+            f"{int((~ok).sum())} of {len(both)} cells computed by both"
+        )
+    only_new = sorted(set(df.index) - prev["computed"])
+    values[proxy].loc[only_new] = new.loc[only_new]
+    prev["source"] += f" + group {group!r} ({len(both)} common cells agree)"
+    prev["computed"] = prev["computed"] | set(df.index)
+    prev["failed"] = int(values[proxy].loc[sorted(prev["computed"])].isna().sum())
+    prev["versions"] = sorted(set(prev["versions"]) | set(df["version"].astype(str)))
+    prev["commits"] = sorted(set(prev["commits"]) | set(df["commit"].astype(str)))
 
 
 def _last_commit(path: Path) -> str:
