@@ -200,6 +200,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     # --- every check before any computation
     known = list_benchmarks()
+    if args.transfer:
+        return _evaluate_transfer(args, known, output)
     names = args.benchmarks or known
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -267,6 +269,104 @@ def _evaluate(args: argparse.Namespace) -> int:
             "architectures.\n\n" + text
         )
     # --- results first, then files
+    print(text, end="")
+    sys.stdout.flush()
+    print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if output is not None:
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            print(
+                f"error: could not write --output {str(output)!r} ({exc}); the table is on "
+                "standard output above",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+    return EXIT_OK
+
+
+def _evaluate_transfer(args: argparse.Namespace, known: list[str], output: Any) -> int:
+    """``libranas evaluate --transfer SOURCE:TARGET ...``: select with the source's labels,
+    rank the target with none of its labels."""
+    from libranas.datasets import load_benchmark
+    from libranas.evaluation import evaluate_transfer
+
+    if args.benchmarks:
+        raise UsageError(
+            "--transfer names its benchmarks itself (SOURCE:TARGET); drop the positional "
+            f"benchmarks {args.benchmarks}"
+        )
+    if args.methods:
+        raise UsageError("--methods does not apply to --transfer (LIBRA selection + log-rank)")
+    pairs = []
+    for text in args.transfer:
+        parts = text.split(":")
+        if len(parts) != 2 or not all(parts):
+            raise UsageError(
+                f"--transfer {text!r}: expected SOURCE:TARGET, e.g. nb201-cifar10:nb301-cifar10"
+            )
+        unknown = [n for n in parts if n not in known]
+        if unknown:
+            raise UsageError(f"unknown benchmarks {unknown}; bundled: {sorted(known)}")
+        if parts[0] == parts[1]:
+            raise UsageError(f"--transfer {text!r}: source and target are the same benchmark")
+        pairs.append((parts[0], parts[1]))
+    benches = {}
+    for name in dict.fromkeys(n for pair in pairs for n in pair):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tables' non-finite notes: see evaluate
+            benches[name] = load_benchmark(name)
+    for src, _ in pairs:
+        if not 7 <= args.n_labelled <= len(benches[src]):
+            raise UsageError(
+                f"--n-labelled {args.n_labelled}: LIBRA's selection needs 7 to "
+                f"{len(benches[src])} labelled architectures of {src}"
+            )
+    import pandas as pd
+
+    seeds = range(args.seed, args.seed + args.seeds)
+    start = time.perf_counter()
+    rows = []
+    for src, tgt in pairs:
+        try:
+            r = evaluate_transfer(
+                benches[src], benches[tgt], n_labelled=args.n_labelled, seeds=seeds
+            )
+        except ValueError as exc:
+            raise UsageError(f"--transfer {src}:{tgt}: {exc}") from None
+        rows.append(
+            {
+                "source": src,
+                "target": tgt,
+                "selected": r["selected"].mode().iat[0],
+                "rho_mean": r["rho"].mean(),
+                "rho_std": r["rho"].std(),
+                "tau_mean": r["tau"].mean(),
+                "tau_std": r["tau"].std(),
+                "n_seeds": len(r),
+                "n_labelled": args.n_labelled,
+                "n_evaluated": int(r["n_evaluated"].iat[0]),
+                "n_unscored": int(r["n_unscored"].max()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if args.format == "csv":
+        text = table.to_csv(index=False)
+    elif args.format == "json":
+        text = table.to_json(orient="records", indent=2)
+    else:
+        text = (
+            f"Transfer: LIBRA's selection on {args.n_labelled} labelled architectures of the "
+            f"source ({args.seeds} seeds), the target ranked by log-rank of the selected "
+            "proxies without any of its labels; Spearman rho / Kendall tau over all of the "
+            "target's architectures (mean ± std).\n\n"
+            "| source | target | selected (most frequent) | rho | tau |\n|---|---|---|---|---|\n"
+            + "".join(
+                f"| {r.source} | {r.target} | {r.selected} | {r.rho_mean:.3f}±"
+                f"{r.rho_std:.3f} | {r.tau_mean:.3f}±{r.tau_std:.3f} |\n"
+                for r in table.itertuples()
+            )
+        )
     print(text, end="")
     sys.stdout.flush()
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -528,6 +628,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated subset of: best-proxy, libra+rank-mean, libra+xgboost, "
         "xgboost-all, xgboost-all+encoding, ranker-all, ranker-all+graph (default: all; "
         "+encoding adds the space's one-hot, +graph its graph features and one-hot)",
+    )
+    ev.add_argument(
+        "--transfer",
+        nargs="+",
+        metavar="SOURCE:TARGET",
+        default=None,
+        help="transfer protocol instead: LIBRA's selection with --n-labelled labels of SOURCE "
+        "(--seeds splits), TARGET ranked by a log-rank fusion of the selected proxies with "
+        "none of its labels (e.g. nb201-cifar10:nb301-cifar10)",
     )
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument(

@@ -215,6 +215,111 @@ def evaluate_benchmark(
     return pd.DataFrame(rows)
 
 
+def evaluate_transfer(
+    source: Benchmark,
+    target: Benchmark,
+    *,
+    ranker: str = "log-rank",
+    n_labelled: int | None = None,
+    seeds: Iterable[int] = (0,),
+    columns: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Select proxies with the labels of ``source``, rank ``target`` with none of its labels.
+
+    LIBRA's selection (:class:`~libranas.LibraSelector`) is fitted on the source's proxies
+    and validation accuracies; the target is then ranked by a training-free fusion
+    (``ZCRanker(ranker)``, fitted on the target's proxies without ``y``) of the selected
+    proxies, each oriented by the sign of its correlation on the source, read from the
+    target's columns of the same names. The target's labels are used only to score the
+    ranking (Spearman's rho and Kendall's tau over all of its architectures).
+
+    Parameters
+    ----------
+    source, target : Benchmark
+        Both must hold the selected proxies under the same column names (for example the
+        ``lib_<proxy>`` columns of ``load_benchmark(name, libranas_proxies=[...])``).
+    ranker : {"log-rank", "rank-mean"}, default="log-rank"
+    n_labelled : int or None, default=None
+        Source architectures labelled per seed (drawn with
+        ``numpy.random.default_rng(seed)``); None: every source architecture (one
+        selection, seeds ignored).
+    seeds : iterable of int, default=(0,)
+    columns : iterable of str, optional
+        The candidate columns of the source (default: every column that the target also
+        has); the selection is made among them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed: ``source, target, seed, n_labelled, n_evaluated, selected, rho,
+        tau, n_unscored``.
+
+    Examples
+    --------
+    >>> from libranas.datasets import load_benchmark
+    >>> src, tgt = load_benchmark("nb201-cifar10"), load_benchmark("nb201-cifar100")
+    >>> r = evaluate_transfer(src, tgt)
+    >>> int(r.loc[0, "n_evaluated"]), bool(r.loc[0, "rho"] > 0.5)
+    (725, True)
+    """
+    from libranas.ranker import TRAINING_FREE_METHODS
+
+    if ranker not in TRAINING_FREE_METHODS:
+        raise ValueError(
+            f"ranker must be a training-free fusion {TRAINING_FREE_METHODS} (the target's "
+            f"labels are not used), got {ranker!r}"
+        )
+    candidates = list(source.X.columns if columns is None else columns)
+    missing = [c for c in candidates if c not in source.X.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are not columns of {source.name}")
+    if columns is None:
+        candidates = [c for c in candidates if c in target.X.columns]
+    else:
+        absent = [c for c in candidates if c not in target.X.columns]
+        if absent:
+            raise ValueError(
+                f"columns {absent} of {source.name} are not columns of {target.name}; "
+                "the transfer reads the selected proxies from the target by name"
+            )
+    if not candidates:
+        raise ValueError(
+            f"{source.name} and {target.name} share no proxy column; load both with the "
+            "same libranas_proxies, or pass columns"
+        )
+    n = len(source)
+    if n_labelled is not None:
+        check_int(n_labelled, "n_labelled", low=2)
+        if n_labelled > n:
+            raise ValueError(f"n_labelled={n_labelled} exceeds the {n} rows of {source.name}")
+    X_src, y_src = source.X[candidates], source.y.to_numpy()
+    y_tgt = target.y.to_numpy()
+    rows = []
+    for seed in [0] if n_labelled is None else list(seeds):
+        rng = np.random.default_rng(seed)
+        idx = np.arange(n) if n_labelled is None else rng.choice(n, n_labelled, replace=False)
+        selector = LibraSelector().fit(X_src.iloc[idx], y_src[idx])
+        chosen = list(selector.selected_)
+        # each proxy oriented as it correlates with the source's accuracy
+        signs = [-1.0 if selector.correlations_[c] < 0 else 1.0 for c in chosen]
+        fused = ZCRanker(ranker, signs=signs).fit(target.X[chosen])
+        rho, tau, n_unscored = _rank_scores(y_tgt, fused.predict(target.X[chosen]))
+        rows.append(
+            {
+                "source": source.name,
+                "target": target.name,
+                "seed": seed if n_labelled is not None else -1,
+                "n_labelled": n if n_labelled is None else n_labelled,
+                "n_evaluated": len(y_tgt),
+                "selected": "+".join(map(str, chosen)),
+                "rho": rho,
+                "tau": tau,
+                "n_unscored": n_unscored,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _one_seed(
     name: str,
     X: pd.DataFrame,

@@ -1,6 +1,7 @@
 import gzip
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ def test_every_bundled_benchmark_loads_with_aligned_finite_targets():
     names = list_benchmarks()
     assert len(names) == 16  # NB201 x3, NB301, TNB101-micro x7, 9k x2, 15k x3
     for name in names:
-        b = load_benchmark(name)
+        b = load_benchmark(name, libranas_proxies=False)
         assert len(b) > 700, name
         assert b.X.index.equals(b.y.index)
         assert b.X.dtypes.eq(np.float64).all()
@@ -64,7 +65,7 @@ def test_required_benchmarks_are_bundled():
 def test_bundled_table_equals_source_file(shared_data):
     src = shared_data / "nas-bench-suite-zero" / "zc_nasbench201.json"
     raw = json.loads(src.read_text())["cifar100"]
-    b = load_benchmark("nb201-cifar100")
+    b = load_benchmark("nb201-cifar100", libranas_proxies=False)
     assert list(b.X.index) == list(raw)
     arch = "(0, 2, 3, 2, 3, 1)"
     assert b.y[arch] == raw[arch]["val_accuracy"]
@@ -89,7 +90,7 @@ def test_full_table_has_nb201_optima_and_hw_columns():
 
 def test_non_finite_values_stay_nan_and_are_reported():
     with pytest.warns(NonFiniteValuesWarning, match="nwot: 1 of 724") as rec:
-        b = load_benchmark("nb201-cifar10")
+        b = load_benchmark("nb201-cifar10", libranas_proxies=False)
     assert b.non_finite()["nwot"] == 1
     assert b.X["nwot"].isna().sum() == 1
     # NASLib's failure value is missing, not the worst score: one cell each for these two
@@ -123,8 +124,11 @@ def test_non_numeric_scores_name_the_architecture_and_proxy(tmp_path, bad):
         "(1, 1, 2, 3, 4, 0)": {"val_accuracy": 2.0, "nwot": {"score": bad}},
     }
     p = _write(tmp_path, {"cifar10": recs})
-    with pytest.raises(ValueError, match=r"proxy 'nwot' of architecture '\(1, 1, 2, 3, 4, 0\)' "
-                       r"is not a number"):
+    with pytest.raises(
+        ValueError,
+        match=r"proxy 'nwot' of architecture '\(1, 1, 2, 3, 4, 0\)' "
+        r"is not a number",
+    ):
         load_zc_table(p, "cifar10")
 
 
@@ -262,12 +266,18 @@ def test_partial_libranas_table_is_left_out_by_default_and_refused_on_request(
     assert describe_benchmark("nb201-cifar100")["libranas_table"].startswith("partial")
     b = load_benchmark("nb201-cifar100")
     assert not any(c.startswith("lib_") for c in b.X.columns)
+    with pytest.raises(ValueError, match=r"incomplete for \['meco', 'zico'\] .*'10 of 725'"):
+        load_benchmark("nb201-cifar100", libranas_proxies=["zico", "meco"])
+    with pytest.raises(ValueError, match=r"has no column \['swap'\]"):
+        load_benchmark("nb201-cifar100", libranas_proxies=["swap"])
     with pytest.raises(ValueError, match=r"incomplete \(partial: zico 10 of 725"):
         load_benchmark("nb201-cifar100", libranas_proxies=True)
     with pytest.raises(ValueError, match="no libranas-computed proxy table .*'tnb101-micro-"):
         load_benchmark("tnb101-micro-jigsaw", libranas_proxies=True)
     with pytest.raises(ValueError, match="must be None, True or False"):
         load_benchmark("nb201-cifar100", libranas_proxies="yes")
+    with pytest.raises(ValueError, match="more than once"):
+        load_benchmark("nb201-cifar100", libranas_proxies=["zico", "zico"])
 
 
 def test_complete_libranas_table_merges_aligned_by_architecture_key(tmp_path, monkeypatch):
@@ -288,6 +298,8 @@ def test_complete_libranas_table_merges_aligned_by_architecture_key(tmp_path, mo
     assert np.isnan(b.X.loc[shuffled[5], "lib_order"])
     assert "lib_* columns" in b.source
     assert load_benchmark("nb201-cifar100", libranas_proxies=True).X.shape == (725, 14)
+    only = load_benchmark("nb201-cifar100", libranas_proxies=["synflow"])
+    assert list(only.X.columns) == [*base.X.columns, "lib_synflow"]
     assert load_benchmark("nb201-cifar100", libranas_proxies=False).X.shape == (725, 12)
 
 
@@ -326,9 +338,15 @@ def test_shipped_libranas_tables_are_consistent(name):
         np.testing.assert_allclose(
             t.values.loc[done, "params"], base.X.loc[t.values.index[done], "params"], rtol=1e-6
         )
-    merged = load_benchmark(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteValuesWarning)
+        merged = load_benchmark(name)
     lib = [c for c in merged.X.columns if c.startswith("lib_")]
-    assert lib == ([f"lib_{p}" for p in t.values.columns] if t.complete else [])
+    assert lib == [f"lib_{p}" for p in t.values.columns if t.computed[p].all()]
+    for column in lib:  # merged columns are the table's values, row for row
+        np.testing.assert_array_equal(
+            merged.X[column].to_numpy(), t.values.loc[merged.X.index, column[4:]].to_numpy()
+        )
 
 
 def test_shipped_nb201_table_matches_a_fresh_featurizer_run(shared_data):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -293,26 +295,71 @@ def load_libranas_table(name: str) -> LibranasTable:
     return LibranasTable(name, values, computed, dict(meta))
 
 
-def _merge_libranas(bench: Benchmark, name: str, mode: bool | None) -> Benchmark:
+def _requested_proxies(mode: Any) -> list[str] | None:
+    """The proxy names of ``libranas_proxies=[...]``, or None for the modes None/True/False."""
+    if mode is None or isinstance(mode, bool):
+        return None
+    if isinstance(mode, str) or not isinstance(mode, Iterable):
+        raise ValueError(
+            f"libranas_proxies must be None, True or False, or a list of proxy names, got {mode!r}"
+        )
+    names = list(mode)
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad or not names:
+        raise ValueError(f"libranas_proxies: give proxy names (str), got {names!r}")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"libranas_proxies names {dup} more than once")
+    return names
+
+
+def _merge_libranas(bench: Benchmark, name: str, mode: Any) -> Benchmark:
     """Add the libranas table's columns (``lib_<proxy>``) to ``bench.X`` (see load_benchmark)."""
     if mode is False:
         return bench
-    if mode is not None and mode is not True:
-        raise ValueError(f"libranas_proxies must be None, True or False, got {mode!r}")
+    requested = _requested_proxies(mode)
     if not libranas_table_path(name).exists():
         if mode:
             load_libranas_table(name)  # raises: none shipped for this benchmark
         return bench
     table = load_libranas_table(name)
-    if not table.complete:
+    if requested is not None:
+        unknown = [p for p in requested if p not in table.values.columns]
+        if unknown:
+            raise ValueError(
+                f"the libranas proxy table of {name!r} has no column {unknown}; it has "
+                f"{sorted(table.values.columns)}"
+            )
+        partial = {
+            p: f"{int(table.computed[p].sum())} of {len(table.computed)}"
+            for p in requested
+            if not table.computed[p].all()
+        }
+        if partial:
+            raise ValueError(
+                f"the libranas proxy table of {name!r} is incomplete for {sorted(partial)} "
+                f"(rows computed: {partial}); use load_libranas_table(name) for the computed "
+                "rows (values, computed mask)"
+            )
+        table = LibranasTable(
+            table.benchmark,
+            table.values[requested],
+            table.computed[requested],
+            table.meta,
+        )
+    elif not table.complete:
         if mode:
             raise ValueError(
                 f"the libranas proxy table of {name!r} is incomplete ({table.status()}); "
-                "it is not merged into X. Use load_libranas_table(name) for the computed "
+                "it is not merged into X. Pass libranas_proxies=[names] for the proxies it "
+                "holds for every row, use load_libranas_table(name) for the computed "
                 "rows (values, computed mask), or load_benchmark(name) for the "
-                "NAS-Bench-Suite-Zero columns alone"
+                "NAS-Bench-Suite-Zero columns and the complete libranas columns"
             )
-        return bench
+        done = [p for p in table.values.columns if table.computed[p].all()]
+        if not done:
+            return bench
+        table = LibranasTable(table.benchmark, table.values[done], table.computed[done], table.meta)
     keys = bench.X.index
     extra = table.values.index.difference(keys)
     missing = keys.difference(table.values.index)
@@ -346,7 +393,7 @@ def _merge_libranas(bench: Benchmark, name: str, mode: bool | None) -> Benchmark
     return bench
 
 
-def load_benchmark(name: str, libranas_proxies: bool | None = None) -> Benchmark:
+def load_benchmark(name: str, libranas_proxies: bool | Iterable[str] | None = None) -> Benchmark:
     """Load a bundled benchmark table by name (see :func:`list_benchmarks`).
 
     Parameters
@@ -357,13 +404,17 @@ def load_benchmark(name: str, libranas_proxies: bool | None = None) -> Benchmark
         ``"tnb101-micro-<task>"`` (711 cells, 11 proxies + zen); ``"nb201-9k-cifar10"``,
         ``"nb201-9k-imagenet16-120"`` (9,445 cells, 13 proxies); ``"nb201-15k-<dataset>"``
         (all 15,625 cells, FreeREA proxies, HW-NAS-Bench metrics in ``meta``).
-    libranas_proxies : bool or None, default=None
+    libranas_proxies : bool, None or list of str, default=None
         The libranas-computed proxies shipped for some benchmarks
         (:func:`load_libranas_table`), added to ``X`` as ``lib_<proxy>`` columns next to
         the source's columns (whose names do not change), rows aligned by architecture
-        key. ``None``: added when the shipped table is complete (every proxy computed for
-        every architecture), left out otherwise. ``True``: required; a ``ValueError`` says
-        what is missing when there is no table or it is partial. ``False``: never added.
+        key. ``None``: every proxy of the shipped table computed for every architecture
+        (a proxy still being computed is left out; :func:`load_libranas_table` has its
+        computed rows). ``True``: the whole table, required; a ``ValueError`` says what is
+        missing when there is no table or it is partial. ``False``: never added.
+        A list of proxy names (e.g. :data:`libranas.proxies.TRAINING_FREE_DEFAULT`): just
+        those, each required for every architecture (a ``ValueError`` names any that is
+        missing or partial), whatever the state of the table's other proxies.
         A proxy that failed on an architecture is NaN there (reported with a
         :class:`NonFiniteValuesWarning`, as the source's own non-finite values).
 
