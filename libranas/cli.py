@@ -433,6 +433,13 @@ def _read_archs_file(path: str) -> list[Any]:
     return [_parse_arch(line.strip()) for line in lines if line.strip()]
 
 
+def _named_dataset(data: str) -> bool:
+    """``--data cifar10`` / ``cifar100`` (and no file or folder of that name here)."""
+    from libranas.datasets.sources import DATASET_NAMES
+
+    return data.lower() in DATASET_NAMES and not os.path.exists(data)
+
+
 def _check_data(args: argparse.Namespace) -> Any:
     """``--data`` (and ``--dataset``) as the featurizer's ``data``; the batch is loaded once
     here so that a missing or malformed file is reported before any computation."""
@@ -442,6 +449,15 @@ def _check_data(args: argparse.Namespace) -> Any:
         if args.dataset is not None:
             raise UsageError("--dataset needs --data")
         return None
+    if _named_dataset(args.data) or os.path.isdir(args.data):
+        # a dataset name (downloaded once, cached) or an image folder: the featurizer reads
+        # it with the space's input size and normalisation
+        if args.dataset is not None:
+            raise UsageError(
+                "--dataset sets the normalisation of an .npz batch; a dataset name or an "
+                "image folder brings its own"
+            )
+        return args.data
     from libranas.datasets import load_image_batch
 
     try:
@@ -462,7 +478,7 @@ def _score(args: argparse.Namespace) -> int:
         check_store_path(args.store)
     if args.archs_file:
         check_input_file(args.archs_file, "--archs-file")
-    if args.data is not None:
+    if args.data is not None and not (_named_dataset(args.data) or os.path.isdir(args.data)):
         check_input_file(args.data, "--data")
     proxies = _name_list("--proxies", args.proxies)
 
@@ -675,9 +691,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument(
         "--data",
         default=None,
-        help=".npz file of uint8 images x (N, 3, H, W) and labels y (needed by every proxy "
-        "except params / flops / l2_norm); normalisation from the file name (e.g. "
-        "cifar10_960_uint8.npz) or --dataset",
+        help="the images (needed by every proxy except params / flops / l2_norm): cifar10 or "
+        "cifar100 (downloaded once through torchvision, cached in $LIBRANAS_CACHE), an "
+        "ImageFolder-style directory, or an .npz file of uint8 images x (N, 3, H, W) and "
+        "labels y (normalisation from the file name, e.g. cifar10_960_uint8.npz, or --dataset)",
     )
     sc.add_argument(
         "--dataset",

@@ -135,3 +135,29 @@ def items_dataset(items):
             return items[i]
 
     return Items()
+
+
+def test_cli_score_takes_a_dataset_name(monkeypatch, tmp_path, capsys):
+    import pandas as pd
+
+    from libranas.cli import main
+
+    monkeypatch.setenv("LIBRANAS_CACHE", str(tmp_path))
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
+    out = tmp_path / "scores.csv"
+    argv = ["score", "--space", "nb201", "--proxies", "nwot,params", "--data", "cifar10"]
+    assert main([*argv, "--batch-size", "8", "--output", str(out), *CELLS]) == 0
+    got = pd.read_csv(out)
+    ref = ProxyFeaturizer(
+        space="nb201",
+        proxies=["nwot", "params"],
+        data="cifar10",
+        batch_size=8,
+        lswag_band=None,
+        device="cpu",
+    ).fit()
+    np.testing.assert_allclose(got[["nwot", "params"]].to_numpy(), ref.transform(CELLS), rtol=1e-6)
+    capsys.readouterr()
+    # a normalisation flag makes no sense for a named dataset: one-line error, status 2
+    assert main([*argv, "--dataset", "cifar100", *CELLS]) == 2
+    assert "--dataset sets the normalisation" in capsys.readouterr().err

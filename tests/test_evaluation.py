@@ -47,3 +47,85 @@ def test_results_do_not_depend_on_n_jobs():
 def test_unknown_method_is_named():
     with pytest.raises(ValueError, match="unknown methods \\['ranker-all\\+paths'\\]"):
         evaluate_benchmark(_bench("nb201-cifar10"), methods=["ranker-all+paths"])
+
+
+# ----------------------------------------------------------------------- zero labels
+
+
+def test_transfer_uses_no_target_label():
+    from libranas.evaluation import evaluate_transfer
+
+    src, tgt = load_benchmark("nb201-cifar10"), load_benchmark("nb201-imagenet16-120")
+    res = evaluate_transfer(src, tgt, n_labelled=50, seeds=range(3))
+    assert list(res["seed"]) == [0, 1, 2] and (res["n_evaluated"] == len(tgt)).all()
+    # shuffling the target's labels leaves the selection and the ranking as they were: the
+    # new rho is that of the same scores against the shuffled labels
+    shuffled = load_benchmark("nb201-imagenet16-120")
+    shuffled.y = pd.Series(
+        np.random.default_rng(0).permutation(tgt.y.to_numpy()), index=tgt.y.index
+    )
+    again = evaluate_transfer(src, shuffled, n_labelled=50, seeds=range(3))
+    assert list(again["selected"]) == list(res["selected"])
+    assert (res["rho"] > 0.6).all() and (again["rho"].abs() < 0.15).all()
+
+
+def test_transfer_errors_name_the_problem():
+    from libranas.evaluation import evaluate_transfer
+
+    src, tgt = load_benchmark("nb201-cifar10"), load_benchmark("nb301-cifar10")
+    with pytest.raises(ValueError, match="training-free fusion"):
+        evaluate_transfer(src, tgt, ranker="xgboost")
+    with pytest.raises(ValueError, match=r"\['lib_meco'\] of nb201-cifar10 are not columns of"):
+        evaluate_transfer(src, tgt, columns=["nwot", "lib_meco"])
+    with pytest.raises(ValueError, match="n_labelled=5000 exceeds"):
+        evaluate_transfer(src, tgt, n_labelled=5000)
+
+
+def test_cli_transfer(capsys):
+    from libranas.cli import main
+
+    argv = ["evaluate", "--transfer", "nb201-cifar10:nb201-cifar100", "--seeds", "2"]
+    assert main([*argv, "--format", "csv"]) == 0
+    table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert list(table[["source", "target", "n_seeds"]].iloc[0]) == [
+        "nb201-cifar10",
+        "nb201-cifar100",
+        2,
+    ]
+    assert table["rho_mean"].iat[0] > 0.6
+    for bad, message in (
+        (["--transfer", "nb201-cifar10"], "expected SOURCE:TARGET"),
+        (["--transfer", "nb201-cifar10:nb999"], "unknown benchmarks ['nb999']"),
+        (["--transfer", "nb201-cifar10:nb201-cifar10"], "the same benchmark"),
+        (["nb301-cifar10", "--transfer", "nb201-cifar10:nb301-cifar10"], "drop the positional"),
+    ):
+        assert main(["evaluate", *bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+
+#: the zero-label results the default must reach on the shipped tables (issue 11)
+ZERO_LABEL_FLOOR = {
+    "nb201-cifar10": 0.91,
+    "nb201-cifar100": 0.90,
+    "nb201-imagenet16-120": 0.89,
+    "nb301-cifar10": 0.60,
+}
+
+
+@pytest.mark.parametrize("name", list(ZERO_LABEL_FLOOR))
+def test_training_free_default_ranks_the_bundled_tables_without_labels(name):
+    from scipy.stats import spearmanr
+
+    from libranas import ZCRanker
+    from libranas.datasets import load_libranas_table
+    from libranas.proxies import TRAINING_FREE_DEFAULT, list_proxies
+
+    assert set(TRAINING_FREE_DEFAULT) <= set(list_proxies())
+    table = load_libranas_table(name)
+    if not table.computed[list(TRAINING_FREE_DEFAULT)].all().all():
+        pytest.skip(f"the shipped {name} table does not hold the default for every cell yet")
+    bench = load_benchmark(name, libranas_proxies=list(TRAINING_FREE_DEFAULT))
+    X = bench.X[[f"lib_{p}" for p in TRAINING_FREE_DEFAULT]]
+    score = ZCRanker("log-rank").fit(X).predict(X)  # no labels
+    assert spearmanr(score, bench.y, nan_policy="omit").statistic >= ZERO_LABEL_FLOOR[name]

@@ -6,10 +6,10 @@ Examples::
     libranas search --space nb201 --task cifar10 --budget 1000 --labelled 100 --seed 0 \\
         --storage runs/c10.jsonl --output runs/c10.json
 
-    # any space, live proxies on real networks, no labels (rank fusion of the proxies)
+    # any space, live proxies on real networks, no labels: a log-rank fusion of the
+    # training-free default (libranas.proxies.TRAINING_FREE_DEFAULT) unless --proxies
     libranas search --space darts --space-option channels=8 --space-option layers=2 \\
-        --mode live --labelled 0 --proxies nwot,zico,meco --data cifar10_960_uint8.npz \\
-        --budget 20 --storage runs/darts.jsonl
+        --mode live --labelled 0 --data cifar10 --budget 20 --storage runs/darts.jsonl
 
 Every argument is checked before anything is computed; a user error prints one line
 ``error: ...`` on stderr and exits with status 2. Results are printed before ``--output`` is
@@ -88,10 +88,19 @@ def _constraints(args: argparse.Namespace) -> dict[str, Any] | None:
 def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.mode != "live":
         return None
+    from libranas.datasets.sources import DATASET_NAMES
+
     if not args.data:
-        raise _UserError("--mode live needs --data (an .npz file of uint8 images x and labels y)")
-    if not Path(args.data).is_file():
-        raise _UserError(f"--data {args.data!r}: no such file")
+        raise _UserError(
+            "--mode live needs --data: a dataset name (cifar10, cifar100; downloaded once), "
+            "an image folder, or an .npz file of uint8 images x and labels y"
+        )
+    named = args.data.lower() in DATASET_NAMES and not Path(args.data).exists()
+    if not named and not Path(args.data).exists():
+        raise _UserError(
+            f"--data {args.data!r}: no such file or folder, and not a dataset name "
+            f"{sorted(DATASET_NAMES)}"
+        )
     options: dict[str, Any] = {
         "data": args.data,
         "batch_size": args.live_batch,
@@ -107,6 +116,10 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
         if unknown:
             raise _UserError(f"unknown proxies {unknown}; known: {list_proxies()}")
         options["proxies"] = names
+    elif args.labelled == 0:
+        from libranas.proxies import TRAINING_FREE_DEFAULT
+
+        options["proxies"] = list(TRAINING_FREE_DEFAULT)
     store = args.proxy_store
     if store is None and args.storage is not None:
         store = f"{args.storage}.proxies.sqlite"
@@ -283,8 +296,17 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-flops", type=float, default=None, help="MFLOPs (multiply-adds)")
     p.add_argument("--max-latency", type=float, default=None, help="ms on --device")
     p.add_argument("--device", default=None, help="hardware device of --max-latency")
-    p.add_argument("--data", default=None, help="live mode: .npz image batch")
-    p.add_argument("--proxies", default=None, help="live mode: comma-separated proxies")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="live mode: cifar10 / cifar100 (downloaded once), an image folder or an .npz batch",
+    )
+    p.add_argument(
+        "--proxies",
+        default=None,
+        help="live mode: comma-separated proxies (default with --labelled 0: "
+        "libranas.proxies.TRAINING_FREE_DEFAULT)",
+    )
     p.add_argument("--live-batch", type=int, default=64, help="live mode: images per batch")
     p.add_argument("--torch-device", default="auto", help="live mode: auto, cpu or cuda")
     p.add_argument(

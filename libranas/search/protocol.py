@@ -100,6 +100,10 @@ def _live_scorer(
             "batch (e.g. cifar10_960_uint8.npz)"
         )
     opts.setdefault("random_state", seed)
+    if not labelled and "proxies" not in opts:
+        from libranas.proxies import TRAINING_FREE_DEFAULT
+
+        opts["proxies"] = list(TRAINING_FREE_DEFAULT)
     if task is not None and "num_classes" not in opts:
         opts["num_classes"] = space.task_setting(task)["num_classes"]
     steps: list[tuple[str, Any]] = [("features", ProxyFeaturizer(space, **opts))]
@@ -298,7 +302,8 @@ def search(
         The loops' storage (studies ``phase1`` and ``phase2``); the search resumes from it.
     live_options : dict, optional
         ProxyFeaturizer arguments for ``mode="live"`` (``data`` required; ``proxies``,
-        ``batch_size``, ``device``, ``store``, ...).
+        ``batch_size``, ``device``, ``store``, ...). Label-free, ``proxies`` defaults to
+        :data:`libranas.proxies.TRAINING_FREE_DEFAULT`.
     random_state : int, default=0
 
     Returns
