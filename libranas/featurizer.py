@@ -261,12 +261,14 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA when available, else the CPU. ``"cuda"`` without a CUDA device is
         an error at :meth:`fit`.
-    lswag_band : "auto", "stored", (lo, hi) or None, default="auto"
+    lswag_band : "auto", "stored", "calibrate", (lo, hi) or None, default="auto"
         Layer band of the L-SWAG proxies, as depth percentiles ``0 <= lo < hi <= 100``.
-        ``"auto"`` calibrates it in :meth:`fit` (see Notes); ``"stored"`` uses the band
-        calibrated once and shipped with the space for this setting
+        ``"stored"`` uses the band shipped with the space for this setting
         (:meth:`~libranas.spaces.SearchSpace.lswag_band`; an error when the space stores
-        none); ``None`` uses every layer.
+        none); ``"calibrate"`` runs the paper's calibration in :meth:`fit` (see Notes);
+        ``"auto"`` is ``"stored"`` where the space stores a band (NAS-Bench-201,
+        AutoFormer and PiT at the settings they were studied at), else ``"calibrate"``;
+        ``None`` uses every layer.
     n_calibration : int, default=20
         Random architectures used by the ``"auto"`` band calibration. The paper uses 1000;
         20 keeps :meth:`fit` under a minute on a CPU at batch 64 (NB201: about 3 s per
@@ -368,7 +370,8 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    **Band calibration** (``lswag_band="auto"`` and an L-SWAG proxy requested), as in the
+    **Band calibration** (``lswag_band="calibrate"``, or ``"auto"`` for a space that stores
+    no band, and an L-SWAG proxy requested), as in the
     paper: ``n_calibration`` *random* architectures of the space (not the ``archs`` given
     to :meth:`fit`) are scored at initialisation; each network's per-layer log sigma
     (:func:`libranas.proxies.lswag.layer_log_sigma`) is binned by relative depth into 10
@@ -821,14 +824,16 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         band = self.lswag_band
         uses_lswag = any(p in LSWAG_PROXIES for p in self.proxies_)
         if isinstance(band, str):
-            if band not in ("auto", "stored"):
+            if band not in ("auto", "stored", "calibrate"):
                 raise ValueError(
-                    f"lswag_band must be 'auto', 'stored', None or (lo, hi), got {band!r}"
+                    "lswag_band must be 'auto', 'stored', 'calibrate', None or (lo, hi), got "
+                    f"{band!r}"
                 )
             if not uses_lswag:
                 self.lswag_band_ = None
                 return
-            if band == "stored":
+            # a stored band: no calibration on every fit (the paper's is still "calibrate")
+            if band == "stored" or (band == "auto" and self.space_.lswag_band() is not None):
                 self._stored_band()
                 return
         else:

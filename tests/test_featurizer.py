@@ -165,7 +165,7 @@ def test_default_proxies_lswag_first_then_sorted(batch):
 
 
 def test_full_proxy_set_with_calibrated_band(batch):
-    feat = ProxyFeaturizer(data=batch, batch_size=8, n_calibration=3)
+    feat = ProxyFeaturizer(data=batch, batch_size=8, n_calibration=3, lswag_band="calibrate")
     with warnings.catch_warnings():
         warnings.simplefilter("error", ProxyFailedWarning)  # every proxy must work on NB201
         z = feat.fit_transform(ARCHS[:2])
@@ -206,8 +206,24 @@ def test_stored_band_for_autoformer_and_a_clear_error_elsewhere():
     other = get_space("autoformer-tiny", img_size=32, patch_size=8, num_classes=10)
     with pytest.raises(ValueError, match="no stored L-SWAG band for space 'autoformer-tiny'"):
         ProxyFeaturizer(other, proxies=["lswag"], data=random_batch(n=4), lswag_band="stored").fit()
+    narrow = get_space("nb201", channels=8)  # NB201's band is stored for its own setting
     with pytest.raises(ValueError, match="no stored L-SWAG band for space 'nb201'"):
-        ProxyFeaturizer(proxies=["lswag"], data=random_batch(n=4), lswag_band="stored").fit()
+        ProxyFeaturizer(
+            narrow, proxies=["lswag"], data=random_batch(n=4), lswag_band="stored"
+        ).fit()
+
+
+def test_auto_band_is_the_stored_one_where_the_space_has_it(batch):
+    arch = ARCHS[:2]
+    kw = dict(proxies=["lswag"], data=batch, batch_size=8, n_calibration=2)
+    auto = ProxyFeaturizer(**kw).fit(arch)  # default "auto"
+    assert auto.lswag_band_ == get_space("nb201").lswag_band() == (0.0, 70.0)
+    assert auto.calibration_archs_ is None and auto.calibration_seconds_ == 0  # no calibration
+    fixed = ProxyFeaturizer(lswag_band=(0, 70), **kw).fit(arch)
+    np.testing.assert_array_equal(auto.transform(arch), fixed.transform(arch))
+    # where no band is stored, "auto" calibrates as the paper does
+    narrow = ProxyFeaturizer(get_space("nb201", channels=8), **kw).fit(arch)
+    assert len(narrow.calibration_archs_) == 2 and narrow.lswag_profile_.shape == (10,)
 
 
 def test_model_only_proxies_without_data(scores):

@@ -295,6 +295,14 @@ def _latency_column(name: str) -> np.ndarray:
     return load_nb201_table()[name].to_numpy(dtype=float)
 
 
+@lru_cache(maxsize=1)
+def _band_record() -> dict[str, Any]:
+    import json
+
+    path = resources.files("libranas.spaces").joinpath("data", "nb201_band.json")
+    return json.loads(path.read_text())
+
+
 @register_space("nb201")
 class NB201Space(SearchSpace):
     """NAS-Bench-201: 15,625 cells of 6 edges x 5 operations.
@@ -541,6 +549,26 @@ class NB201Space(SearchSpace):
         """``{"num_classes", "input_shape"}`` of an NB201 task (see :data:`TASKS`)."""
         classes, res = nb201_task(task)
         return {"num_classes": classes, "input_shape": (3, res, res)}
+
+    def lswag_band(self) -> tuple[float, float] | None:
+        """The L-SWAG band NAS-Bench-201 stores: ``(0, 70)``, chosen by
+        ``benchmarks/lswag_band.py`` on CIFAR-10 and better than all layers and than the
+        paper's calibration on the held-out CIFAR-100 and ImageNet16-120, against validation
+        and test accuracy (``benchmarks/results/lswag_band.md``); recorded with its
+        provenance in ``libranas/spaces/data/nb201_band.json``. Only for NAS-Bench-201's own
+        setting (16 channels, 5 cells per stage); None otherwise.
+
+        Examples
+        --------
+        >>> NB201Space().lswag_band()
+        (0.0, 70.0)
+        >>> NB201Space(channels=8).lswag_band() is None
+        True
+        """
+        if (self.channels, self.cells_per_stage) != (16, 5):
+            return None
+        rec = _band_record()
+        return float(rec["band"][0]), float(rec["band"][1])
 
     def latency(self, archs: list[Any], device: str, task: str | None = None) -> np.ndarray:
         """HW-NAS-Bench latency (ms) of ``archs`` on ``device`` for ``task``'s network (default
