@@ -137,6 +137,10 @@ def test_live_user_errors(capsys, images, tmp_path):
         capsys, [*base, "--data", images, "--proxies", "nwot,bogus"]
     )
     assert "--proxies is empty" in _error(capsys, [*base, "--data", images, "--proxies", ""])
+    assert "--init-seed must be >= 0" in _error(
+        capsys, [*base, "--data", images, "--init-seed", "-1"]
+    )
+    assert "not a dataset name" in _error(capsys, [*base, "--data", "imagenet"])
     assert "--live-batch must be >= 2" in _error(
         capsys, [*base, "--data", images, "--live-batch", "1"]
     )

@@ -106,6 +106,10 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
         "batch_size": args.live_batch,
         "device": args.torch_device,
     }
+    if args.init_seed is not None:
+        if args.init_seed < 0:
+            raise _UserError(f"--init-seed must be >= 0, got {args.init_seed}")
+        options["random_state"] = args.init_seed
     if args.proxies is not None:
         from libranas.proxies import list_proxies
 
@@ -308,6 +312,14 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         "libranas.proxies.TRAINING_FREE_DEFAULT)",
     )
     p.add_argument("--live-batch", type=int, default=64, help="live mode: images per batch")
+    p.add_argument(
+        "--init-seed",
+        type=int,
+        default=None,
+        help="live mode: seed of the networks' initialisation and of the image batch "
+        "(default: --seed). Fix it across search seeds so that they share scores through "
+        "--proxy-store",
+    )
     p.add_argument("--torch-device", default="auto", help="live mode: auto, cpu or cuda")
     p.add_argument(
         "--proxy-store",

@@ -1,0 +1,104 @@
+"""Live zero-label searches from the command line: NB201 (5 seeds x 1000 architectures),
+DARTS and AutoFormer-Tiny (end to end, cost reported).
+
+Every search is exactly ``libranas search ... --mode live --labelled 0`` (no --proxies: the
+training-free default, ``libranas.proxies.TRAINING_FREE_DEFAULT``, fused by log-rank), on
+64 real CIFAR-10 images, CPU, one torch thread. The networks' initialisation and the batch
+are fixed (``--init-seed 0``) while the search seed varies, so the seeds share scores through
+one proxy store (``cache/zero_label_search/<space>_proxies.sqlite``); each search records its
+steps (``--storage``), so a killed run resumes where it stopped. Results:
+``results/zero_label_search/<space>_seed<k>.json`` (the CLI's output), summarised by
+``zero_label.py report``. On NB201 the returned cell's 200-epoch test accuracy is looked up
+in the bundled table; the search never reads it.
+
+    python benchmarks/zero_label_search.py nb201 --seeds 0 1 2 3 4
+    python benchmarks/zero_label_search.py darts autoformer-tiny --budget 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import _common as C
+
+OUT = C.RESULTS / "zero_label_search"
+CACHE = C.CACHE / "zero_label_search"
+IMAGES = C.IMAGES / "cifar10_960_uint8.npz"
+SPACE_ARGS = {
+    "nb201": ["--space", "nb201", "--task", "cifar10"],
+    # NAS-Bench-301's network (C=32, 8 cells), as in the proxy tables
+    "darts": ["--space", "darts"],
+    "autoformer-tiny": [
+        "--space",
+        "autoformer-tiny",
+        "--space-option",
+        "img_size=32",
+        "--space-option",
+        "patch_size=4",
+        "--space-option",
+        "num_classes=10",
+    ],
+}
+
+
+def run(space: str, seed: int, budget: int, population: int) -> int:
+    from libranas.cli import main
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = OUT / f"{space}_seed{seed}.json"
+    if out.exists():
+        print(f"[{space} seed {seed}] done already: {out}", flush=True)
+        return 0
+    argv = [
+        "search",
+        *SPACE_ARGS[space],
+        "--mode",
+        "live",
+        "--labelled",
+        "0",
+        "--budget",
+        str(budget),
+        "--population",
+        str(population),
+        "--seed",
+        str(seed),
+        "--init-seed",
+        "0",
+        "--data",
+        str(IMAGES),
+        "--torch-device",
+        "cpu",
+        "--storage",
+        str(CACHE / f"{space}_seed{seed}.jsonl"),
+        "--proxy-store",
+        str(CACHE / f"{space}_proxies.sqlite"),
+        "--output",
+        str(out),
+    ]
+    print(f"[{space} seed {seed}] libranas {' '.join(argv)}", flush=True)
+    return main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("spaces", nargs="+", choices=sorted(SPACE_ARGS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--budget", type=int, default=1000)
+    p.add_argument("--population", type=int, default=50)
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    status = 0
+    for space in args.spaces:
+        for seed in args.seeds:
+            status |= run(space, seed, args.budget, min(args.population, args.budget // 2))
+    return status
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    raise SystemExit(main())
