@@ -642,8 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--methods",
         default=None,
         help="comma-separated subset of: best-proxy, libra+rank-mean, libra+xgboost, "
-        "xgboost-all, xgboost-all+encoding, ranker-all, ranker-all+graph (default: all; "
-        "+encoding adds the space's one-hot, +graph its graph features and one-hot)",
+        "xgboost-all, xgboost-all+encoding, ranker-all, ranker-all+graph, "
+        "training-free-default (default: all; +encoding adds the space's one-hot, +graph its "
+        "graph features and one-hot; training-free-default uses no label, on the "
+        "benchmarks whose libranas table holds the default's proxies)",
     )
     ev.add_argument(
         "--transfer",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from libranas._validation import check_int, rank_correlation
 from libranas.datasets import Benchmark
@@ -42,8 +43,41 @@ METHODS: dict[str, Callable[[int, list[str]], Any]] = {
     # graph features and one-hot (ArchFeaturizer)
     "ranker-all": lambda seed, enc: ZCRanker(random_state=seed),
     "ranker-all+graph": lambda seed, enc: ZCRanker(passthrough=enc, random_state=seed),
+    # zero labels: the libranas-computed columns of the training-free default, fused by
+    # log-rank; the labelled rows serve as the rank reference only (their y is not read)
+    "training-free-default": lambda seed, enc: Pipeline(
+        [
+            ("columns", FunctionTransformer(training_free_columns)),
+            ("rank", ZCRanker("log-rank")),
+        ]
+    ),
 }
 DEFAULT_METHODS = tuple(METHODS)
+#: methods that read the libranas-computed columns (skipped where a benchmark lacks them)
+LIBRANAS_METHODS = ("training-free-default",)
+
+
+def training_free_columns(X: pd.DataFrame) -> pd.DataFrame:
+    """The ``lib_<proxy>`` columns of :data:`libranas.proxies.TRAINING_FREE_DEFAULT`.
+
+    Raises
+    ------
+    ValueError
+        ``X`` is not a DataFrame or lacks some of them (load the benchmark with
+        ``libranas_proxies=TRAINING_FREE_DEFAULT`` where its table holds them).
+    """
+    from libranas.proxies import TRAINING_FREE_DEFAULT
+
+    names = [f"lib_{p}" for p in TRAINING_FREE_DEFAULT]
+    missing = [c for c in names if not hasattr(X, "columns") or c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"the training-free default needs the libranas columns {missing}; load the "
+            "benchmark with load_benchmark(name, libranas_proxies=TRAINING_FREE_DEFAULT)"
+        )
+    return X[names]
+
+
 #: method-name suffix -> ArchFeaturizer feature groups appended to the proxies
 ARCH_SUFFIXES = {"+encoding": ("onehot",), "+graph": ("graph", "onehot")}
 
@@ -131,7 +165,9 @@ def evaluate_benchmark(
 
     Methods ending in ``+encoding`` (proxies + one-hot) or ``+graph`` (proxies + graph
     features + one-hot) are skipped for benchmarks whose search space does not define those
-    features in :mod:`libranas.spaces`.
+    features in :mod:`libranas.spaces`; ``training-free-default`` (zero labels: the log-rank
+    of :data:`libranas.proxies.TRAINING_FREE_DEFAULT`, the labelled rows used only as the
+    rank reference) for benchmarks without those ``lib_*`` columns.
 
     Parameters
     ----------
@@ -183,6 +219,11 @@ def evaluate_benchmark(
     }
     # no such features for this space: those methods are not run
     methods = [m for m in methods if _suffix(m) is None or extended[_suffix(m)] is not None]
+    # nor the zero-label method where the benchmark lacks the libranas columns it reads
+    try:
+        training_free_columns(bench.X)
+    except ValueError:
+        methods = [m for m in methods if m not in LIBRANAS_METHODS]
     from joblib import Parallel, delayed
 
     jobs = (

@@ -129,3 +129,29 @@ def test_training_free_default_ranks_the_bundled_tables_without_labels(name):
     X = bench.X[[f"lib_{p}" for p in TRAINING_FREE_DEFAULT]]
     score = ZCRanker("log-rank").fit(X).predict(X)  # no labels
     assert spearmanr(score, bench.y, nan_policy="omit").statistic >= ZERO_LABEL_FLOOR[name]
+
+
+def test_training_free_default_method_reads_no_label():
+    bench = load_benchmark("nb201-cifar10")
+    res = evaluate_benchmark(
+        bench, n_labelled=50, seeds=range(2), methods=["training-free-default"], in_sample=False
+    )
+    assert list(res["method"]) == ["training-free-default"] * 2
+    assert (res["rho"] > 0.85).all()
+    # shuffled labels: the same scores, so the rho is that of noise (the fit never reads y)
+    noisy = load_benchmark("nb201-cifar10")
+    noisy.y = pd.Series(np.random.default_rng(1).permutation(bench.y.to_numpy()), bench.y.index)
+    again = evaluate_benchmark(
+        noisy, n_labelled=50, seeds=range(2), methods=["training-free-default"], in_sample=False
+    )
+    assert (again["rho"].abs() < 0.15).all()
+    # a benchmark without the libranas columns: the method is skipped, not an error
+    tnb = load_benchmark("tnb101-micro-jigsaw")
+    out = evaluate_benchmark(
+        tnb,
+        n_labelled=50,
+        seeds=[0],
+        methods=["best-proxy", "training-free-default"],
+        in_sample=False,
+    )
+    assert list(out["method"]) == ["best-proxy"]
