@@ -268,7 +268,11 @@ def _evaluate(args: argparse.Namespace) -> int:
             "paper-in-sample: LIBRA selection with every label, evaluated on the same "
             "architectures.\n\n" + text
         )
-    # --- results first, then files
+    return _emit_table(text, output, start)
+
+
+def _emit_table(text: str, output: Any, start: float) -> int:
+    """The table on standard output first, then ``--output`` (a failed write loses nothing)."""
     print(text, end="")
     sys.stdout.flush()
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -289,7 +293,7 @@ def _evaluate_transfer(args: argparse.Namespace, known: list[str], output: Any) 
     """``libranas evaluate --transfer SOURCE:TARGET ...``: select with the source's labels,
     rank the target with none of its labels."""
     from libranas.datasets import load_benchmark
-    from libranas.evaluation import evaluate_transfer
+    from libranas.evaluation import evaluate_transfer, summarize_transfer
 
     if args.benchmarks:
         raise UsageError(
@@ -326,30 +330,17 @@ def _evaluate_transfer(args: argparse.Namespace, known: list[str], output: Any) 
 
     seeds = range(args.seed, args.seed + args.seeds)
     start = time.perf_counter()
-    rows = []
+    results = []
     for src, tgt in pairs:
         try:
-            r = evaluate_transfer(
-                benches[src], benches[tgt], n_labelled=args.n_labelled, seeds=seeds
+            results.append(
+                evaluate_transfer(
+                    benches[src], benches[tgt], n_labelled=args.n_labelled, seeds=seeds
+                )
             )
         except ValueError as exc:
             raise UsageError(f"--transfer {src}:{tgt}: {exc}") from None
-        rows.append(
-            {
-                "source": src,
-                "target": tgt,
-                "selected": r["selected"].mode().iat[0],
-                "rho_mean": r["rho"].mean(),
-                "rho_std": r["rho"].std(),
-                "tau_mean": r["tau"].mean(),
-                "tau_std": r["tau"].std(),
-                "n_seeds": len(r),
-                "n_labelled": args.n_labelled,
-                "n_evaluated": int(r["n_evaluated"].iat[0]),
-                "n_unscored": int(r["n_unscored"].max()),
-            }
-        )
-    table = pd.DataFrame(rows)
+    table = summarize_transfer(pd.concat(results, ignore_index=True))
     if args.format == "csv":
         text = table.to_csv(index=False)
     elif args.format == "json":
@@ -367,20 +358,7 @@ def _evaluate_transfer(args: argparse.Namespace, known: list[str], output: Any) 
                 for r in table.itertuples()
             )
         )
-    print(text, end="")
-    sys.stdout.flush()
-    print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    if output is not None:
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            print(
-                f"error: could not write --output {str(output)!r} ({exc}); the table is on "
-                "standard output above",
-                file=sys.stderr,
-            )
-            return EXIT_FAILED
-    return EXIT_OK
+    return _emit_table(text, output, start)
 
 
 # ---------------------------------------------------------------------------- score

@@ -361,6 +361,24 @@ def evaluate_transfer(
     return pd.DataFrame(rows)
 
 
+def summarize_transfer(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (source, target) of :func:`evaluate_transfer` results: the most frequent
+    selection, mean and std of rho and tau over the seeds, and the counts."""
+    g = results.groupby(["source", "target"], sort=False)
+    out = g.agg(
+        selected=("selected", lambda s: s.mode().iat[0]),
+        rho_mean=("rho", "mean"),
+        rho_std=("rho", "std"),
+        tau_mean=("tau", "mean"),
+        tau_std=("tau", "std"),
+        n_seeds=("seed", "size"),
+        n_labelled=("n_labelled", "first"),
+        n_evaluated=("n_evaluated", "first"),
+        n_unscored=("n_unscored", "max"),
+    )
+    return out.reset_index()
+
+
 def _one_seed(
     name: str,
     X: pd.DataFrame,
