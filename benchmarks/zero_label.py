@@ -293,8 +293,10 @@ def in_sample_rows() -> list[dict[str, Any]]:
 
     out = []
     for name in BENCHES:
-        pools = [("NB-Suite-Zero only", False, None), ("+ libranas (complete columns)", None, None)]
         t = load_libranas_table(name)
+        pools = [("NB-Suite-Zero only", False, None)]
+        if t.computed.all().any():
+            pools.append(("+ libranas (complete columns)", None, None))
         if not t.computed.all().any():  # no complete libranas column
             # the rows a partial table has computed for most of its proxies: indicative only
             counts = t.computed.sum()
@@ -417,6 +419,8 @@ def report() -> None:
     for r in held:
         lo, hi = r["ci_val"]
         ok = "yes" if r["rho_val"] >= must[r["benchmark"]] else "no"
+        if r["n"] < r["of"]:
+            ok += f" (provisional: {r['n']} cells)"
         lines.append(
             f"| {r['benchmark']} | {r['role']} | {r['n']} of {r['of']} | {r['rho_val']:.3f} | "
             f"[{lo:.3f}, {hi:.3f}] | {r['tau_val']:.3f} | {C.fmt(r['rho_test'] or np.nan)} | "
