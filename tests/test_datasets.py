@@ -357,7 +357,9 @@ def test_shipped_nb201_table_matches_a_fresh_featurizer_run(shared_data):
     if not libranas_table_path("nb201-cifar100").exists():
         pytest.skip("no libranas table shipped for nb201-cifar100 yet")
     t = load_libranas_table("nb201-cifar100")
-    proxies = [p for p in ("nwot", "params", "snip") if p in t.values.columns]
+    proxies = [
+        p for p in ("nwot", "params", "snip", "jacov", "meco", "zico") if p in t.values.columns
+    ]
     done = t.computed[proxies].all(axis=1)
     archs = list(t.values.index[done][:2])
     x, y = load_image_batch(
