@@ -60,3 +60,23 @@ def test_meco_without_feature_maps_raises():
     )
     with pytest.raises(ValueError, match="no submodule produced a feature map"):
         meco(npass)
+
+
+def test_batch_norm_on_a_one_by_one_map_gives_its_bias():
+    """One sample whose last map is 1x1 (a ResNet's last stage at 32 px): training-mode
+    BatchNorm has undefined statistics there; its output is its bias, a constant map."""
+    torch.manual_seed(2)
+    bn = nn.BatchNorm2d(4)
+    with torch.no_grad():
+        bn.bias.copy_(torch.tensor([0.5, -1.0, 2.0, 0.0]))
+    net = nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), bn, nn.ReLU(), nn.Flatten(), nn.Linear(4, 2))
+    net.train()
+    x = torch.randn(3, 3, 4, 4)
+    npass = NetworkPass(net, x, torch.zeros(3, dtype=torch.long))
+    feats = dict(npass.features)
+    torch.testing.assert_close(feats["1"][0, :, 0, 0], bn.bias.detach())
+    # the conv map has one position: no correlation, lambda_min 0 like every map here
+    assert meco(npass) == pytest.approx(0.0)
+    assert "forward" not in vars(bn)  # the layer's own forward is back
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        bn(torch.randn(1, 4, 1, 1))  # outside the features pass PyTorch still raises

@@ -260,7 +260,9 @@ class NetworkPass:
         One forward (no grad) of the first ``features_samples`` samples (option,
         default 1: MeCo uses a single image). Only tensor outputs with at least 3
         dimensions are kept (``(n, C, H, W)`` feature maps, ``(n, T, C)`` token
-        tensors); the root module is not hooked. Running statistics are restored.
+        tensors); the root module is not hooked. Running statistics are restored. A
+        training-mode BatchNorm that sees one value per channel outputs its bias
+        (:func:`_batch_norm_one_value`) instead of raising.
         """
         n = int(self.options.get("features_samples", 1))
         if not 1 <= n <= self.batch_size:
@@ -278,13 +280,31 @@ class NetworkPass:
             for name, m in self.model.named_modules()
             if name
         ]
+        norms = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for m in norms:
+            m.forward = partial(_batch_norm_one_value, m, m.forward)
         try:
             with torch.no_grad(), preserved_buffers(self.model), self.seeded():
                 self.model(self.inputs[:n])
         finally:
             for h in handles:
                 h.remove()
+            for m in norms:
+                del m.forward  # back to the class's forward
         return feats
+
+
+def _batch_norm_one_value(module: nn.Module, forward: Any, x: torch.Tensor) -> torch.Tensor:
+    """Training-mode BatchNorm on one value per channel (one sample's 1x1 map, e.g. the last
+    stage of a ResNet at 32 px): the batch statistics are undefined (PyTorch raises), and
+    ``x - mean`` is 0 in the limit, so the output is the bias ``beta`` (0 without one), a
+    constant map; any other input goes to the layer's own forward."""
+    if module.training and x.dim() >= 2 and x.numel() == x.shape[1]:
+        out = torch.zeros_like(x)
+        if getattr(module, "bias", None) is not None:
+            out = out + module.bias.reshape(1, -1, *([1] * (x.dim() - 2)))
+        return out
+    return forward(x)
 
 
 # ==================================================================================

@@ -38,7 +38,10 @@ unchanged).
 
 The single forward runs in the model's mode on a batch of one sample (option
 ``features_samples``, default 1), so training-mode BatchNorm uses that sample's
-statistics, as in the paper's one-data setting.
+statistics, as in the paper's one-data setting. Where a BatchNorm sees one value per
+channel (the sample's map is 1x1, e.g. the last stage of a ResNet or MobileNet at 32 px),
+its statistics are undefined: its output is taken as the limit ``x - mean = 0``, i.e. its
+bias, a constant map that adds lambda_min 0 (a degenerate layer, as above).
 
 Raises ``ValueError`` when no submodule produced a feature map.
 
