@@ -201,6 +201,55 @@ def score_pit() -> None:
     _score_rows(space, archs, range(N_PIT), list_proxies(), band, PIT_CSV)
 
 
+AZ_PROXIES = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
+
+
+def rescore_pit_az() -> None:
+    """Recompute the AZ-NAS columns of every cached PiT row with the current library.
+
+    The first 59 rows were scored before az_trainability learnt to skip the blocks it cannot
+    pair (PiT's pooling changes the width), so their az_trainability failed; the four az_*
+    columns are recomputed for all rows (same batch, seed and band), the other columns are
+    kept, and the number of changed values is printed.
+    """
+    from libranas import ProxyFeaturizer
+
+    space = pit_space()
+    archs = space.sample(N_PIT, random_state=SEED)
+    df = pd.read_csv(PIT_CSV)
+    x, y = batch()
+    feat = ProxyFeaturizer(
+        space=space,
+        proxies=list(AZ_PROXIES),
+        data=(x, y),
+        batch_size=BATCH,
+        lswag_band=space.lswag_band(),
+        random_state=SEED,
+        device="cpu",
+    ).fit()
+    new = np.full((len(df), len(AZ_PROXIES)), np.nan)
+    for k, i in enumerate(df["index"]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            new[k] = feat.transform([archs[int(i)]])[0]
+        print(f"az {i}: {new[k].round(4).tolist()}", flush=True)
+    for j, p in enumerate(AZ_PROXIES):
+        old = df[p].to_numpy(float)
+        same = np.isclose(old, new[:, j], rtol=1e-5) | (np.isnan(old) & np.isnan(new[:, j]))
+        print(f"{p}: {int((~same).sum())} of {len(df)} values changed", flush=True)
+        df[p] = new[:, j]
+    # the az_trainability failure messages of the old rows no longer apply
+    df["errors"] = [
+        " | ".join(m for m in str(e).split(" | ") if "az_trainability" not in m)
+        if isinstance(e, str)
+        else e
+        for e in df["errors"]
+    ]
+    tmp = PIT_CSV.with_suffix(".tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(PIT_CSV)
+
+
 def score_autoformer() -> None:
     from libranas.proxies import list_proxies
 
@@ -355,6 +404,7 @@ def main() -> None:
     steps = {
         "calibrate-pit": calibrate_pit,
         "score-pit": score_pit,
+        "rescore-pit-az": rescore_pit_az,
         "score-autoformer": score_autoformer,
         "report": report,
     }
