@@ -311,7 +311,6 @@ def in_sample_rows() -> list[dict[str, Any]]:
                 keep = rows.loc[X.index].to_numpy()
                 lib = t.values.loc[X.index, list(best)]
                 X = pd.concat([X, lib.add_prefix("lib_")], axis=1)[keep]
-                X = X.loc[:, ~X.columns.duplicated()]
                 y = y[keep]
             model = METHODS["libra+rank-mean"](0, []).fit(X, y)
             rho, tau, unscored = _rank_scores(y.to_numpy(), model.predict(X))

@@ -364,19 +364,7 @@ def evaluate_transfer(
 def summarize_transfer(results: pd.DataFrame) -> pd.DataFrame:
     """One row per (source, target) of :func:`evaluate_transfer` results: the most frequent
     selection, mean and std of rho and tau over the seeds, and the counts."""
-    g = results.groupby(["source", "target"], sort=False)
-    out = g.agg(
-        selected=("selected", lambda s: s.mode().iat[0]),
-        rho_mean=("rho", "mean"),
-        rho_std=("rho", "std"),
-        tau_mean=("tau", "mean"),
-        tau_std=("tau", "std"),
-        n_seeds=("seed", "size"),
-        n_labelled=("n_labelled", "first"),
-        n_evaluated=("n_evaluated", "first"),
-        n_unscored=("n_unscored", "max"),
-    )
-    return out.reset_index()
+    return _aggregate(results, ["source", "target"])
 
 
 def _one_seed(
@@ -425,7 +413,13 @@ def _selected(model: Any) -> str:
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation of rho and tau per benchmark and method (wide table)."""
-    g = results.groupby(["benchmark", "method"], sort=False)
+    return _aggregate(results, ["benchmark", "method"])
+
+
+def _aggregate(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys``: mean and std of rho and tau over the seeds, the counts and the
+    most frequent selection."""
+    g = results.groupby(keys, sort=False)
     out = g.agg(
         rho_mean=("rho", "mean"),
         rho_std=("rho", "std"),
