@@ -756,3 +756,30 @@ def test_exhausted_space_stops_with_a_warning_and_deprecated_dataset_alias():
         old = Constraints(max_params=0.5, dataset="cifar100").fit(get_space("nb201"))
     with pytest.warns(FutureWarning):
         assert old.to_dict()["task"] == "cifar100"
+
+
+def test_search_table_keeps_a_list_of_proxy_columns_and_refuses_unknown_ones():
+    t = nb201_search_table("cifar10", proxies=["nwot", "synflow"], encoding=False)
+    assert list(t.X.columns) == ["nwot", "synflow"] and len(t) == 15625
+    full = nb201_search_table("cifar10", encoding=False)
+    np.testing.assert_array_equal(t.X.to_numpy(), full.X[["nwot", "synflow"]].to_numpy())
+    with_enc = nb201_search_table("cifar10", proxies=["nwot"])
+    assert with_enc.X.columns[0] == "nwot" and with_enc.X.columns[1].startswith("enc:")
+    with pytest.raises(ValueError, match=r"no column \['meco'\]"):
+        nb201_search_table("cifar10", proxies=["nwot", "meco"])
+    with pytest.raises(ValueError, match="empty list"):
+        nb201_search_table("cifar10", proxies=[])
+    with pytest.raises(ValueError, match="'all', 'freerea' or a list"):
+        nb201_search_table("cifar10", proxies="some")
+
+
+def test_live_search_takes_its_proxy_set_from_proxies_and_refuses_a_conflict():
+    from libranas.search.protocol import _live_proxies
+
+    assert _live_proxies("tabular", ["nwot"], None) is None
+    assert _live_proxies("live", "all", {"data": 1}) == {"data": 1}
+    assert _live_proxies("live", ["nwot"], {"data": 1}) == {"data": 1, "proxies": ["nwot"]}
+    with pytest.raises(ValueError, match="disagree"):
+        _live_proxies("live", ["nwot"], {"proxies": ["meco"]})
+    with pytest.raises(ValueError, match="tabular mode"):
+        _live_proxies("live", "freerea", None)

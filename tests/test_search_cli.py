@@ -160,3 +160,18 @@ def test_live_label_free_search_defaults_to_the_training_free_set(tmp_path, caps
     assert result["selected_proxies"] == list(TRAINING_FREE_DEFAULT)
     # NB201 has a search table: the returned cell's test accuracy is looked up, not searched on
     assert 10 <= result["test_acc"] <= 100 and result["n_labelled"] == 0
+
+
+def test_tabular_search_uses_exactly_the_proxies_named(tmp_path, capsys):
+    # --proxies used to apply to live mode only and was silently ignored in tabular mode
+    out = tmp_path / "r.json"
+    base = ["search", "--mode", "tabular", "--labelled", "0", "--budget", "30",
+            "--population", "5", "-o", str(out)]  # fmt: skip
+    assert main([*base, "--proxies", "synflow,nwot"]) == 0
+    result = json.loads(out.read_text())
+    assert result["selected_proxies"] == ["synflow", "nwot"]
+    assert set(result["proxy_scores"]) == {"synflow", "nwot"}
+    assert main(base) == 0
+    assert len(json.loads(out.read_text())["selected_proxies"]) > 10  # default: every column
+    message = _error(capsys, ["--mode", "tabular", "--proxies", "meco"])
+    assert "search table has no column ['meco']" in message and "synflow" in message

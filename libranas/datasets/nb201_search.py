@@ -179,7 +179,9 @@ def _nb201_search_table(task: str) -> Any:
     )
 
 
-def nb201_search_table(task: str = "cifar10", proxies: str = "all", encoding: bool = True) -> Any:
+def nb201_search_table(
+    task: str = "cifar10", proxies: str | Sequence[str] = "all", encoding: bool = True
+) -> Any:
     """All 15,625 NB201 cells with every bundled zero-cost proxy of ``task``, for tabular search.
 
     Columns of ``X``:
@@ -207,8 +209,9 @@ def nb201_search_table(task: str = "cifar10", proxies: str = "all", encoding: bo
     Parameters
     ----------
     task : {"cifar10", "cifar100", "imagenet16-120"}
-    proxies : {"all", "freerea"}, default="all"
-        ``"freerea"`` keeps only the FreeREA proxies, params and flops.
+    proxies : {"all", "freerea"} or list of str, default="all"
+        ``"freerea"`` keeps only the FreeREA proxies, params and flops; a list keeps exactly
+        those proxy columns (e.g. ``["synflow", "nwot"]``, to search with a chosen set).
     encoding : bool, default=True
 
     Returns
@@ -223,17 +226,36 @@ def nb201_search_table(task: str = "cifar10", proxies: str = "all", encoding: bo
     (15625, 47, 0)
     """
     task = _nb201_task(task)
-    if proxies not in ("all", "freerea"):
-        raise ValueError(f"proxies must be 'all' or 'freerea', got {proxies!r}")
+    chosen: list[str] | None = None
+    if isinstance(proxies, str):
+        if proxies not in ("all", "freerea"):
+            raise ValueError(
+                f"proxies must be 'all', 'freerea' or a list of column names, got {proxies!r}"
+            )
+    else:
+        chosen = [str(p) for p in proxies]
+        if not chosen:
+            raise ValueError("proxies is an empty list; name at least one proxy column")
     from libranas.datasets.zc_tables import Benchmark
 
     full = _nb201_search_table(task)
-    keep = [
-        c
-        for c in full.X.columns
-        if (encoding or not c.startswith("enc:"))
-        and (proxies == "all" or c.startswith(("freerea_", "enc:")) or c in ("params", "flops"))
-    ]
+    if chosen is not None:
+        available = [c for c in full.X.columns if not c.startswith("enc:")]
+        missing = [p for p in chosen if p not in available]
+        if missing:
+            raise ValueError(
+                f"the NB201 {task} search table has no column {missing}; it has {available}"
+            )
+    encoded = [c for c in full.X.columns if encoding and c.startswith("enc:")]
+    if chosen is not None:
+        keep = list(dict.fromkeys(chosen)) + encoded
+    else:
+        keep = [
+            c
+            for c in full.X.columns
+            if (encoding or not c.startswith("enc:"))
+            and (proxies == "all" or c.startswith(("freerea_", "enc:")) or c in ("params", "flops"))
+        ]
     return Benchmark(
         full.name,
         full.space,

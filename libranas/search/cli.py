@@ -110,20 +110,6 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
         if args.init_seed < 0:
             raise _UserError(f"--init-seed must be >= 0, got {args.init_seed}")
         options["random_state"] = args.init_seed
-    if args.proxies is not None:
-        from libranas.proxies import list_proxies
-
-        names = [p.strip() for p in args.proxies.split(",") if p.strip()]
-        if not names:
-            raise _UserError("--proxies is empty; name at least one proxy")
-        unknown = [p for p in names if p not in list_proxies()]
-        if unknown:
-            raise _UserError(f"unknown proxies {unknown}; known: {list_proxies()}")
-        options["proxies"] = names
-    elif args.labelled == 0:
-        from libranas.proxies import TRAINING_FREE_DEFAULT
-
-        options["proxies"] = list(TRAINING_FREE_DEFAULT)
     store = args.proxy_store
     if store is None and args.storage is not None:
         store = f"{args.storage}.proxies.sqlite"
@@ -131,6 +117,22 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
         _check_writable(store, "--proxy-store")
         options["store"] = store
     return options
+
+
+def _proxies(args: argparse.Namespace) -> str | list[str]:
+    """``--proxies`` as a list (live: registered proxies; tabular: the table's columns), or
+    "all"."""
+    if args.proxies is None:
+        return "all"
+    from libranas.proxies import list_proxies
+
+    names = [p.strip() for p in args.proxies.split(",") if p.strip()]
+    if not names:
+        raise _UserError("--proxies is empty; name at least one proxy")
+    unknown = [p for p in names if p not in list_proxies()]
+    if unknown and args.mode == "live":  # tabular: the table checks its own columns
+        raise _UserError(f"unknown proxies {unknown}; known: {list_proxies()}")
+    return names
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -230,6 +232,7 @@ def run_search(args: argparse.Namespace) -> int:
                 mode=args.mode,
                 refine=not args.no_refine,
                 ranker=args.ranker,
+                proxies=_proxies(args),
                 population=args.population,
                 batch_size=args.batch_size,
                 constraints=_constraints(args),
@@ -308,8 +311,9 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--proxies",
         default=None,
-        help="live mode: comma-separated proxies (default with --labelled 0: "
-        "libranas.proxies.TRAINING_FREE_DEFAULT)",
+        help="comma-separated proxies: live mode, the proxies computed (default with "
+        "--labelled 0: libranas.proxies.TRAINING_FREE_DEFAULT); tabular mode, the search "
+        "table's columns used (default: all)",
     )
     p.add_argument("--live-batch", type=int, default=64, help="live mode: images per batch")
     p.add_argument(

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,30 @@ def _table(space: Any, task: str | None, required: bool, **options: Any) -> Any:
         if required or not str(exc).startswith("no search table"):
             raise
         return None
+
+
+def _live_proxies(
+    mode: str, proxies: str | Sequence[str], live_options: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Live mode: a list ``proxies`` is the featurizer's proxy set (so it is never ignored)."""
+    if mode != "live":
+        return live_options
+    if isinstance(proxies, str):
+        if proxies != "all":
+            raise ValueError(
+                f"proxies={proxies!r} names a set of search-table columns (tabular mode); in "
+                "live mode pass a list of registered proxies"
+            )
+        return live_options
+    names = [str(p) for p in proxies]
+    opts = dict(live_options or {})
+    if "proxies" in opts and list(opts["proxies"]) != names:
+        raise ValueError(
+            f"proxies={names} and live_options['proxies']={list(opts['proxies'])} disagree; "
+            "give the set once"
+        )
+    opts["proxies"] = names
+    return opts
 
 
 def _live_scorer(
@@ -256,7 +281,7 @@ def search(
     mode: str = "tabular",
     refine: bool = True,
     ranker: str | None = None,
-    proxies: str = "all",
+    proxies: str | Sequence[str] = "all",
     population: int = 50,
     sample_size: int = 10,
     batch_size: int = 10,
@@ -290,9 +315,12 @@ def search(
     ranker : str, optional
         ZCRanker method: default ``"xgboost"`` with labels, ``"log-rank"`` without (which
         must then be a training-free one, ``"log-rank"`` or ``"rank-mean"``).
-    proxies : {"all", "freerea"}
-        Columns of the search table in tabular mode (see
-        :func:`~libranas.datasets.nb201_search.nb201_search_table`).
+    proxies : {"all", "freerea"} or list of str, default="all"
+        Tabular mode: the search table's proxy columns (see
+        :func:`~libranas.datasets.nb201_search.nb201_search_table`; a list keeps exactly
+        those). Live mode: a list is the proxies computed (``"all"``: ``live_options``'
+        ``proxies``, else :data:`libranas.proxies.TRAINING_FREE_DEFAULT` without labels,
+        every registered proxy with them).
     population, sample_size, batch_size : int
         Evolution / batch settings.
     constraints : Constraints, dict or None
@@ -338,6 +366,7 @@ def search(
             f"got {ranker!r}"
         )
     seed = int(random_state)
+    live_options = _live_proxies(mode, proxies, live_options)
     table = _table(
         space,
         task,
