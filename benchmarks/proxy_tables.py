@@ -152,11 +152,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "nb301-tf": ("meco", "zico", "jacov", "flops", "params"),
     # NB201 CIFAR-100 / ImageNet16-120: the default's proxies the reused caches lack, first
     "nb201-tf": ("jacov", "flops", "params"),
+    # NB301: the cheap proxies that were strongest on the 19-proxy group's first cells
+    # (nwot, zen, l2_norm; synflow for the top-end), ~7 CPU s per network together
+    "nb301-cheap": ("nwot", "zen", "l2_norm", "synflow"),
 }
 DEFAULT_JOBS = [
     "nb201-cifar100:nb201-tf",
     "nb201-imagenet16-120:nb201-tf",
     "nb301-cifar10:nb301-tf",
+    "nb301-cifar10:nb301-cheap",
     "nb301-cifar10:nb301",
     "nb201-cifar100:nb201-rest",
     "nb201-imagenet16-120:nb201-rest",

@@ -304,8 +304,10 @@ def _requested_proxies(mode: Any) -> list[str] | None:
             f"libranas_proxies must be None, True or False, or a list of proxy names, got {mode!r}"
         )
     names = list(mode)
+    if not names:
+        raise ValueError("libranas_proxies is an empty list; use False to add no libranas column")
     bad = [n for n in names if not isinstance(n, str)]
-    if bad or not names:
+    if bad:
         raise ValueError(f"libranas_proxies: give proxy names (str), got {names!r}")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
