@@ -45,6 +45,7 @@ __all__ = [
 class ScoreStoreWarning(UserWarning):
     """The score store could not be written; the scores were computed and returned anyway."""
 
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
     space TEXT NOT NULL,

@@ -13,7 +13,7 @@ import _data
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
-PROBE = '''
+PROBE = """
 from _data import needs_data, require_data
 
 @needs_data("images/nothing_here.npz")
@@ -25,7 +25,7 @@ def test_required():
 
 def test_plain():
     pass
-'''
+"""
 
 
 def _run_probe(tmp_path, strict):

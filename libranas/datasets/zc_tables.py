@@ -322,7 +322,6 @@ def _warn_non_finite(bench: Benchmark, failed: dict[str, int] | None = None) -> 
             total = sum(failed.values())
             which = ", ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
             message += (
-                f"; {total} of them were NASLib's failure value -1e8 "
-                f"({which}), read as missing"
+                f"; {total} of them were NASLib's failure value -1e8 ({which}), read as missing"
             )
         warnings.warn(message, NonFiniteValuesWarning, stacklevel=3)

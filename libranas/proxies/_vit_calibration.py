@@ -48,6 +48,7 @@ __all__ = [
     "load_autoformer_calibration",
 ]
 
+
 def calibrate_autoformer_band(
     variant: str,
     x: Any,
