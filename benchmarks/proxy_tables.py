@@ -152,8 +152,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "nb301-tf": ("meco", "zico", "jacov", "flops", "params"),
     # NB201 CIFAR-100 / ImageNet16-120: the default's proxies the reused caches lack, first
     "nb201-tf": ("jacov", "flops", "params"),
-    # NB301: the cheap proxies that were strongest on the 19-proxy group's first cells
-    # (nwot, zen, l2_norm; synflow for the top-end), ~7 CPU s per network together
+    # NB301: the cheap proxies (under 4 CPU s each per network, ~7 s together) that the
+    # 19-proxy group could not bring to every cell: nwot, zen and l2_norm were among the
+    # strongest on its first 38 cells; synflow costs 0.4 s
     "nb301-cheap": ("nwot", "zen", "l2_norm", "synflow"),
 }
 DEFAULT_JOBS = [
