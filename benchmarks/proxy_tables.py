@@ -156,12 +156,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # 19-proxy group could not bring to every cell: nwot, zen and l2_norm were among the
     # strongest on its first 38 cells; synflow costs 0.4 s
     "nb301-cheap": ("nwot", "zen", "l2_norm", "synflow"),
+    # NB301: the L-SWAG family (the paper's proxy; ~12 CPU s per network, one shared pass)
+    "nb301-lswag": ("lswag", "lswag_lambda", "lswag_psi"),
 }
 DEFAULT_JOBS = [
     "nb201-cifar100:nb201-tf",
     "nb201-imagenet16-120:nb201-tf",
     "nb301-cifar10:nb301-tf",
     "nb301-cifar10:nb301-cheap",
+    "nb301-cifar10:nb301-lswag",
     "nb301-cifar10:nb301",
     "nb201-cifar100:nb201-rest",
     "nb201-imagenet16-120:nb201-rest",
