@@ -505,6 +505,7 @@ def _score(args: argparse.Namespace) -> int:
         lswag_band=band,
         n_jobs=args.n_jobs,
         random_state=args.seed,
+        n_inits=args.n_inits,
         verbose=1,
         store=args.store,
     )
@@ -687,6 +688,13 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--n-jobs", type=_n_jobs, default=None)
     sc.add_argument(
         "--seed", type=_int_at_least(0), default=0, help="initialisation and sampling seed"
+    )
+    sc.add_argument(
+        "--n-inits",
+        type=_int_at_least(1),
+        default=1,
+        help="average every proxy over this many initialisations of each network (noise "
+        "control; the cost grows linearly)",
     )
     sc.add_argument(
         "--store",

@@ -251,6 +251,24 @@ def test_cli_score_writes_the_featurizer_scores_as_csv(tmp_path, capsys):
     assert table.iloc[2][["nwot", "lswag"]].isna().all()
 
 
+def test_cli_score_n_inits_averages_initialisations_as_the_featurizer(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from libranas.featurizer import ProxyFeaturizer
+
+    images = _image_file(tmp_path)
+    argv = ["score", "5", "100", "--proxies", "nwot,params", "--data", str(images)]
+    argv += ["--batch-size", "8", "--n-inits", "2", "-o", str(tmp_path / "s.csv")]
+    assert main(argv) == 0
+    table = pd.read_csv(tmp_path / "s.csv")
+    kwargs = {"proxies": ["nwot", "params"], "data": str(images), "batch_size": 8}
+    two = ProxyFeaturizer(n_inits=2, **kwargs).fit().transform(list(table["arch"]))
+    one = ProxyFeaturizer(**kwargs).fit().transform(list(table["arch"]))
+    np.testing.assert_allclose(table[["nwot", "params"]].to_numpy(), two)
+    assert not np.allclose(two[:, 0], one[:, 0])  # nwot depends on the initialisation
+
+
 def test_cli_score_to_stdout_without_data_for_size_proxies(capsys):
     assert main(["score", "5", "100", "--proxies", "params,flops"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -283,6 +301,7 @@ def test_cli_score_errors_name_the_problem(capsys):
         (["5", "--batch-size", "1"], ["argument --batch-size", "must be >= 2"]),
         (["5", "--n-jobs", "0"], ["argument --n-jobs", "must not be 0"]),
         (["5", "--seed", "-2"], ["argument --seed", "must be >= 0"]),
+        (["5", "--n-inits", "0"], ["argument --n-inits", "must be >= 1"]),
     ],
 )
 def test_cli_score_bad_arguments_exit_2_with_one_line(capsys, argv, fragments):

@@ -140,6 +140,7 @@ def test_live_user_errors(capsys, images, tmp_path):
     assert "--init-seed must be >= 0" in _error(
         capsys, [*base, "--data", images, "--init-seed", "-1"]
     )
+    assert "--n-inits must be >= 1" in _error(capsys, [*base, "--data", images, "--n-inits", "0"])
     assert "not a dataset name" in _error(capsys, [*base, "--data", "imagenet"])
     assert "--live-batch must be >= 2" in _error(
         capsys, [*base, "--data", images, "--live-batch", "1"]
@@ -175,3 +176,14 @@ def test_tabular_search_uses_exactly_the_proxies_named(tmp_path, capsys):
     assert len(json.loads(out.read_text())["selected_proxies"]) > 10  # default: every column
     message = _error(capsys, ["--mode", "tabular", "--proxies", "meco"])
     assert "search table has no column ['meco']" in message and "synflow" in message
+
+
+def test_live_options_carry_n_inits_to_the_featurizer(images):
+    import argparse
+
+    from libranas.search.cli import _live_options, add_search_parser
+
+    parser = add_search_parser(argparse.ArgumentParser().add_subparsers())
+    base = ["--mode", "live", "--labelled", "0", "--data", images]
+    assert _live_options(parser.parse_args([*base, "--n-inits", "3"]))["n_inits"] == 3
+    assert _live_options(parser.parse_args(base))["n_inits"] == 1

@@ -110,6 +110,9 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
         if args.init_seed < 0:
             raise _UserError(f"--init-seed must be >= 0, got {args.init_seed}")
         options["random_state"] = args.init_seed
+    if args.n_inits < 1:
+        raise _UserError(f"--n-inits must be >= 1, got {args.n_inits}")
+    options["n_inits"] = args.n_inits
     store = args.proxy_store
     if store is None and args.storage is not None:
         store = f"{args.storage}.proxies.sqlite"
@@ -323,6 +326,13 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="live mode: seed of the networks' initialisation and of the image batch "
         "(default: --seed). Fix it across search seeds so that they share scores through "
         "--proxy-store",
+    )
+    p.add_argument(
+        "--n-inits",
+        type=int,
+        default=1,
+        help="live mode: average every proxy over this many initialisations of each network "
+        "(noise control; the cost grows linearly)",
     )
     p.add_argument("--torch-device", default="auto", help="live mode: auto, cpu or cuda")
     p.add_argument(
