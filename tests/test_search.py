@@ -783,3 +783,18 @@ def test_live_search_takes_its_proxy_set_from_proxies_and_refuses_a_conflict():
         _live_proxies("live", ["nwot"], {"proxies": ["meco"]})
     with pytest.raises(ValueError, match="tabular mode"):
         _live_proxies("live", "freerea", None)
+
+
+def test_search_checks_proxies_ranker_and_population_before_searching():
+    from libranas.search.protocol import search
+
+    r = search("nb201", budget=20, labelled=0, population=5, proxies=None)
+    assert len(r["selected_proxies"]) > 10  # None: every column of the table
+    with pytest.raises(ValueError, match=r"more than once: \['synflow'\]"):
+        search("nb201", budget=20, labelled=0, proxies=["synflow", "synflow"])
+    with pytest.raises(ValueError, match="unknown ranker 'bogus'"):
+        search("nb201", budget=20, labelled=0, ranker="bogus")
+    with pytest.raises(ValueError, match="population"):
+        search("nb201", budget=20, labelled=0, population=0)
+    with pytest.raises(ValueError, match="use labelled >= 13 or refine=False"):
+        search("nb201", budget=40, labelled=10)

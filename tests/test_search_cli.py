@@ -44,7 +44,7 @@ def test_tabular_search_writes_results_and_resumes(tmp_path, capsys):
     assert "best architecture: |" in text and "test accuracy" in text
     assert text.index("best architecture") < text.index("results written")
     assert first["n_evaluated"] == 60 and len(first["trajectory"]) >= 60
-    assert JSONLStorage(store).studies() == ["phase1", "phase2"]
+    assert JSONLStorage(store).studies() == ["protocol", "phase1", "phase2"]
     assert main(argv) == 0  # resumed from the storage: same result
     again = json.loads(out.read_text())
     assert again["best_arch"] == first["best_arch"]
@@ -122,6 +122,15 @@ def _error(capsys, argv):
         (["--space", "darts", "--space-option", "colour=1"], "--space darts"),
         (["-o", "/nonexistent-folder/r.json"], "does not exist"),
         (["--storage", "/nonexistent-folder/s.jsonl"], "does not exist"),
+        # live-only options are refused in tabular mode, not ignored
+        (["--data", "cifar10"], "--data: live-mode options"),
+        (["--init-seed", "3", "--n-inits", "2"], "--init-seed, --n-inits: live-mode options"),
+        (["--torch-device", "cpu"], "--torch-device: live-mode options"),
+        (["--space-option", "channels=8"], "tabular mode reads the bundled table"),
+        (["--device", "edgegpu"], "give --max-latency too"),
+        (["--ranker", "bogus"], "unknown ranker 'bogus'"),
+        (["--labelled", "10", "--budget", "40"], "use labelled >= 13 or refine=False"),
+        (["--storage", "same.jsonl", "-o", "same.jsonl"], "--output and --storage are the same"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(capsys, argv, message):
@@ -187,3 +196,26 @@ def test_live_options_carry_n_inits_to_the_featurizer(images):
     base = ["--mode", "live", "--labelled", "0", "--data", images]
     assert _live_options(parser.parse_args([*base, "--n-inits", "3"]))["n_inits"] == 3
     assert _live_options(parser.parse_args(base))["n_inits"] == 1
+
+
+def test_a_storage_refuses_a_resume_with_other_settings(tmp_path, capsys):
+    storage = tmp_path / "s.jsonl"
+
+    def argv(budget="30", *extra):
+        return ["--labelled", "0", "--budget", budget, "--population", "5", "--storage",
+                str(storage), *extra]  # fmt: skip
+
+    assert main(["search", *argv("30", "--proxies", "synflow")]) == 0
+    before = storage.read_text()
+    assert main(["search", *argv("30", "--proxies", "synflow")]) == 0  # same settings: resume
+    assert storage.read_text() == before  # nothing recomputed nor appended
+    capsys.readouterr()
+    for args, named in (
+        (argv("30", "--proxies", "nwot"), "proxies: stored ['synflow'], now ['nwot']"),
+        (argv("30", "--proxies", "synflow", "--task", "imagenet16-120"), "task: stored 'cifar10'"),
+        (argv("40", "--proxies", "synflow"), "budget: stored 30, now 40"),
+        (argv("30", "--proxies", "synflow", "--ranker", "rank-mean"), "ranker: stored 'log-rank'"),
+    ):
+        message = _error(capsys, args)
+        assert named in message and "use another storage" in message
+        assert storage.read_text() == before  # refused before anything was appended

@@ -103,16 +103,17 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
         )
     options: dict[str, Any] = {
         "data": args.data,
-        "batch_size": args.live_batch,
-        "device": args.torch_device,
+        "batch_size": 64 if args.live_batch is None else args.live_batch,
+        "device": args.torch_device or "auto",
     }
     if args.init_seed is not None:
         if args.init_seed < 0:
             raise _UserError(f"--init-seed must be >= 0, got {args.init_seed}")
         options["random_state"] = args.init_seed
-    if args.n_inits < 1:
-        raise _UserError(f"--n-inits must be >= 1, got {args.n_inits}")
-    options["n_inits"] = args.n_inits
+    n_inits = 1 if args.n_inits is None else args.n_inits
+    if n_inits < 1:
+        raise _UserError(f"--n-inits must be >= 1, got {n_inits}")
+    options["n_inits"] = n_inits
     store = args.proxy_store
     if store is None and args.storage is not None:
         store = f"{args.storage}.proxies.sqlite"
@@ -138,17 +139,39 @@ def _proxies(args: argparse.Namespace) -> str | list[str]:
     return names
 
 
+#: options that only live scoring reads (refused in tabular mode rather than ignored)
+LIVE_ONLY = ("data", "live_batch", "init_seed", "n_inits", "torch_device", "proxy_store")
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
+
+
 def _check_args(args: argparse.Namespace) -> None:
     from libranas.search.protocol import _check
 
-    if args.live_batch < 2:
+    if args.mode == "tabular":
+        given = [f"--{k.replace('_', '-')}" for k in LIVE_ONLY if getattr(args, k) is not None]
+        if given:
+            raise _UserError(
+                f"{', '.join(given)}: live-mode options (--mode live); tabular mode reads the "
+                "bundled table"
+            )
+    if args.live_batch is not None and args.live_batch < 2:
         raise _UserError(f"--live-batch must be >= 2, got {args.live_batch}")
+    if args.device is not None and args.max_latency is None:
+        raise _UserError("--device names the hardware of --max-latency; give --max-latency too")
     for name in ("population", "batch_size"):
         if getattr(args, name) < 1:
             raise _UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    _check(args.budget, args.labelled, args.method, args.mode, args.seed)
+    _check(args.budget, args.labelled, args.method, args.mode, args.seed, args.ranker)
     _check_writable(args.output, "--output")
     _check_writable(args.storage, "--storage")
+    for other, what in ((args.storage, "--storage"), (args.proxy_store, "--proxy-store")):
+        if _same_file(args.output, other):
+            raise _UserError(
+                f"--output and {what} are the same file; the results would overwrite it"
+            )
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -217,6 +240,11 @@ def run_search(args: argparse.Namespace) -> int:
     try:
         _check_args(args)
         space = _space(args)
+        if args.mode == "tabular" and args.space_option:
+            raise _UserError(
+                "--space-option changes the networks, but tabular mode reads the bundled table "
+                "of the space's default networks; use --mode live"
+            )
         live = _live_options(args)
         if args.method == "tpe":
             try:
@@ -318,7 +346,9 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--labelled 0: libranas.proxies.TRAINING_FREE_DEFAULT); tabular mode, the search "
         "table's columns used (default: all)",
     )
-    p.add_argument("--live-batch", type=int, default=64, help="live mode: images per batch")
+    p.add_argument(
+        "--live-batch", type=int, default=None, help="live mode: images per batch (default 64)"
+    )
     p.add_argument(
         "--init-seed",
         type=int,
@@ -330,11 +360,11 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--n-inits",
         type=int,
-        default=1,
+        default=None,
         help="live mode: average every proxy over this many initialisations of each network "
-        "(noise control; the cost grows linearly)",
+        "(default 1; noise control, the cost grows linearly)",
     )
-    p.add_argument("--torch-device", default="auto", help="live mode: auto, cpu or cuda")
+    p.add_argument("--torch-device", default=None, help="live mode: auto (default), cpu or cuda")
     p.add_argument(
         "--proxy-store",
         default=None,

@@ -50,7 +50,9 @@ next to ``--storage``).
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -78,6 +80,19 @@ def _table(space: Any, task: str | None, required: bool, **options: Any) -> Any:
         if required or not str(exc).startswith("no search table"):
             raise
         return None
+
+
+def _check_proxies(proxies: Any) -> str | list[str]:
+    """``proxies``: None or "all" (every one), "freerea", or a list of distinct names."""
+    if proxies is None:
+        return "all"
+    if isinstance(proxies, str):
+        return proxies
+    names = list(proxies)
+    dup = sorted({p for p in names if names.count(p) > 1})
+    if dup:
+        raise ValueError(f"proxies listed more than once: {dup}")
+    return names
 
 
 def _live_proxies(
@@ -250,10 +265,86 @@ def _run_phase(
     return list(h["arch"]), h["score"].to_numpy(dtype=float)
 
 
-def _check(budget: Any, labelled: Any, method: str, mode: str, random_state: Any) -> None:
-    from libranas._validation import check_int
+def _check_first_round(scorer: Any, labelled: int, refine: bool) -> None:
+    """Refuse a label count whose first calibration round LibraSelector cannot fit."""
+    selector = scorer.pipeline.named_steps.get("select")
+    if selector is None:
+        return
+    need = selector._min_rows()
+    first = math.ceil(labelled / 2) if refine else labelled
+    if first < need:
+        where = f"the first of two rounds (refine) calibrates on {first}" if refine else ""
+        raise ValueError(
+            f"labelled={labelled}: LibraSelector needs at least {need} labelled architectures"
+            + (f" and {where}" if where else "")
+            + f"; use labelled >= {2 * need - 1 if refine else need}"
+            + (" or refine=False (--no-refine)" if refine else "")
+        )
 
-    for name, v, low in (("budget", budget, 2), ("labelled", labelled, 0)):
+
+def _scorer_proxies(scorer: Any) -> list[str] | None:
+    """The proxies a scorer reads (None: every registered proxy, a live featurizer's default)."""
+    if isinstance(scorer, LiveScorer):
+        names = scorer.featurizer.proxies
+        return None if names is None else [str(p) for p in names]
+    return [str(c) for c in scorer.columns_ if not str(c).startswith("enc:")]
+
+
+def _describe_live(scorer: Any) -> dict[str, Any]:
+    """The live featurizer's settings that change the scores (for the storage's record)."""
+    feat = scorer.featurizer
+    data = feat.data
+    return {
+        "data": str(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__,
+        "batch_size": feat.batch_size,
+        "random_state": feat.random_state,
+        "n_inits": feat.n_inits,
+    }
+
+
+def _check_protocol_record(store: Any, settings: dict[str, Any]) -> None:
+    """A storage holds one search: record its settings, refuse a resume with other ones.
+
+    The search loop checks each phase's own settings, but not the task, the proxies, the
+    ranker or the budget that decide the phases; without this record a resume under other
+    settings would silently reuse (or extend, then reject half-way) the stored phases.
+    """
+    if store is None:
+        return
+    records = store.read("protocol")
+    if not records:  # a new storage (or one written before this record existed)
+        store.append("protocol", {"kind": "protocol", "settings": settings})
+        return
+    stored = records[0].get("settings", {})
+    settings = json.loads(json.dumps(settings))  # compare as stored (lists, not tuples)
+    diff = sorted(k for k in set(stored) | set(settings) if stored.get(k) != settings.get(k))
+    if diff:
+        changes = "; ".join(f"{k}: stored {stored.get(k)!r}, now {settings.get(k)!r}" for k in diff)
+        raise ValueError(
+            f"{store!r} holds a search run with other settings ({changes}); resume it with "
+            "the same settings or use another storage"
+        )
+
+
+def _check(
+    budget: Any,
+    labelled: Any,
+    method: str,
+    mode: str,
+    random_state: Any,
+    ranker: Any = None,
+    population: Any = 1,
+) -> None:
+    from libranas._validation import check_int
+    from libranas.ranker import METHODS as RANKERS
+
+    if ranker is not None and ranker not in RANKERS:
+        raise ValueError(f"unknown ranker {ranker!r}; known: {RANKERS}")
+    for name, v, low in (
+        ("budget", budget, 2),
+        ("labelled", labelled, 0),
+        ("population", population, 1),
+    ):
         try:
             check_int(v, name, low=low)
         except TypeError as exc:
@@ -328,6 +419,9 @@ def search(
         A dict gets ``task`` added.
     storage : path, BaseStorage or None
         The loops' storage (studies ``phase1`` and ``phase2``); the search resumes from it.
+        Study ``protocol`` records the settings (task, mode, budget, labels, method, ranker,
+        proxies, live scoring settings): resuming with other settings raises a
+        ``ValueError`` naming them, before anything is computed or appended.
     live_options : dict, optional
         ProxyFeaturizer arguments for ``mode="live"`` (``data`` required; ``proxies``,
         ``batch_size``, ``device``, ``store``, ...). Label-free, ``proxies`` defaults to
@@ -357,7 +451,7 @@ def search(
     from libranas.spaces import get_space
 
     t0 = time.perf_counter()
-    _check(budget, labelled, method, mode, random_state)
+    _check(budget, labelled, method, mode, random_state, ranker, population)
     space = get_space(space)
     ranker = ranker or ("xgboost" if labelled else "log-rank")
     if not labelled and ranker not in TRAINING_FREE_METHODS:
@@ -366,6 +460,7 @@ def search(
             f"got {ranker!r}"
         )
     seed = int(random_state)
+    proxies = _check_proxies(proxies)
     live_options = _live_proxies(mode, proxies, live_options)
     table = _table(
         space,
@@ -382,9 +477,26 @@ def search(
         scorer: Any = _tabular_scorer(table, ranker, labelled, seed)
     else:
         scorer = _live_scorer(space, task, ranker, labelled, seed, live_options)
+    if labelled:
+        _check_first_round(scorer, labelled, refine)
+    store = get_storage(storage)
+    _check_protocol_record(
+        store,
+        {
+            "task": task,
+            "mode": mode,
+            "budget": int(budget),
+            "labelled": int(labelled),
+            "method": method,
+            "refine": bool(refine),
+            "ranker": ranker,
+            "proxies": _scorer_proxies(scorer),
+            "live": _describe_live(scorer) if mode == "live" else None,
+        },
+    )
     settings = {
         "constraints": fitted,
-        "storage": get_storage(storage),
+        "storage": store,
         "batch_size": batch_size,
         "population": population,
         "sample_size": sample_size,
