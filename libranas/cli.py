@@ -615,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_n_jobs,
         default=-1,
         help="splits evaluated in parallel (joblib; default -1: every core); the results do "
-        "not depend on it",
+        "not depend on it. --transfer runs its splits in one process (seconds)",
     )
     ev.add_argument(
         "--methods",
