@@ -714,8 +714,10 @@ def report() -> None:
         lines += [
             "",
             "Over all evaluated cells the ranking holds; among good cells every proxy of the "
-            "default is close to noise, so the pick among them is close to random: the "
-            "reason the searches return cells ranked ~200th of the evaluated ones.",
+            "default is close to noise, so the pick among them is close to random: why "
+            "each search returns a cell that many of its evaluated cells beat (table above). "
+            "Other fusion rules for the final pick do not help on development tasks "
+            "(`search_pick_rules.md`).",
         ]
     lines += [
         "",
