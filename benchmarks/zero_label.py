@@ -711,13 +711,15 @@ def report() -> None:
                 + " | ".join(C.fmt(r[c]) for c in tab.columns[2:])
                 + " |"
             )
+        band = tab.iloc[1]
+        vals = [band[c] for c in tab.columns[2:]]
         lines += [
             "",
-            "Over all evaluated cells the ranking holds; among good cells every proxy of the "
-            "default is close to noise, so the pick among them is close to random: why "
-            "each search returns a cell that many of its evaluated cells beat (table above). "
-            "Other fusion rules for the final pick do not help on development tasks "
-            "(`search_pick_rules.md`).",
+            f"Within {band['cells']} -- where most of a search's evaluated cells are -- the "
+            f"default's proxies and their fusion have rho {min(vals):.2f} to {max(vals):.2f}: "
+            "the pick among them is close to random, which is why each search returns a cell "
+            "that many of its evaluated cells beat (table above). Other fusion rules for the "
+            "final pick do not help on development tasks (`search_pick_rules.md`).",
         ]
     lines += [
         "",
