@@ -715,7 +715,7 @@ def report() -> None:
         vals = [band[c] for c in tab.columns[2:]]
         lines += [
             "",
-            f"Within {band['cells']} -- where most of a search's evaluated cells are -- the "
+            f"Within {band['cells']} ({band['n']} of the {f['n']} evaluated cells) the "
             f"default's proxies and their fusion have rho {min(vals):.2f} to {max(vals):.2f}: "
             "the pick among them is close to random, which is why each search returns a cell "
             "that many of its evaluated cells beat (table above). Other fusion rules for the "
