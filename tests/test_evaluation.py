@@ -105,7 +105,7 @@ def test_cli_transfer(capsys):
 
 
 #: the zero-label results the default must reach on the shipped tables (issue 11). NB301's
-#: 0.60 is not reached (the default's proxies there are a measure of size, about 0.52 on the
+#: 0.60 is not reached (the default's proxies there are a measure of size, 0.548 on the
 #: 725 cells, zero_label.md): a strict xfail states it and fails the day a change reaches it;
 #: the 0.45 floor guards what is reached.
 ZERO_LABEL_FLOOR = [
