@@ -107,12 +107,12 @@ def test_cli_transfer(capsys):
 #: the zero-label results the default must reach on the shipped tables (issue 11). NB301's
 #: 0.60 is not reached (the default's proxies there are a measure of size, 0.548 on the
 #: 725 cells, zero_label.md): a strict xfail states it and fails the day a change reaches it;
-#: the 0.45 floor guards what is reached.
+#: the 0.50 floor guards what is reached.
 ZERO_LABEL_FLOOR = [
     ("nb201-cifar10", 0.91),
     ("nb201-cifar100", 0.90),
     ("nb201-imagenet16-120", 0.89),
-    pytest.param("nb301-cifar10", 0.45, id="nb301-cifar10-reached"),
+    pytest.param("nb301-cifar10", 0.50, id="nb301-cifar10-reached"),
     pytest.param(
         "nb301-cifar10",
         0.60,

@@ -769,6 +769,8 @@ def test_search_table_keeps_a_list_of_proxy_columns_and_refuses_unknown_ones():
         nb201_search_table("cifar10", proxies=["nwot", "meco"])
     with pytest.raises(ValueError, match="empty list"):
         nb201_search_table("cifar10", proxies=[])
+    with pytest.raises(ValueError, match=r"more than once: \['nwot'\]"):
+        nb201_search_table("cifar10", proxies=["nwot", "nwot"])
     with pytest.raises(ValueError, match="'all', 'freerea' or a list"):
         nb201_search_table("cifar10", proxies="some")
 
@@ -798,3 +800,5 @@ def test_search_checks_proxies_ranker_and_population_before_searching():
         search("nb201", budget=20, labelled=0, population=0)
     with pytest.raises(ValueError, match="use labelled >= 13 or refine=False"):
         search("nb201", budget=40, labelled=10)
+    with pytest.raises(ValueError, match="live_options apply to mode='live'"):
+        search("nb201", budget=20, labelled=0, live_options={"data": "cifar10"})

@@ -150,6 +150,10 @@ def test_live_user_errors(capsys, images, tmp_path):
         capsys, [*base, "--data", images, "--init-seed", "-1"]
     )
     assert "--n-inits must be >= 1" in _error(capsys, [*base, "--data", images, "--n-inits", "0"])
+    same = str(tmp_path / "same.sqlite")
+    assert "--output and --proxy-store are the same" in _error(
+        capsys, [*base, "--data", images, "--proxy-store", same, "-o", same]
+    )
     assert "not a dataset name" in _error(capsys, [*base, "--data", "imagenet"])
     assert "--live-batch must be >= 2" in _error(
         capsys, [*base, "--data", images, "--live-batch", "1"]
@@ -219,3 +223,34 @@ def test_a_storage_refuses_a_resume_with_other_settings(tmp_path, capsys):
         message = _error(capsys, args)
         assert named in message and "use another storage" in message
         assert storage.read_text() == before  # refused before anything was appended
+
+
+def test_a_failed_first_run_records_nothing_and_old_storages_are_not_stamped(tmp_path, images):
+    import numpy as np
+
+    from libranas.search.protocol import search
+    from libranas.search.storage import JSONLStorage
+
+    storage = tmp_path / "live.jsonl"
+    live = {"data": images, "batch_size": np.int64(8), "device": "cpu"}
+    kwargs = {"budget": 4, "labelled": 0, "mode": "live", "population": 2, "batch_size": 2}
+    with pytest.raises(ValueError, match="synflw"):  # a typo: fails before any record
+        search("nb201", proxies=["synflw"], live_options=live, storage=storage, **kwargs)
+    assert JSONLStorage(storage).read("protocol") == []
+    first = search("nb201", proxies=["synflow"], live_options=live, storage=storage, **kwargs)
+    record = JSONLStorage(storage).read("protocol")[0]["settings"]
+    assert record["proxies"] == ["synflow"] and set(record["live"]) == {
+        "space", "data_fp", "seed", "options_fp"
+    }  # fmt: skip
+    again = search("nb201", proxies=["synflow"], live_options=live, storage=storage, **kwargs)
+    assert again["best_arch"] == first["best_arch"]
+    with pytest.raises(ValueError, match="live: stored"):  # another batch of images
+        search("nb201", proxies=["synflow"], live_options={**live, "batch_size": 4},
+               storage=storage, **kwargs)  # fmt: skip
+    # a storage written before the record: resumed with a warning, not stamped
+    old = tmp_path / "old.jsonl"
+    lines = storage.read_text().splitlines()
+    old.write_text("\n".join(x for x in lines if '"study": "protocol"' not in x) + "\n")
+    with pytest.warns(UserWarning, match="before searches recorded their settings"):
+        search("nb201", proxies=["synflow"], live_options=live, storage=old, **kwargs)
+    assert JSONLStorage(old).read("protocol") == []

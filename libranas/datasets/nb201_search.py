@@ -236,6 +236,9 @@ def nb201_search_table(
         chosen = [str(p) for p in proxies]
         if not chosen:
             raise ValueError("proxies is an empty list; name at least one proxy column")
+        dup = sorted({p for p in chosen if chosen.count(p) > 1})
+        if dup:
+            raise ValueError(f"proxies listed more than once: {dup}")
     from libranas.datasets.zc_tables import Benchmark
 
     full = _nb201_search_table(task)
@@ -248,7 +251,7 @@ def nb201_search_table(
             )
     encoded = [c for c in full.X.columns if encoding and c.startswith("enc:")]
     if chosen is not None:
-        keep = list(dict.fromkeys(chosen)) + encoded
+        keep = chosen + encoded
     else:
         keep = [
             c

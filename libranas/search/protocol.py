@@ -52,8 +52,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -282,23 +282,30 @@ def _check_first_round(scorer: Any, labelled: int, refine: bool) -> None:
         )
 
 
-def _scorer_proxies(scorer: Any) -> list[str] | None:
-    """The proxies a scorer reads (None: every registered proxy, a live featurizer's default)."""
+#: version of the "protocol" record a search storage holds
+PROTOCOL_FORMAT = 1
+
+
+def _scorer_proxies(scorer: Any) -> list[str]:
+    """The proxies a scorer reads, resolved (a live featurizer is fitted here, so a bad proxy
+    name or unreadable data fails before the storage records anything)."""
     if isinstance(scorer, LiveScorer):
-        names = scorer.featurizer.proxies
-        return None if names is None else [str(p) for p in names]
+        scorer._ensure_featurizer()
+        return [str(p) for p in scorer.featurizer.proxies_]
     return [str(c) for c in scorer.columns_ if not str(c).startswith("enc:")]
 
 
 def _describe_live(scorer: Any) -> dict[str, Any]:
-    """The live featurizer's settings that change the scores (for the storage's record)."""
-    feat = scorer.featurizer
-    data = feat.data
+    """What makes a live score: the featurizer's score-store key without the library version
+    (space, fingerprints of the image batch and of the scoring options, init seed), so the
+    record does not depend on where the data lies."""
+    scorer._ensure_featurizer()
+    context, _ = scorer.featurizer._score_context()
     return {
-        "data": str(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__,
-        "batch_size": feat.batch_size,
-        "random_state": feat.random_state,
-        "n_inits": feat.n_inits,
+        "space": context.space,
+        "data_fp": context.data_fp,
+        "seed": int(context.seed),
+        "options_fp": context.options_fp,
     }
 
 
@@ -307,23 +314,38 @@ def _check_protocol_record(store: Any, settings: dict[str, Any]) -> None:
 
     The search loop checks each phase's own settings, but not the task, the proxies, the
     ranker or the budget that decide the phases; without this record a resume under other
-    settings would silently reuse (or extend, then reject half-way) the stored phases.
+    settings would silently reuse (or extend, then reject half-way) the stored phases. Only
+    the keys both records have are compared, so a later format that records more still
+    resumes older searches.
     """
     if store is None:
         return
+    settings = json.loads(json.dumps({"format": PROTOCOL_FORMAT, **settings}))
     records = store.read("protocol")
-    if not records:  # a new storage (or one written before this record existed)
+    if not records:
+        if any(store.read(study) for study in ("phase1", "phase2")):
+            warnings.warn(
+                f"{_where(store)} was written before searches recorded their settings; they "
+                "cannot be checked, so make sure this resume uses the same ones",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
         store.append("protocol", {"kind": "protocol", "settings": settings})
         return
     stored = records[0].get("settings", {})
-    settings = json.loads(json.dumps(settings))  # compare as stored (lists, not tuples)
-    diff = sorted(k for k in set(stored) | set(settings) if stored.get(k) != settings.get(k))
+    diff = sorted(k for k in set(stored) & set(settings) if stored[k] != settings[k])
     if diff:
-        changes = "; ".join(f"{k}: stored {stored.get(k)!r}, now {settings.get(k)!r}" for k in diff)
+        changes = "; ".join(f"{k}: stored {stored[k]!r}, now {settings[k]!r}" for k in diff)
         raise ValueError(
-            f"{store!r} holds a search run with other settings ({changes}); resume it with "
-            "the same settings or use another storage"
+            f"{_where(store)} holds a search run with other settings ({changes}); resume it "
+            "with the same settings or use another storage"
         )
+
+
+def _where(store: Any) -> str:
+    path = getattr(store, "path", None)
+    return f"storage {str(path)!r}" if path is not None else f"storage {store!r}"
 
 
 def _check(
@@ -372,7 +394,7 @@ def search(
     mode: str = "tabular",
     refine: bool = True,
     ranker: str | None = None,
-    proxies: str | Sequence[str] = "all",
+    proxies: str | Sequence[str] | None = "all",
     population: int = 50,
     sample_size: int = 10,
     batch_size: int = 10,
@@ -406,8 +428,8 @@ def search(
     ranker : str, optional
         ZCRanker method: default ``"xgboost"`` with labels, ``"log-rank"`` without (which
         must then be a training-free one, ``"log-rank"`` or ``"rank-mean"``).
-    proxies : {"all", "freerea"} or list of str, default="all"
-        Tabular mode: the search table's proxy columns (see
+    proxies : {"all", "freerea"}, list of str or None, default="all"
+        None is "all". Tabular mode: the search table's proxy columns (see
         :func:`~libranas.datasets.nb201_search.nb201_search_table`; a list keeps exactly
         those). Live mode: a list is the proxies computed (``"all"``: ``live_options``'
         ``proxies``, else :data:`libranas.proxies.TRAINING_FREE_DEFAULT` without labels,
@@ -461,6 +483,8 @@ def search(
         )
     seed = int(random_state)
     proxies = _check_proxies(proxies)
+    if mode == "tabular" and live_options is not None:
+        raise ValueError("live_options apply to mode='live'; tabular mode reads the search table")
     live_options = _live_proxies(mode, proxies, live_options)
     table = _table(
         space,
