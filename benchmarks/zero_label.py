@@ -49,6 +49,9 @@ AF_TARGET = "c100_kd_acc"
 COST = C.CACHE / "proxy_tables" / "cost.csv"
 ZL_CELLS = C.CACHE / "zero_label_cells.csv"
 
+#: issue 11's target for the live NB201 search (mean test accuracy of the returned cell)
+SEARCH_TARGET = 93.8
+
 DEV = "nb201-cifar10"
 HELD_OUT = ("nb201-cifar100", "nb201-imagenet16-120", "nb301-cifar10")
 BENCHES = (DEV, *HELD_OUT)
@@ -395,6 +398,7 @@ def search_top_end() -> tuple[pd.DataFrame, dict[str, float]] | None:
     from libranas import ZCRanker
     from libranas.datasets.nb201_search import nb201_search_table
     from libranas.proxies import TRAINING_FREE_DEFAULT
+    from libranas.spaces import get_space
     from libranas.store import ScoreStore
 
     path = C.CACHE / "zero_label_search" / "nb201_proxies.sqlite"
@@ -402,8 +406,9 @@ def search_top_end() -> tuple[pd.DataFrame, dict[str, float]] | None:
         return None
     with ScoreStore(path) as store:
         rows = store.to_frame()
-    # the store keys the space by its repr (name and options)
-    rows = rows[rows["proxy"].isin(TRAINING_FREE_DEFAULT) & rows["space"].str.startswith("NB201")]
+    # the store keys the space by its repr (name and options): the searches' default NB201
+    space = repr(get_space("nb201"))
+    rows = rows[rows["proxy"].isin(TRAINING_FREE_DEFAULT) & (rows["space"] == space)]
     if rows[["data_fp", "seed", "options_fp"]].drop_duplicates().shape[0] != 1:
         raise SystemExit(f"{path}: expected one scoring context (one batch, one init seed)")
     X = rows.pivot(index="arch", columns="proxy", values="value")[list(TRAINING_FREE_DEFAULT)]
@@ -429,7 +434,7 @@ def search_top_end() -> tuple[pd.DataFrame, dict[str, float]] | None:
         "best": float(y.max()),
         "top1": float(y[order[0]]),
         "top10": float(y[order[:10]].mean()),
-        "n_above_93.8": int((y >= 93.8).sum()),
+        "n_above_target": int((y >= SEARCH_TARGET).sum()),
     }
     return pd.DataFrame(out), facts
 
@@ -698,8 +703,8 @@ def report() -> None:
             f"Every distinct cell the NB201 searches evaluated ({f['n']}, all seeds; their "
             "shared proxy store, one init and batch), the default's proxies and their log-rank "
             "fusion (reference: these cells) against the 200-epoch CIFAR-10 test accuracy. "
-            f"Best evaluated cell {f['best']:.2f}; {f['n_above_93.8']} evaluated cells reach "
-            f"93.8; the fusion's top cell {f['top1']:.2f}, its top 10 {f['top10']:.2f} on "
+            f"Best evaluated cell {f['best']:.2f}; {f['n_above_target']} evaluated cells reach "
+            f"{SEARCH_TARGET} (the target); the fusion's top cell {f['top1']:.2f}, its top 10 {f['top10']:.2f} on "
             "average. A search returns its own evaluated set's top cell by this fusion.",
             "",
             "| cells | n | " + " | ".join(tab.columns[2:]) + " |",
@@ -711,15 +716,18 @@ def report() -> None:
                 + " | ".join(C.fmt(r[c]) for c in tab.columns[2:])
                 + " |"
             )
-        band = tab.iloc[1]
+        band, top = tab.iloc[1], tab.iloc[2]
         vals = [band[c] for c in tab.columns[2:]]
         lines += [
             "",
             f"Within {band['cells']} ({band['n']} of the {f['n']} evaluated cells) the "
-            f"default's proxies and their fusion have rho {min(vals):.2f} to {max(vals):.2f}: "
-            "the pick among them is close to random, which is why each search returns a cell "
-            "that many of its evaluated cells beat (table above). Other fusion rules for the "
-            "final pick do not help on development tasks (`search_pick_rules.md`).",
+            f"default's proxies and their fusion have rho {min(vals):.2f} to {max(vals):.2f}, "
+            f"so the fusion hardly separates the best of these cells from those just below; "
+            f"within the top 1% alone it ranks again (fusion rho "
+            f"{top['log-rank fusion']:.2f} on {top['n']} cells), but that does not lift them "
+            "above the rest of the top 10%. Hence each search returns a cell that many of its "
+            "evaluated cells beat (table above). Other fusion rules for the final pick do not "
+            "help on development tasks (`search_pick_rules.md`).",
         ]
     lines += [
         "",
