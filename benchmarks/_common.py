@@ -246,6 +246,17 @@ def bootstrap_rho(a: Any, b: Any, n_boot: int = 1000, seed: int = 0) -> tuple[fl
     )
 
 
+def evaluated_archs(storage: Any) -> list[str]:
+    """The distinct architectures a search scored, in order (read back from its storage)."""
+    seen: dict[str, None] = {}
+    for study in storage.studies():
+        for record in storage.read(study):
+            for ev in record.get("evaluations", []):
+                if ev.get("status") == "new" and ev.get("score") is not None:
+                    seen.setdefault(ev["arch"], None)
+    return list(seen)
+
+
 def cpu_name() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout

@@ -58,17 +58,6 @@ BUDGET, POPULATION = 1000, 50  # as the live searches (zero_label_search.py)
 MARGIN = 0.05  # a set's mean pick differs from log-rank's by more than this: better / worse
 
 
-def evaluated(storage) -> list[str]:
-    """The distinct architectures a search evaluated, in order (from its storage)."""
-    seen: dict[str, None] = {}
-    for study in storage.studies():
-        for record in storage.read(study):
-            for ev in record.get("evaluations", []):
-                if ev.get("status") == "new" and ev.get("score") is not None:
-                    seen.setdefault(ev["arch"], None)
-    return list(seen)
-
-
 def edges(arch: str) -> tuple[str, ...]:
     """The six operations of an NB201 cell string, in order."""
     return tuple(part.split("~")[0] for part in arch.split("|") if "~" in part)
@@ -118,7 +107,7 @@ def run() -> pd.DataFrame:
                     storage=storage,
                     random_state=seed,
                 )
-                archs = evaluated(storage)
+                archs = C.evaluated_archs(storage)
                 X = table.X.loc[archs, proxies].to_numpy(dtype=float)
                 chosen = picks(X, archs)
                 if archs[chosen["log-rank"]] != r["best_arch"]:

@@ -374,16 +374,12 @@ def published_scores_rows(default: tuple[str, ...]) -> tuple[int, list[dict[str,
 def evaluated_test_accs(seed: int) -> np.ndarray | None:
     """Test accuracies of every NB201 cell a search evaluated (its --storage record)."""
     from libranas.datasets.nb201_search import nb201_search_table
+    from libranas.search.storage import JSONLStorage
 
     path = C.CACHE / "zero_label_search" / f"nb201_seed{seed}.jsonl"
     if not path.exists():
         return None
-    archs: set[str] = set()
-    for line in path.read_text().splitlines():
-        record = json.loads(line)["record"]
-        for value in record.values():
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                archs.update(t["arch"] for t in value if "arch" in t)
+    archs = C.evaluated_archs(JSONLStorage(path))
     acc = nb201_search_table("cifar10").meta["test_acc"]
     return np.array([acc[a] for a in archs], dtype=float)
 

@@ -334,6 +334,22 @@ def rank_correlation(a: Any, b: Any, *, method: str = "spearman", omit: str | No
     raise ValueError(f"method must be 'spearman' or 'kendall', got {method!r}")
 
 
+def check_unique(names: Sequence[str], what: str) -> None:
+    """Raise a ValueError naming the entries of ``names`` given more than once.
+
+    Examples
+    --------
+    >>> check_unique(["nwot", "zico"], "proxies")
+    >>> check_unique(["nwot", "zico", "nwot"], "proxies")
+    Traceback (most recent call last):
+    ...
+    ValueError: proxies listed more than once: ['nwot']
+    """
+    dup = sorted({n for n in names if list(names).count(n) > 1})
+    if dup:
+        raise ValueError(f"{what} listed more than once: {dup}")
+
+
 # ------------------------------------------------------------------------------ shapes
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from libranas._validation import as_seed
+from libranas._validation import as_seed, check_unique
 from libranas._validation import is_int as _is_int
 
 __all__ = ["ProxyFailedWarning", "ProxyFeaturizer", "arch_seed"]
@@ -568,9 +568,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         bad = [p for p in names if not isinstance(p, str) or p not in known]
         if bad:
             raise ValueError(f"unknown proxies {bad}; known proxies: {known}")
-        dup = sorted({p for p in names if names.count(p) > 1})
-        if dup:
-            raise ValueError(f"proxies listed more than once: {dup}")
+        check_unique(names, "proxies")
         return names
 
     # ------------------------------------------------------------------ the batch

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from libranas._validation import check_unique
 from libranas.spaces.nb201 import HW_DEVICES
 
 __all__ = [
@@ -236,9 +237,7 @@ def nb201_search_table(
         chosen = [str(p) for p in proxies]
         if not chosen:
             raise ValueError("proxies is an empty list; name at least one proxy column")
-        dup = sorted({p for p in chosen if chosen.count(p) > 1})
-        if dup:
-            raise ValueError(f"proxies listed more than once: {dup}")
+        check_unique(chosen, "proxies")
     from libranas.datasets.zc_tables import Benchmark
 
     full = _nb201_search_table(task)
@@ -249,9 +248,7 @@ def nb201_search_table(
             raise ValueError(
                 f"the NB201 {task} search table has no column {missing}; it has {available}"
             )
-    encoded = [c for c in full.X.columns if encoding and c.startswith("enc:")]
-    if chosen is not None:
-        keep = chosen + encoded
+        keep = chosen + [c for c in full.X.columns if encoding and c.startswith("enc:")]
     else:
         keep = [
             c

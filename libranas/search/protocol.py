@@ -82,19 +82,6 @@ def _table(space: Any, task: str | None, required: bool, **options: Any) -> Any:
         return None
 
 
-def _check_proxies(proxies: Any) -> str | list[str]:
-    """``proxies``: None or "all" (every one), "freerea", or a list of distinct names."""
-    if proxies is None:
-        return "all"
-    if isinstance(proxies, str):
-        return proxies
-    names = list(proxies)
-    dup = sorted({p for p in names if names.count(p) > 1})
-    if dup:
-        raise ValueError(f"proxies listed more than once: {dup}")
-    return names
-
-
 def _live_proxies(
     mode: str, proxies: str | Sequence[str], live_options: dict[str, Any] | None
 ) -> dict[str, Any] | None:
@@ -482,7 +469,10 @@ def search(
             f"got {ranker!r}"
         )
     seed = int(random_state)
-    proxies = _check_proxies(proxies)
+    if proxies is None:
+        proxies = "all"
+    elif not isinstance(proxies, str):
+        proxies = list(proxies)  # duplicates: refused by the table or the featurizer
     if mode == "tabular" and live_options is not None:
         raise ValueError("live_options apply to mode='live'; tabular mode reads the search table")
     live_options = _live_proxies(mode, proxies, live_options)
