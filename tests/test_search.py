@@ -539,6 +539,8 @@ def test_live_scorer_with_a_proxy_featurizer():
     space = get_space("nb201")
     lab = space.sample(6, random_state=0)
     scorer.fit(lab, np.arange(6.0))
+    # computing the 6 cells' proxies happened in fit: it is scoring time, and no call yet
+    assert scorer.n_calls_ == 0 and scorer.seconds_ > 0
     res = EvolutionarySearch("nb201", scorer, population=4, sample_size=2, cycles=4,
                              batch_size=2, random_state=0).run()  # fmt: skip
     assert res.n_scored == 8 and np.isfinite(res.best_score)

@@ -159,6 +159,9 @@ def test_live_user_errors(capsys, images, tmp_path):
         capsys, [*base, "--data", images, "--live-batch", "1"]
     )
     assert "no named tasks" in _error(capsys, [*base, "--data", images, "--task", "cifar10"])
+    # CIFAR-10 labels fit a 100-class network: without the check it would run, on wrong images
+    nb201 = ["--space", "nb201", "--mode", "live", "--labelled", "0", "--data", images]
+    assert "task 'cifar100' but the live batch" in _error(capsys, [*nb201, "--task", "cifar100"])
 
 
 def test_live_label_free_search_defaults_to_the_training_free_set(tmp_path, capsys, images):

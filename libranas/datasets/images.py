@@ -30,6 +30,27 @@ def _dataset_from_name(path: Path) -> str:
     )
 
 
+def named_dataset(name: Any) -> str | None:
+    """The dataset a task name, a dataset name or an image-batch file name refers to.
+
+    ``"cifar10"``, ``"cifar100"`` or ``"imagenet16"`` when the name (a path's file name) tells
+    it, else None (an image folder, an array batch, a task of another kind).
+
+    Examples
+    --------
+    >>> named_dataset("imagenet16-120"), named_dataset("data/cifar100_960_uint8.npz")
+    ('imagenet16', 'cifar100')
+    >>> named_dataset("my_images/") is None
+    True
+    """
+    if not isinstance(name, (str, os.PathLike)):
+        return None
+    try:
+        return _dataset_from_name(Path(name))
+    except ValueError:
+        return None
+
+
 def load_image_batch(
     path: str | os.PathLike,
     n: int = 64,

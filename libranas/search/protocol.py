@@ -106,6 +106,20 @@ def _live_proxies(
     return opts
 
 
+def _check_task_data(task: str, data: Any) -> None:
+    """A batch of one dataset's images for another dataset's task is refused: its labels may
+    fit the networks' classes (10 CIFAR-10 classes in a 100-class CIFAR-100 network) and every
+    proxy would be computed, on the wrong images."""
+    from libranas.datasets.images import named_dataset
+
+    want, got = named_dataset(task), named_dataset(data)
+    if want is not None and got is not None and want != got:
+        raise ValueError(
+            f"task {task!r} but the live batch {str(data)!r} holds {got} images; score "
+            f"{task} networks on {want} images (or name another task)"
+        )
+
+
 def _live_scorer(
     space: Any,
     task: str | None,
@@ -131,8 +145,10 @@ def _live_scorer(
         from libranas.proxies import TRAINING_FREE_DEFAULT
 
         opts["proxies"] = list(TRAINING_FREE_DEFAULT)
-    if task is not None and "num_classes" not in opts:
-        opts["num_classes"] = space.task_setting(task)["num_classes"]
+    if task is not None:
+        _check_task_data(task, opts["data"])
+        if "num_classes" not in opts:
+            opts["num_classes"] = space.task_setting(task)["num_classes"]
     steps: list[tuple[str, Any]] = [("features", ProxyFeaturizer(space, **opts))]
     if labelled:
         steps.append(("select", LibraSelector()))

@@ -162,18 +162,25 @@ class _FeatureScorer:
     def fit(self, archs: Sequence[Any], y: Any = None) -> Any:
         """Fit the model on the features of ``archs``: labelled (targets ``y``), or, with
         ``y=None``, unsupervised (e.g. a training-free rank fusion learning its rank
-        reference from these architectures)."""
-        X = self.features(archs)
-        if y is None:
-            self._model().fit(X)
+        reference from these architectures).
+
+        Its wall time counts in ``seconds_``: in live mode it computes the proxies of every
+        architecture not seen before, often the first population of a search."""
+        start = time.perf_counter()
+        try:
+            X = self.features(archs)
+            if y is None:
+                self._model().fit(X)
+                return self
+            y = np.asarray(y, dtype=np.float64)
+            if len(y) != len(X):
+                raise ValueError(f"{len(X)} architectures but {len(y)} labels")
+            if not np.isfinite(y).all():
+                raise ValueError("labels y contain NaN or inf")
+            self._model().fit(X, y)
             return self
-        y = np.asarray(y, dtype=np.float64)
-        if len(y) != len(X):
-            raise ValueError(f"{len(X)} architectures but {len(y)} labels")
-        if not np.isfinite(y).all():
-            raise ValueError("labels y contain NaN or inf")
-        self._model().fit(X, y)
-        return self
+        finally:
+            self.seconds_ += time.perf_counter() - start
 
     def __call__(self, archs: Sequence[Any]) -> np.ndarray:
         """Scores of ``archs`` (one model prediction over the whole list)."""
@@ -216,7 +223,8 @@ class TabularScorer(_FeatureScorer):
     n_calls_ : int
         Calls to the scorer.
     seconds_ : float
-        Wall time spent scoring (table look-ups and predictions).
+        Wall time spent in :meth:`fit` and scoring calls (table look-ups, fits and
+        predictions).
 
     Notes
     -----
