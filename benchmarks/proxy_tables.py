@@ -116,6 +116,7 @@ CLASSIC = (  # NAS-Bench-Suite-Zero's 12 proxies (the bundled tables' columns)
     "snip",
     "synflow",
 )
+AZ_PROXIES = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 # Proxy groups: one cache file per (benchmark, group, setting). A group's proxies share one
 # pass per network. New proxies get a new group (a cache's columns never change).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -158,6 +159,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "nb301-cheap": ("nwot", "zen", "l2_norm", "synflow"),
     # NB301: the L-SWAG family (the paper's proxy; ~12 CPU s per network, one shared pass)
     "nb301-lswag": ("lswag", "lswag_lambda", "lswag_psi"),
+    # AZ-NAS's four proxies (one shared pass; ~3 s per NB201 cell, ~10 s per NB301 network
+    # each alone): the strongest published training-free score next to VKDNW, which costs
+    # 25 CPU s per NB301 network (too slow for 725 networks on CPU)
+    "nb301-az": AZ_PROXIES,
+    "nb201-az": AZ_PROXIES,
 }
 DEFAULT_JOBS = [
     "nb201-cifar100:nb201-tf",
@@ -165,6 +171,10 @@ DEFAULT_JOBS = [
     "nb301-cifar10:nb301-tf",
     "nb301-cifar10:nb301-cheap",
     "nb301-cifar10:nb301-lswag",
+    "nb301-cifar10:nb301-az",
+    "nb201-cifar10:nb201-az",
+    "nb201-cifar100:nb201-az",
+    "nb201-imagenet16-120:nb201-az",
     "nb301-cifar10:nb301",
     "nb201-cifar100:nb201-rest",
     "nb201-imagenet16-120:nb201-rest",
