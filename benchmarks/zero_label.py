@@ -144,12 +144,19 @@ def nb201_costs() -> pd.Series:
 # ------------------------------------------------------------------------ selection
 
 
-def select(verbose: bool = True) -> dict[str, Any]:
-    """Apply the rule (module notes) and return the chosen set with the candidates' table."""
+#: the pool the default was first chosen from (commit 1ac752f): the 20 proxies of the first
+#: tables; AZ-NAS's four joined the NB201 CIFAR-10 table later (after the default's NB301
+#: result had been seen), so the report applies the same rule to both pools
+FIRST_POOL_LEFT_OUT = ("az_complexity", "az_expressivity", "az_progressivity", "az_trainability")
+
+
+def select(verbose: bool = True, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Apply the rule (module notes) to every proxy computed on both development sets but
+    ``leave_out``, and return the chosen set with the candidates' table."""
     c10, y10 = dev_nb201()
     af, yaf = dev_autoformer()
     costs = nb201_costs()
-    pool = [p for p in c10.columns if p in af.columns and p in costs.index]
+    pool = [p for p in c10.columns if p in af.columns and p in costs.index and p not in leave_out]
     lr10, lraf = log_ranks(c10[pool]), log_ranks(af[pool])
     rows = []
     for k in range(1, MAX_SET + 1):
@@ -371,12 +378,107 @@ def published_scores_rows(default: tuple[str, ...]) -> tuple[int, list[dict[str,
     return len(cells), rows
 
 
-def evaluated_test_accs(seed: int) -> np.ndarray | None:
-    """Test accuracies of every NB201 cell a search evaluated (its --storage record)."""
+#: AZ-NAS's published rho (no labels; ANCHORS.md): its paper, and the re-run in VKDNW's paper
+AZNAS_PUBLISHED = {
+    "nb201-cifar10": (0.91, 0.892),
+    "nb201-cifar100": (0.90, 0.880),
+    "nb201-imagenet16-120": (0.89, 0.859),
+    "nb301-cifar10": (0.70, None),
+}
+
+
+def _with_aznas(default: tuple[str, ...]) -> list[tuple[str, pd.DataFrame, np.ndarray, Any, int]]:
+    """Per benchmark whose table holds AZ-NAS's proxies: ``(name, X, y, test, n_rows)`` on the
+    rows where they and the default are computed (test: None without a test target)."""
+    from libranas.datasets import load_libranas_table
+    from libranas.proxies.aznas import AZNAS_PROXIES
+
+    out = []
+    for name in BENCHES:
+        t = load_libranas_table(name)
+        if not set(AZNAS_PROXIES) <= set(t.values.columns):
+            continue
+        bench = quiet_load(name, libranas_proxies=False)
+        have = t.computed.loc[bench.X.index, [*AZNAS_PROXIES, *default]].all(axis=1).to_numpy()
+        if not have.any():
+            continue
+        test = test_target(name, bench.X.index)
+        out.append(
+            (
+                name,
+                t.values.loc[bench.X.index][have],
+                bench.y.to_numpy()[have],
+                None if test is None else test[have],
+                len(bench),
+            )
+        )
+    return out
+
+
+def aznas_rows(default: tuple[str, ...]) -> list[dict[str, Any]]:
+    """AZ-NAS's aggregate of the shipped az_* columns on every benchmark whose table holds
+    them, next to the default on the same rows (rows where both are computed)."""
+    from libranas import ZCRanker
+    from libranas.proxies.aznas import AZNAS_PROXIES, aznas_aggregate
+
+    rows = []
+    for name, X, y, test, of in _with_aznas(default):
+        az = aznas_aggregate(X)
+        dflt = ZCRanker("log-rank").fit(X[list(default)]).predict(X[list(default)])
+        rows.append(
+            {
+                "benchmark": name,
+                "n": len(X),
+                "of": of,
+                "az_val": rho_last(az, y),
+                "az_ci": C.bootstrap_rho(az, y)[1:],
+                "az_test": None if test is None else rho_last(az, test),
+                "default_val": rho_last(dflt, y),
+                "singles": {c: C.spearman(X[c], y)[0] for c in AZNAS_PROXIES},
+                "published": AZNAS_PUBLISHED.get(name, (None, None)),
+            }
+        )
+    return rows
+
+
+def top_pick_rows(default: tuple[str, ...]) -> list[dict[str, Any]]:
+    """What each zero-label score puts at the top of a table (a search returns its top):
+    the 200-epoch test accuracy of its first cell and the mean of its first 10, on the NB201
+    tables, for the default and AZ-NAS (rows where both are computed)."""
+    from libranas import ZCRanker
+    from libranas.proxies.aznas import aznas_aggregate
+
+    rows = []
+    for name, X, _, test, _ in _with_aznas(default):
+        if test is None:
+            continue
+        scores = {
+            "default": ZCRanker("log-rank").fit(X[list(default)]).predict(X[list(default)]),
+            "AZ-NAS": aznas_aggregate(X),
+        }
+        for label, score in scores.items():
+            order = np.argsort(-np.where(np.isnan(score), -np.inf, score), kind="stable")
+            rows.append(
+                {
+                    "benchmark": name,
+                    "n": len(X),
+                    "score": label,
+                    "top1": float(test[order[0]]),
+                    "top10": float(test[order[:10]].mean()),
+                    "best": float(test.max()),
+                    "better_than_top1": int((test > test[order[0]]).sum()),
+                }
+            )
+    return rows
+
+
+def evaluated_test_accs(name: str) -> np.ndarray | None:
+    """Test accuracies of every NB201 cell a search evaluated (its --storage record, named as
+    its results file ``name``.json)."""
     from libranas.datasets.nb201_search import nb201_search_table
     from libranas.search.storage import JSONLStorage
 
-    path = C.CACHE / "zero_label_search" / f"nb201_seed{seed}.jsonl"
+    path = C.CACHE / "zero_label_search" / f"{name}.jsonl"
     if not path.exists():
         return None
     archs = C.evaluated_archs(JSONLStorage(path))
@@ -441,7 +543,7 @@ def search_rows() -> list[dict[str, Any]]:
     out = []
     for path in sorted(SEARCH_DIR.glob("*.json")):
         r = json.loads(path.read_text())
-        out.append({"file": path.name, **r})
+        out.append({"file": path.name, "name": path.stem, **r})
     return out
 
 
@@ -576,6 +678,56 @@ def report() -> None:
         lines.append(f"| {r['score']} | {r['rho_val']:.3f} | {r['rho_test']:.3f} |")
     lines.append("")
 
+    az = aznas_rows(default)
+    if az:
+        lines += [
+            "## AZ-NAS on every benchmark (the shipped tables)",
+            "",
+            "AZ-NAS's score (`libranas.proxies.aznas.aznas_aggregate`: the sum of the log "
+            "ranks of its four proxies, as its paper aggregates them) on the `lib_az_*` columns "
+            "(`az_input='batch'`: the task's 64 real images, one initialisation), against the "
+            "validation target (95% bootstrap interval) and, for NB201, the test target; the "
+            "default on the same rows; AZ-NAS's published rho (its paper; the re-run in "
+            "VKDNW's paper). `n`: rows with every column computed (a partial table is a "
+            "uniform random subset).",
+            "",
+            "| benchmark | n | AZ-NAS rho (val) | 95% CI | rho (test) | default rho (val) | "
+            "published (paper / re-run) | expressivity | progressivity | trainability | "
+            "complexity |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in az:
+            lo, hi = r["az_ci"]
+            pub = " / ".join("-" if v is None else f"{v:.3f}" for v in r["published"])
+            sing = " | ".join(f"{v:.3f}" for v in r["singles"].values())
+            lines.append(
+                f"| {r['benchmark']} | {r['n']} of {r['of']} | {r['az_val']:.3f} | "
+                f"[{lo:.3f}, {hi:.3f}] | {C.fmt(r['az_test'] or np.nan)} | "
+                f"{r['default_val']:.3f} | {pub} | {sing} |"
+            )
+        lines.append("")
+
+    tops = top_pick_rows(default)
+    if tops:
+        lines += [
+            "### The top of the ranking (NB201 tables)",
+            "",
+            "A search returns the top of its ranking, so the top matters more than rho: the "
+            "200-epoch test accuracy of the first cell and the mean of the first 10 of each "
+            "score over the table's cells (a uniform random ~5% of the space), the table's best "
+            "cell, and how many cells of the table beat the first one.",
+            "",
+            "| benchmark | n | score | first cell | first 10 (mean) | best in table | "
+            "cells better than the first |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in tops:
+            lines.append(
+                f"| {r['benchmark']} | {r['n']} | {r['score']} | {r['top1']:.2f} | "
+                f"{r['top10']:.2f} | {r['best']:.2f} | {r['better_than_top1']} |"
+            )
+        lines.append("")
+
     tr = transfer_rows(default)
     lines += [
         "## Transfer: select with one benchmark's labels, rank another with none",
@@ -671,37 +823,47 @@ def report() -> None:
         lines.append("No search finished yet (`benchmarks/results/zero_label_search/`).")
     else:
         lines += [
-            "| space | seed | evaluated | test acc | scoring s / network | wall s | best arch |",
-            "|---|---|---|---|---|---|---|",
+            "| space | proxies | seed | evaluated | test acc | scoring s / network | wall s | "
+            "best arch |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in sr:
             per = r.get("score_seconds", 0) / max(1, r.get("n_evaluated", 1))
             lines.append(
-                f"| {r.get('space')} | {r.get('seed')} | {r.get('n_evaluated')} | "
+                f"| {r.get('space')} | {', '.join(r.get('selected_proxies', []))} | "
+                f"{r.get('seed')} | {r.get('n_evaluated')} | "
                 f"{C.fmt(r.get('test_acc') or np.nan, 2)} | {per:.1f} | "
                 f"{r.get('seconds', 0):.0f} | `{json.dumps(r.get('best_arch'))}` |"
             )
         nb = [r for r in sr if r.get("space") == "nb201" and r.get("test_acc")]
-        if nb:
-            accs = [r["test_acc"] for r in nb]
+        by_set: dict[str, list[dict[str, Any]]] = {}
+        for r in nb:
+            by_set.setdefault(", ".join(r.get("selected_proxies", [])), []).append(r)
+        for label, runs in by_set.items():
+            accs = [r["test_acc"] for r in runs]
             lines += [
                 "",
-                f"NB201: {len(nb)} of 5 seeds finished; mean test accuracy {np.mean(accs):.2f}"
-                + (f" ± {np.std(accs, ddof=1):.2f}" if len(nb) > 1 else "")
-                + " (published training-free searches: 93.5-93.8).",
+                f"NB201 with {label}: {len(runs)} of 5 seeds finished; mean test accuracy "
+                f"{np.mean(accs):.2f}"
+                + (f" ± {np.std(accs, ddof=1):.2f}" if len(runs) > 1 else "")
+                + f" (target {SEARCH_TARGET}; published training-free searches: 93.5-93.8).",
+            ]
+        if nb:
+            lines += [
                 "",
                 "Where the pick is lost (from each search's record of the evaluated cells):",
                 "",
-                "| seed | evaluated | best test acc among them | median | cells better "
+                "| proxies | seed | evaluated | best test acc among them | median | cells better "
                 "than the returned one |",
-                "|---|---|---|---|---|",
+                "|---|---|---|---|---|---|",
             ]
             for r in nb:
-                ev = evaluated_test_accs(r["seed"])
+                ev = evaluated_test_accs(r["name"])
                 if ev is None:
                     continue
                 lines.append(
-                    f"| {r['seed']} | {len(ev)} | {ev.max():.2f} | {np.median(ev):.2f} | "
+                    f"| {', '.join(r.get('selected_proxies', []))} | {r['seed']} | {len(ev)} | "
+                    f"{ev.max():.2f} | {np.median(ev):.2f} | "
                     f"{int((ev > r['test_acc']).sum())} |"
                 )
     top = search_top_end()

@@ -13,6 +13,10 @@ in the bundled table; the search never reads it.
 
     python benchmarks/zero_label_search.py nb201 --seeds 0 1 2 3 4
     python benchmarks/zero_label_search.py darts autoformer-tiny --budget 20
+
+``--proxies a,b,c --tag NAME`` searches with other proxies (``libranas search --proxies``),
+e.g. AZ-NAS's four (``--tag aznas``); results ``<space>_<tag>_seed<k>.json``, the same proxy
+store (scores are stored per proxy, so what both sets share is computed once).
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ SPACE_ARGS = {
 }
 
 
-def run(space: str, seed: int, budget: int, population: int) -> int:
+def run(
+    space: str, seed: int, budget: int, population: int, proxies: str | None, tag: str | None
+) -> int:
     from libranas.cli import main
 
     OUT.mkdir(parents=True, exist_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    out = OUT / f"{space}_seed{seed}.json"
+    name = f"{space}_{tag}_seed{seed}" if tag else f"{space}_seed{seed}"
+    out = OUT / f"{name}.json"
     if out.exists():
         print(f"[{space} seed {seed}] done already: {out}", flush=True)
         return 0
@@ -71,8 +78,9 @@ def run(space: str, seed: int, budget: int, population: int) -> int:
         str(IMAGES),
         "--torch-device",
         "cpu",
+        *(["--proxies", proxies] if proxies else []),
         "--storage",
-        str(CACHE / f"{space}_seed{seed}.jsonl"),
+        str(CACHE / f"{name}.jsonl"),
         "--proxy-store",
         str(CACHE / f"{space}_proxies.sqlite"),
         "--output",
@@ -88,14 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--budget", type=int, default=1000)
     p.add_argument("--population", type=int, default=50)
+    p.add_argument("--proxies", default=None, help="comma-separated (default: the default set)")
+    p.add_argument("--tag", default=None, help="names the results of a --proxies run")
     args = p.parse_args(argv)
+    if bool(args.proxies) != bool(args.tag):
+        p.error("--proxies and --tag go together (the tag names the results)")
     import torch
 
     torch.set_num_threads(1)
     status = 0
     for space in args.spaces:
         for seed in args.seeds:
-            status |= run(space, seed, args.budget, min(args.population, args.budget // 2))
+            population = min(args.population, args.budget // 2)
+            status |= run(space, seed, args.budget, population, args.proxies, args.tag)
     return status
 
 

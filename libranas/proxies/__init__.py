@@ -27,10 +27,12 @@ from libranas.proxies._registry import (
 #: ``benchmarks/zero_label.py`` on development data only -- NAS-Bench-201 CIFAR-10 (724
 #: cells) and AutoFormer-Tiny (100 subnets) -- among every registered proxy computed on
 #: both: the sets whose log-rank rho on NB201 CIFAR-10 is within 0.01 of the best set's, then
-#: the best on AutoFormer, ties (0.005) to the cheapest per network; results on the held-out
-#: NB201 CIFAR-100 / ImageNet16-120 and NB301 in ``benchmarks/results/zero_label.md``. About
-#: 2.1 CPU s per NB201 cell on one core, meco being 0.07 s of it.
-TRAINING_FREE_DEFAULT: tuple[str, ...] = ("jacov", "meco", "params", "zico")
+#: the best on AutoFormer, ties (0.005) to the cheapest per network. AZ-NAS's proxies joined
+#: the pool once computed for every NB201 cell (the earlier pool of 20 gave jacov, meco,
+#: params, zico); results on NB201 CIFAR-100 / ImageNet16-120 and NB301 in
+#: ``benchmarks/results/zero_label.md``. About 1.8 CPU s per NB201 cell on one core (one
+#: shared pass).
+TRAINING_FREE_DEFAULT: tuple[str, ...] = ("az_expressivity", "az_trainability", "params", "zico")
 
 __all__ = [
     "TRAINING_FREE_DEFAULT",
