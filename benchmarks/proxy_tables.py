@@ -715,7 +715,7 @@ def assemble(bname: str) -> tuple[pd.DataFrame, dict[str, dict]]:
                 "source": f"benchmarks/proxy_tables.py group {group!r} "
                 f"(cache benchmarks/results/cache/proxy_tables/{bname}__{group}__full.csv)",
                 "computed": set(df.index),
-                "failed": int(df[p].isna().sum()),
+                "failed": int(df[p].astype(float).isna().sum()),
                 "versions": sorted(set(df["version"].astype(str))),
                 "commits": sorted(set(df["commit"].astype(str))),
                 "setting": side,
