@@ -90,12 +90,14 @@ def main() -> None:
             f"the paper's LIBRA on {len(beaten)} of {len(PAPER_LIBRA)} benchmarks with a paper number"
             + (f"; below it on: {', '.join(below)}." if below else "."),
             f"- The training-free LIBRA fusion under the paper's own protocol reaches the paper's number "
-            f"on {len(free_beaten)} of {len(PAPER_LIBRA)}. These tables hold only the 11-13 classic "
-            "NAS-Bench-Suite-Zero proxies; the paper's LIBRA also chose among L-SWAG, ZiCo, SWAP, MeCo "
-            "and others, which is where its training-free selection gets its edge (our own L-SWAG and "
-            "ZiCo columns on NB201 are measured in `lswag_nb201.md`).",
+            f"on {len(free_beaten)} of {len(PAPER_LIBRA)}. The NB201 and NB301 tables hold the "
+            "libranas-computed columns (`lib_*`: L-SWAG, ZiCo, SWAP, MeCo, AZ-NAS, ... wherever "
+            "computed for every architecture) next to NAS-Bench-Suite-Zero's 11-13 classic "
+            "proxies; the TransNAS-Bench-101 tables hold the classic ones only, while the paper's "
+            "LIBRA chose among its own L-SWAG, ZiCo, SWAP, MeCo and others there too.",
             (
-                "- NB301: every proxy of the table is weak (best single rho about 0.54); "
+                "- NB301: every proxy of the table is weak (best single proxy on 100 labels: "
+                f"rho {rho.loc['nb301-cifar10', 'best-proxy']:.2f}); "
                 "NAS-Bench-Suite-Zero's own XGBoost needed 1,000 labelled architectures plus an "
                 "encoding for 0.705, and the paper's 0.74 is an in-sample number that includes "
                 "proxies this table lacks. With 100 labelled architectures we reach the number "
