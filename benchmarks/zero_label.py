@@ -201,6 +201,75 @@ def select(verbose: bool = True, leave_out: tuple[str, ...] = ()) -> dict[str, A
     return out
 
 
+#: the search default's rule (``select_search``): a search returns the top of its ranking,
+#: so the set is judged by the expected accuracy of the top cell among TOP_POP random
+#: development cells (TOP_DRAWS draws, one fixed seed)
+TOP_POP = 100
+TOP_DRAWS = 1000
+SEARCH_GAIN = 0.1  # accuracy points an added proxy must gain on that expectation
+
+
+def top_draws(n: int, pop: int = TOP_POP, draws: int = TOP_DRAWS, seed: int = 0) -> np.ndarray:
+    """``draws`` random populations of ``pop`` of ``n`` rows (without replacement)."""
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(n, min(pop, n), replace=False) for _ in range(draws)])
+
+
+def expected_top(score: np.ndarray, y: np.ndarray, draws: np.ndarray) -> float:
+    """Mean target of the top-scored row of each random population (an unscored row is
+    never the top): what a search that evaluates such a population returns, on average."""
+    s = np.where(np.isnan(score), -np.inf, score)[draws]
+    return float(y[draws[np.arange(len(draws)), s.argmax(axis=1)]].mean())
+
+
+def select_search(verbose: bool = True, base: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The search default's rule, on NB201 CIFAR-10 (development data) only: start from the
+    training-free default; add the pool proxy (the pool of ``select``) whose addition most
+    raises ``expected_top`` (validation accuracy) among those that keep the set's log-rank
+    rho within RHO_MARGIN of the default's; repeat while an addition gains SEARCH_GAIN
+    points or more."""
+    from libranas.proxies import TRAINING_FREE_DEFAULT
+
+    base = tuple(TRAINING_FREE_DEFAULT if base is None else base)
+    c10, y10 = dev_nb201()
+    af, _ = dev_autoformer()
+    costs = nb201_costs()
+    pool = [p for p in c10.columns if p in af.columns and p in costs.index]
+    lr10 = log_ranks(c10[pool])
+    draws = top_draws(len(y10))
+    current = list(base)
+    floor = rho_last(fused(lr10, current), y10) - RHO_MARGIN
+    value = expected_top(fused(lr10, current), y10, draws)
+    steps = []
+    while True:
+        cands = []
+        for p in pool:
+            if p in current:
+                continue
+            f = fused(lr10, [*current, p])
+            cands.append(
+                {"add": p, "rho_c10": rho_last(f, y10), "top": expected_top(f, y10, draws)}
+            )
+        table = pd.DataFrame(cands)
+        ok = table[table["rho_c10"] >= floor].sort_values("top", ascending=False)
+        if ok.empty:
+            break
+        best = ok.iloc[0]
+        gain = float(best["top"] - value)
+        steps.append({"set": list(current), "top": value, "candidates": ok, "gain": gain})
+        if gain < SEARCH_GAIN:
+            break
+        current.append(str(best["add"]))
+        value = float(best["top"])
+    chosen = tuple(current)
+    if verbose:
+        for st in steps:
+            print(f"from {st['set']} (expected top {st['top']:.3f}):")
+            print(st["candidates"].head(5).to_string(index=False))
+        print(f"search default: {chosen} (expected top {value:.3f})")
+    return {"chosen": chosen, "steps": steps, "top": value, "rho_floor": floor, "n_dev": len(y10)}
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -959,6 +1028,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.what == "select":
         select()
+        select_search()
     else:
         report()
     return 0

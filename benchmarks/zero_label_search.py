@@ -2,12 +2,14 @@
 DARTS and AutoFormer-Tiny (end to end, cost reported).
 
 Every search is exactly ``libranas search ... --mode live --labelled 0`` (no --proxies: the
-training-free default, ``libranas.proxies.TRAINING_FREE_DEFAULT``, fused by log-rank), on
+training-free search default, ``libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT``, fused by
+log-rank), on
 64 real CIFAR-10 images, CPU, one torch thread. The networks' initialisation and the batch
 are fixed (``--init-seed 0``) while the search seed varies, so the seeds share scores through
 one proxy store (``cache/zero_label_search/<space>_proxies.sqlite``); each search records its
 steps (``--storage``), so a killed run resumes where it stopped. Results:
-``results/zero_label_search/<space>_seed<k>.json`` (the CLI's output), summarised by
+``results/zero_label_search/<space>_seed<k>.json`` (the CLI's output; the runs of an earlier
+default carry its proxies as their tag), summarised by
 ``zero_label.py report``. On NB201 the returned cell's 200-epoch test accuracy is looked up
 in the bundled table; the search never reads it.
 
