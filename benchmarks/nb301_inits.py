@@ -170,31 +170,56 @@ def _rho(score: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(s, y).statistic)
 
 
-def _scores(frame: pd.DataFrame, default: list[str]) -> dict[str, np.ndarray]:
+def _scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    from libranas.proxies import TRAINING_FREE_DEFAULT, TRAINING_FREE_SEARCH_DEFAULT
+
     lr = _log_rank(frame)
     out = {p: lr[p].to_numpy() for p in PROXIES}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out["default (log-rank)"] = np.nanmean(lr[default].to_numpy(), axis=1)
-        az = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
-        out["AZ-NAS (log-rank of the four az_*)"] = np.nanmean(lr[az].to_numpy(), axis=1)
+        for label, cols in (
+            ("ranking default", TRAINING_FREE_DEFAULT),
+            ("search default", TRAINING_FREE_SEARCH_DEFAULT),
+            ("AZ-NAS (log-rank of the four az_*)", AZ),
+        ):
+            out[label] = np.nanmean(lr[list(cols)].to_numpy(), axis=1)
     return out
 
 
-def report(args: argparse.Namespace) -> None:
-    from libranas.proxies import TRAINING_FREE_DEFAULT
-
+def study() -> dict | None:
+    """rho of every proxy and fusion for k' = 1..k initialisations on the cells with every
+    initialisation, per single initialisation, and the paired bootstrap of rho(k) - rho(1);
+    None before any initialisation > 0 is computed."""
     warnings.simplefilter("ignore")
     inits, y, rows = _per_init()
-    default = list(TRAINING_FREE_DEFAULT)
     k = len(inits)
+    if k < 2 or len(y) < 20:
+        return None
     yv = y.to_numpy()
     n = len(yv)
     mean_k = {kk: sum(inits[i] for i in range(kk)) / kk for kk in range(1, k + 1)}
-    per_k = {kk: _scores(mean_k[kk], default) for kk in mean_k}
-    single = {i: _scores(inits[i], default) for i in inits}
+    per_k = {kk: _scores(mean_k[kk]) for kk in mean_k}
+    single = {i: _scores(inits[i]) for i in inits}
     rng = np.random.default_rng(0)
     boot = [rng.integers(0, n, n) for _ in range(BOOT)]
+    table = {}
+    for name in per_k[1]:
+        a, b = per_k[k][name], per_k[1][name]
+        d = [_rho(a[ix], yv[ix]) - _rho(b[ix], yv[ix]) for ix in boot]
+        table[name] = {
+            "rho": [_rho(per_k[kk][name], yv) for kk in per_k],
+            "single": [_rho(single[i][name], yv) for i in single],
+            "diff_ci": tuple(np.percentile(d, [2.5, 97.5])),
+        }
+    here = rows[(rows["variant"] == "images") & (rows["init"] > 0)]
+    return {"n": n, "k": k, "table": table, "rows": rows, "cpu": here["cpu_seconds"].median()}
+
+
+def report(args: argparse.Namespace) -> None:
+    res = study()
+    if res is None:
+        raise SystemExit(f"{CACHE}: no cell has every initialisation yet")
+    n, k, rows = res["n"], res["k"], res["rows"]
     lines: list[str] = []
     out = lines.append
     out("# NB301: averaging initialisations (n_inits) and the zero-label ranking\n")
@@ -206,9 +231,10 @@ def report(args: argparse.Namespace) -> None:
         "thread. Initialisation i of a cell is seeded `arch_seed(cell, 0, i)` "
         "(`ProxyFeaturizer(n_inits=k)` averages i = 0..k-1); i = 0 is the shipped table's "
         "value. k' initialisations = the mean of the raw values of inits 0..k'-1. Target: "
-        "NAS-Bench-Suite-Zero's NB301 validation accuracy (the surrogate). The default is "
-        f"`TRAINING_FREE_DEFAULT` = {', '.join(default)}, fused by `ZCRanker('log-rank')` "
-        "without labels; nothing here was used to choose it.\n"
+        "NAS-Bench-Suite-Zero's NB301 validation accuracy (the surrogate). The ranking and "
+        "search defaults (`TRAINING_FREE_DEFAULT`, `TRAINING_FREE_SEARCH_DEFAULT`) and "
+        "AZ-NAS are fused by `ZCRanker('log-rank')` without labels; nothing here was used to "
+        "choose them.\n"
     )
     verify = rows[(rows["variant"] == "images") & (rows["init"] == 0)]
     if len(verify):
@@ -222,31 +248,30 @@ def report(args: argparse.Namespace) -> None:
             f"Check: initialisation 0 recomputed here for {len(v)} cells against the shipped "
             f"table: largest relative difference {rel:.2g}.\n"
         )
-    names = list(per_k[1])
-    head = " | ".join(f"k={kk}" for kk in per_k)
+    head = " | ".join(f"k={kk}" for kk in range(1, k + 1))
     out(f"## Spearman rho on {n} cells\n")
     out(
         f"| score | {head} | single inits: min-max | rho(k={k}) - rho(k=1) [95% paired bootstrap] |"
     )
-    out("|---" * (len(per_k) + 3) + "|")
-    for name in names:
-        vals = [_rho(per_k[kk][name], yv) for kk in per_k]
-        sing = [_rho(single[i][name], yv) for i in single]
-        a, b = per_k[k][name], per_k[1][name]
-        d = [_rho(a[ix], yv[ix]) - _rho(b[ix], yv[ix]) for ix in boot]
-        lo, hi = np.percentile(d, [2.5, 97.5])
-        cells = " | ".join(f"{v:.3f}" for v in vals)
+    out("|---" * (k + 3) + "|")
+    for name, r in res["table"].items():
+        lo, hi = r["diff_ci"]
+        cells = " | ".join(f"{v:.3f}" for v in r["rho"])
         out(
-            f"| {name} | {cells} | {min(sing):.3f}-{max(sing):.3f} | "
-            f"{vals[-1] - vals[0]:+.3f} [{lo:+.3f}, {hi:+.3f}] |"
+            f"| {name} | {cells} | {min(r['single']):.3f}-{max(r['single']):.3f} | "
+            f"{r['rho'][-1] - r['rho'][0]:+.3f} [{lo:+.3f}, {hi:+.3f}] |"
         )
+    out("")
     gauss = rows[rows["variant"] == "gaussian"].set_index("arch")
     if len(gauss):
-        common = [a for a in y.index if a in gauss.index]
-        g = inits[0].loc[common].copy()
-        g[AZ] = gauss.loc[common, AZ].astype(float)
-        lr_img, lr_gauss = _log_rank(inits[0].loc[common][AZ]), _log_rank(g[AZ])
-        yg = y.loc[common].to_numpy()
+        from libranas.datasets import load_libranas_table
+
+        bench = PT.load_bench(BENCH.name)
+        shipped = load_libranas_table(BENCH.name).values
+        common = [a for a in bench.X.index if a in gauss.index]
+        lr_img = _log_rank(shipped.loc[common, AZ].astype(float))
+        lr_gauss = _log_rank(gauss.loc[common, AZ].astype(float))
+        yg = bench.y.loc[common].to_numpy()
         out(f"## AZ-NAS on a Gaussian batch (its own NB201 protocol), {len(common)} cells\n")
         out("| score | 64 CIFAR-10 images (table) | Gaussian batch |")
         out("|---|---|---|")
@@ -262,7 +287,6 @@ def report(args: argparse.Namespace) -> None:
         out(f"| AZ-NAS aggregate | {_rho(a_img, yg):.3f} | {_rho(a_gauss, yg):.3f} |")
         out("")
     here = rows[(rows["variant"] == "images") & (rows["init"] > 0)]
-    out("")
     out(
         f"Cost: median {here['cpu_seconds'].median():.1f} CPU s per network and "
         f"initialisation for these {len(PROXIES)} proxies in one pass ({len(here)} networks "
