@@ -56,6 +56,8 @@ PROXIES = [
 AZ = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
 #: how the network sees its input: the batch of images (every proxy), or, for AZ-NAS's four
 #: proxies only, a standard Gaussian batch as AZ-NAS's own NB201 code scores (az_input)
+#: what zero_label.py's select_search picked (the ranking default plus az_progressivity)
+SEARCH_RULE_SET = ("az_expressivity", "az_progressivity", "az_trainability", "params", "zico")
 VARIANTS = {"images": ({}, PROXIES), "gaussian": ({"az_input": "gaussian"}, AZ)}
 COLS = [
     "arch",
@@ -171,7 +173,7 @@ def _rho(score: np.ndarray, y: np.ndarray) -> float:
 
 
 def _scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    from libranas.proxies import TRAINING_FREE_DEFAULT, TRAINING_FREE_SEARCH_DEFAULT
+    from libranas.proxies import TRAINING_FREE_DEFAULT
 
     lr = _log_rank(frame)
     out = {p: lr[p].to_numpy() for p in PROXIES}
@@ -179,7 +181,7 @@ def _scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         warnings.simplefilter("ignore", RuntimeWarning)
         for label, cols in (
             ("ranking default", TRAINING_FREE_DEFAULT),
-            ("search default", TRAINING_FREE_SEARCH_DEFAULT),
+            ("search-rule set", SEARCH_RULE_SET),
             ("AZ-NAS (log-rank of the four az_*)", AZ),
         ):
             out[label] = np.nanmean(lr[list(cols)].to_numpy(), axis=1)
@@ -231,8 +233,9 @@ def report(args: argparse.Namespace) -> None:
         "thread. Initialisation i of a cell is seeded `arch_seed(cell, 0, i)` "
         "(`ProxyFeaturizer(n_inits=k)` averages i = 0..k-1); i = 0 is the shipped table's "
         "value. k' initialisations = the mean of the raw values of inits 0..k'-1. Target: "
-        "NAS-Bench-Suite-Zero's NB301 validation accuracy (the surrogate). The ranking and "
-        "search defaults (`TRAINING_FREE_DEFAULT`, `TRAINING_FREE_SEARCH_DEFAULT`) and "
+        "NAS-Bench-Suite-Zero's NB301 validation accuracy (the surrogate). The training-free "
+        "default (`TRAINING_FREE_DEFAULT`), the search-rule set (the default plus "
+        "az_progressivity, `zero_label.py select_search`) and "
         "AZ-NAS are fused by `ZCRanker('log-rank')` without labels; nothing here was used to "
         "choose them.\n"
     )

@@ -2,8 +2,7 @@
 DARTS and AutoFormer-Tiny (end to end, cost reported).
 
 Every search is exactly ``libranas search ... --mode live --labelled 0`` (no --proxies: the
-training-free search default, ``libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT``, fused by
-log-rank), on
+training-free default, ``libranas.proxies.TRAINING_FREE_DEFAULT``, fused by log-rank), on
 64 real CIFAR-10 images, CPU, one torch thread. The networks' initialisation and the batch
 are fixed (``--init-seed 0``) while the search seed varies, so the seeds share scores through
 one proxy store (``cache/zero_label_search/<space>_proxies.sqlite``); each search records its

@@ -141,37 +141,6 @@ def test_training_free_default_ranks_the_bundled_tables_without_labels(name, flo
     assert spearmanr(score, bench.y, nan_policy="omit").statistic >= floor
 
 
-def test_search_default_puts_better_cells_on_top_of_the_development_table():
-    # why TRAINING_FREE_SEARCH_DEFAULT exists (benchmarks/zero_label.py select_search): on
-    # NB201 CIFAR-10 it returns better top cells from random populations of 100 than the
-    # ranking default, at about the same rho
-    from scipy.stats import spearmanr
-
-    from libranas import ZCRanker
-    from libranas.proxies import (
-        TRAINING_FREE_DEFAULT,
-        TRAINING_FREE_SEARCH_DEFAULT,
-        list_proxies,
-    )
-
-    assert set(TRAINING_FREE_DEFAULT) < set(TRAINING_FREE_SEARCH_DEFAULT) <= set(list_proxies())
-    bench = load_benchmark("nb201-cifar10", libranas_proxies=list(TRAINING_FREE_SEARCH_DEFAULT))
-    y = bench.y.to_numpy()
-    draws = np.array(
-        [np.random.default_rng(s).choice(len(y), 100, replace=False) for s in range(300)]
-    )
-
-    def top_and_rho(proxies):
-        X = bench.X[[f"lib_{p}" for p in proxies]]
-        score = np.nan_to_num(ZCRanker("log-rank").fit(X).predict(X), nan=-np.inf)
-        top = y[draws[np.arange(len(draws)), score[draws].argmax(axis=1)]].mean()
-        return top, spearmanr(score, y).statistic
-
-    top_search, rho_search = top_and_rho(TRAINING_FREE_SEARCH_DEFAULT)
-    top_rank, rho_rank = top_and_rho(TRAINING_FREE_DEFAULT)
-    assert top_search > top_rank + 0.2 and rho_search > rho_rank - 0.01
-
-
 def test_training_free_default_method_reads_no_label():
     bench = load_benchmark("nb201-cifar10")
     res = evaluate_benchmark(

@@ -34,25 +34,8 @@ from libranas.proxies._registry import (
 #: shared pass).
 TRAINING_FREE_DEFAULT: tuple[str, ...] = ("az_expressivity", "az_trainability", "params", "zico")
 
-#: The training-free search default: what a label-free live search (``libranas search
-#: --mode live --labelled 0``) computes and fuses. A search returns the top of its ranking,
-#: so this set is chosen for the top, not for rho: :data:`TRAINING_FREE_DEFAULT` plus the one
-#: registered proxy whose addition most raises, on NB201 CIFAR-10 alone (development data),
-#: the expected validation accuracy of the top cell among 100 random cells (1000 draws),
-#: while rho stays within 0.01 of the default's; a further addition would have to gain 0.1
-#: point (``benchmarks/zero_label.py select``). az_progressivity comes from the same AZ-NAS
-#: pass as az_expressivity, so the set costs about what the default costs.
-TRAINING_FREE_SEARCH_DEFAULT: tuple[str, ...] = (
-    "az_expressivity",
-    "az_progressivity",
-    "az_trainability",
-    "params",
-    "zico",
-)
-
 __all__ = [
     "TRAINING_FREE_DEFAULT",
-    "TRAINING_FREE_SEARCH_DEFAULT",
     "NetworkPass",
     "ProxyInfo",
     "check_options",
