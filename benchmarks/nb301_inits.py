@@ -40,6 +40,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import proxy_tables as PT  # noqa: E402
+from zero_label import AZNAS_SET, SEARCH_RULE_SET, log_ranks, rho_last  # noqa: E402
 
 BENCH = PT.BENCHES["nb301-cifar10"]
 #: the training-free default's proxies, the rest of AZ-NAS (same pass) and nwot (NB301's
@@ -53,11 +54,9 @@ PROXIES = [
     "az_complexity",
     "nwot",
 ]
-AZ = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
+AZ = list(AZNAS_SET)
 #: how the network sees its input: the batch of images (every proxy), or, for AZ-NAS's four
 #: proxies only, a standard Gaussian batch as AZ-NAS's own NB201 code scores (az_input)
-#: what zero_label.py's select_search picked (the ranking default plus az_progressivity)
-SEARCH_RULE_SET = ("az_expressivity", "az_progressivity", "az_trainability", "params", "zico")
 VARIANTS = {"images": ({}, PROXIES), "gaussian": ({"az_input": "gaussian"}, AZ)}
 COLS = [
     "arch",
@@ -156,26 +155,10 @@ def _per_init() -> tuple[dict[int, pd.DataFrame], pd.Series, pd.DataFrame]:
     return dict(sorted(inits.items())), bench.y.loc[cells], rows
 
 
-def _log_rank(frame: pd.DataFrame) -> pd.DataFrame:
-    from libranas import ZCRanker
-
-    return pd.DataFrame(
-        {c: ZCRanker("log-rank").fit(frame[[c]]).predict(frame[[c]]) for c in frame.columns},
-        index=frame.index,
-    )
-
-
-def _rho(score: np.ndarray, y: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    s = np.where(np.isnan(score), -np.inf, score)
-    return float(spearmanr(s, y).statistic)
-
-
 def _scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     from libranas.proxies import TRAINING_FREE_DEFAULT
 
-    lr = _log_rank(frame)
+    lr = log_ranks(frame)
     out = {p: lr[p].to_numpy() for p in PROXIES}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -207,10 +190,10 @@ def study() -> dict | None:
     table = {}
     for name in per_k[1]:
         a, b = per_k[k][name], per_k[1][name]
-        d = [_rho(a[ix], yv[ix]) - _rho(b[ix], yv[ix]) for ix in boot]
+        d = [rho_last(a[ix], yv[ix]) - rho_last(b[ix], yv[ix]) for ix in boot]
         table[name] = {
-            "rho": [_rho(per_k[kk][name], yv) for kk in per_k],
-            "single": [_rho(single[i][name], yv) for i in single],
+            "rho": [rho_last(per_k[kk][name], yv) for kk in per_k],
+            "single": [rho_last(single[i][name], yv) for i in single],
             "diff_ci": tuple(np.percentile(d, [2.5, 97.5])),
         }
     here = rows[(rows["variant"] == "images") & (rows["init"] > 0)]
@@ -272,22 +255,22 @@ def report(args: argparse.Namespace) -> None:
         bench = PT.load_bench(BENCH.name)
         shipped = load_libranas_table(BENCH.name).values
         common = [a for a in bench.X.index if a in gauss.index]
-        lr_img = _log_rank(shipped.loc[common, AZ].astype(float))
-        lr_gauss = _log_rank(gauss.loc[common, AZ].astype(float))
+        lr_img = log_ranks(shipped.loc[common, AZ].astype(float))
+        lr_gauss = log_ranks(gauss.loc[common, AZ].astype(float))
         yg = bench.y.loc[common].to_numpy()
         out(f"## AZ-NAS on a Gaussian batch (its own NB201 protocol), {len(common)} cells\n")
         out("| score | 64 CIFAR-10 images (table) | Gaussian batch |")
         out("|---|---|---|")
         for name in AZ:
             out(
-                f"| {name} | {_rho(lr_img[name].to_numpy(), yg):.3f} | "
-                f"{_rho(lr_gauss[name].to_numpy(), yg):.3f} |"
+                f"| {name} | {rho_last(lr_img[name].to_numpy(), yg):.3f} | "
+                f"{rho_last(lr_gauss[name].to_numpy(), yg):.3f} |"
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             a_img = np.nanmean(lr_img.to_numpy(), axis=1)
             a_gauss = np.nanmean(lr_gauss.to_numpy(), axis=1)
-        out(f"| AZ-NAS aggregate | {_rho(a_img, yg):.3f} | {_rho(a_gauss, yg):.3f} |")
+        out(f"| AZ-NAS aggregate | {rho_last(a_img, yg):.3f} | {rho_last(a_gauss, yg):.3f} |")
         out("")
     here = rows[(rows["variant"] == "images") & (rows["init"] > 0)]
     out(
