@@ -167,6 +167,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # 25 CPU s per NB301 network (too slow for 725 networks on CPU)
     "nb301-az": AZ_PROXIES,
     "nb201-az": AZ_PROXIES,
+    # VKDNW (one Fisher pass gives both; its cost grows with the classes, one backward per
+    # class: measured 6 / 45 / 18 s per NB201 cell on CIFAR-10 / CIFAR-100 / ImageNet16-120,
+    # one core): run on a prefix of the random cell order (a uniform subset), exported as
+    # a partial column
+    "nb201-vkdnw": ("vkdnw", "vkdnw_single"),
 }
 DEFAULT_JOBS = [
     "nb201-cifar100:nb201-tf",
