@@ -198,11 +198,64 @@ def test_live_options_carry_n_inits_to_the_featurizer(images):
     import argparse
 
     from libranas.search.cli import _live_options, add_search_parser
+    from libranas.spaces import get_space
 
     parser = add_search_parser(argparse.ArgumentParser().add_subparsers())
     base = ["--mode", "live", "--labelled", "0", "--data", images]
-    assert _live_options(parser.parse_args([*base, "--n-inits", "3"]))["n_inits"] == 3
-    assert _live_options(parser.parse_args(base))["n_inits"] == 1
+    space = get_space("nb201")
+    assert _live_options(parser.parse_args([*base, "--n-inits", "3"]), space)["n_inits"] == 3
+    assert _live_options(parser.parse_args(base), space)["n_inits"] == 1
+
+
+@pytest.fixture(scope="module")
+def imagenet16(tmp_path_factory):
+    """A synthetic ImageNet16 batch with 1000-class labels 1..1000, as the downsampled-ImageNet
+    file (the name sets the ImageNet16 normalisation)."""
+    path = tmp_path_factory.mktemp("data") / "imagenet16_synthetic.npz"
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(24, 3, 16, 16), dtype=np.uint8)
+    y = np.r_[np.arange(990, 1001), rng.integers(1, 1001, size=13)]
+    np.savez(path, x=x, y=y)
+    return str(path)
+
+
+FOLD = ["--space", "nb201", "--mode", "live", "--labelled", "0", "--proxies", "nwot,zico",
+        "--live-batch", "8", "--torch-device", "cpu", "--budget", "4", "--population", "2",
+        "--batch-size", "2"]  # fmt: skip
+
+
+def test_fold_labels_scores_imagenet16_networks_on_1000_class_labels(tmp_path, capsys, imagenet16):
+    task = ["--task", "imagenet16-120", "--data", imagenet16]
+    message = _error(capsys, [*FOLD, *task])
+    assert "labels range" in message and "120 classes" in message and "--fold-labels" in message
+    out = tmp_path / "r.json"
+    assert main(["search", *FOLD, *task, "--fold-labels", "-o", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["task"] == "imagenet16-120" and result["n_evaluated"] == 4
+    assert all(np.isfinite(v) for v in result["proxy_scores"].values())
+    assert np.isfinite(result["test_acc"])  # the returned cell looked up in the IN16 table
+
+
+def test_fold_labels_changes_nothing_when_the_labels_fit(tmp_path, images):
+    runs = []
+    for extra in ([], ["--fold-labels"]):
+        out = tmp_path / f"r{len(runs)}.json"
+        argv = ["search", *FOLD, "--task", "cifar10", "--data", images, *extra, "-o", str(out)]
+        assert main(argv) == 0
+        runs.append(json.loads(out.read_text()))
+    assert runs[0]["trajectory"] == runs[1]["trajectory"]
+    assert runs[0]["proxy_scores"] == runs[1]["proxy_scores"]
+
+
+def test_fold_labels_user_errors(capsys, imagenet16):
+    assert "--fold-labels: live-mode options" in _error(capsys, ["--fold-labels"])
+    assert "needs --task" in _error(capsys, [*FOLD, "--data", imagenet16, "--fold-labels"])
+    assert "folds the labels of an .npz batch" in _error(
+        capsys, [*FOLD, "--task", "cifar10", "--data", "cifar10", "--fold-labels"]
+    )
+    assert "task 'cifar10' but the live batch" in _error(
+        capsys, [*FOLD, "--task", "cifar10", "--data", imagenet16, "--fold-labels"]
+    )
 
 
 def test_a_storage_refuses_a_resume_with_other_settings(tmp_path, capsys):

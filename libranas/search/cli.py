@@ -85,7 +85,57 @@ def _constraints(args: argparse.Namespace) -> dict[str, Any] | None:
     return out or None
 
 
-def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
+def _folded_batch(args: argparse.Namespace, space: Any, n: int) -> tuple[Any, Any]:
+    """``--fold-labels``: the ``.npz`` batch with its labels mapped to ``y % classes``, the
+    classes of ``--task`` (e.g. 1000-class downsampled-ImageNet labels for ImageNet16-120's
+    120-class networks); the same images as the featurizer would draw from the file."""
+    import zipfile
+
+    from libranas.datasets import load_image_batch
+    from libranas.search.protocol import _check_task_data
+
+    if not Path(args.data).is_file():
+        raise _UserError(
+            "--fold-labels folds the labels of an .npz batch; a dataset name or an image "
+            "folder brings labels of its own"
+        )
+    if args.task is None:
+        raise _UserError(
+            "--fold-labels needs --task: the labels are folded to the task's number of classes"
+        )
+    try:
+        classes = space.task_setting(args.task)["num_classes"]
+        _check_task_data(args.task, args.data)
+    except ValueError as exc:
+        raise _UserError(str(exc)) from None
+    seed = args.seed if args.init_seed is None else args.init_seed
+    try:
+        return load_image_batch(
+            args.data, n=n, num_classes=classes, fold_labels=True, random_state=seed
+        )
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise _UserError(f"--data {args.data!r}: {exc}") from None
+
+
+def _check_labels_fit(args: argparse.Namespace, space: Any) -> None:
+    """An ``.npz`` batch whose labels exceed the task's classes is refused here, with the
+    option that folds them (the featurizer's own error names a Python argument)."""
+    import numpy as np
+
+    try:
+        classes = space.task_setting(args.task)["num_classes"]
+        with np.load(args.data) as f:
+            y = f["y"] if "y" in f else None
+    except (ValueError, OSError, EOFError, KeyError):
+        return  # unreadable or unknown task: reported by the featurizer or the protocol
+    if y is not None and y.size and (y.min() < 0 or y.max() >= classes):
+        raise _UserError(
+            f"--data {args.data!r}: labels range {y.min()}..{y.max()} do not fit the "
+            f"{classes} classes of task {args.task!r}; pass --fold-labels to use y % {classes}"
+        )
+
+
+def _live_options(args: argparse.Namespace, space: Any) -> dict[str, Any] | None:
     if args.mode != "live":
         return None
     from libranas.datasets.sources import DATASET_NAMES
@@ -114,6 +164,10 @@ def _live_options(args: argparse.Namespace) -> dict[str, Any] | None:
     if n_inits < 1:
         raise _UserError(f"--n-inits must be >= 1, got {n_inits}")
     options["n_inits"] = n_inits
+    if args.fold_labels:
+        options["data"] = _folded_batch(args, space, options["batch_size"])
+    elif args.task is not None and Path(args.data).is_file():
+        _check_labels_fit(args, space)
     store = args.proxy_store
     if store is None and args.storage is not None:
         store = f"{args.storage}.proxies.sqlite"
@@ -140,7 +194,15 @@ def _proxies(args: argparse.Namespace) -> str | list[str]:
 
 
 #: options that only live scoring reads (refused in tabular mode rather than ignored)
-LIVE_ONLY = ("data", "live_batch", "init_seed", "n_inits", "torch_device", "proxy_store")
+LIVE_ONLY = (
+    "data",
+    "fold_labels",
+    "live_batch",
+    "init_seed",
+    "n_inits",
+    "torch_device",
+    "proxy_store",
+)
 
 
 def _same_file(a: str | None, b: str | None) -> bool:
@@ -245,7 +307,7 @@ def run_search(args: argparse.Namespace) -> int:
                 "--space-option changes the networks, but tabular mode reads the bundled table "
                 "of the space's default networks; use --mode live"
             )
-        live = _live_options(args)
+        live = _live_options(args, space)
         if args.method == "tpe":
             try:
                 import optuna
@@ -338,6 +400,13 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--data",
         default=None,
         help="live mode: cifar10 / cifar100 (downloaded once), an image folder or an .npz batch",
+    )
+    p.add_argument(
+        "--fold-labels",
+        action="store_true",
+        default=None,
+        help="live mode, .npz --data: map its labels to y %% (the classes of --task), e.g. "
+        "1000-class downsampled-ImageNet labels for ImageNet16-120 (default: labels must fit)",
     )
     p.add_argument(
         "--proxies",
