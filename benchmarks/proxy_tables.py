@@ -172,6 +172,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # one core): run on a prefix of the random cell order (a uniform subset), exported as
     # a partial column
     "nb201-vkdnw": ("vkdnw", "vkdnw_single"),
+    # NB301: SWAP and its size-regularised form (one forward pass; ~5 CPU s per network),
+    # on 38 cells only in the 19-proxy group, where reg_swap was the strongest column
+    "nb301-swap": ("swap", "reg_swap"),
 }
 DEFAULT_JOBS = [
     "nb201-cifar100:nb201-tf",
