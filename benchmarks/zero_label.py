@@ -859,6 +859,32 @@ def search_means() -> dict[tuple[str, tuple[str, ...]], tuple[float, int]]:
     return {k: (float(np.mean(v)), len(v)) for k, v in out.items()}
 
 
+def seed_acc(task: str, proxies: tuple[str, ...], seed: int) -> str:
+    """The test accuracy of one NB201 live search (task, proxy set, seed), or 'not run'."""
+    for r in search_rows():
+        same = tuple(sorted(r.get("selected_proxies", []))) == tuple(sorted(proxies))
+        if r.get("space") == "nb201" and r.get("task", "cifar10") == task and same:
+            if r.get("seed") == seed and r.get("test_acc"):
+                return f"{float(r['test_acc']):.2f}"
+    return "not run"
+
+
+def aznas_search_verdict(
+    means: dict[tuple[str, tuple[str, ...]], tuple[float, int]], default: tuple[str, ...]
+) -> str:
+    """The declared held-out rule for AZ-NAS as search set, applied (zero_label_search.py)."""
+    az = means.get(("cifar100", tuple(sorted(AZNAS_SET))))
+    df = means.get(("cifar100", tuple(sorted(default))))
+    if az is None or df is None or az[1] < 3 or df[1] < 3:
+        return "The three seeds are not all run yet: no decision."
+    if az[0] >= df[0]:
+        return "By the declared rule AZ-NAS's proxies are the search default."
+    return (
+        "By the declared rule AZ-NAS's proxies are not the search default: "
+        "`libranas search --labelled 0` keeps `TRAINING_FREE_DEFAULT`."
+    )
+
+
 def search_rows() -> list[dict[str, Any]]:
     if not SEARCH_DIR.exists():
         return []
@@ -994,11 +1020,15 @@ def report() -> None:
         "CIFAR-10 result was then checked on a held-out task before making it the search "
         "default (decided beforehand: adopt it if its CIFAR-100 search returns a cell at "
         "least as good as the ranking default's): NB201 CIFAR-100 live search, seed 0, "
-        f"AZ-NAS {live('cifar100', AZNAS_SET)} against the ranking default "
-        f"{live('cifar100', dflt)}. It did not hold, so `libranas search --labelled 0` keeps "
-        "`TRAINING_FREE_DEFAULT`; no search-specific default is shipped. One seed per set on "
-        "CIFAR-100 (each search computes about 1000 networks on one CPU core) is thin "
-        "evidence either way; it is the check that was declared.",
+        f"AZ-NAS {seed_acc('cifar100', AZNAS_SET, 0)} against the ranking default "
+        f"{seed_acc('cifar100', dflt, 0)}. It did not hold. One seed is thin evidence, so the "
+        "check was extended, declared before the runs (`zero_label_search.py`, commit "
+        "4b3a03e): with CIFAR-100 seeds 0-2 for both sets, AZ-NAS becomes the search default "
+        "only if its three-seed mean is at least the ranking default's. "
+        f"CIFAR-100: AZ-NAS {live('cifar100', AZNAS_SET)}, ranking default "
+        f"{live('cifar100', dflt)}. ImageNet16-120 (reported, not deciding): AZ-NAS "
+        f"{live('imagenet16-120', AZNAS_SET)}, ranking default "
+        f"{live('imagenet16-120', dflt)}. " + aznas_search_verdict(means, dflt),
     ]
 
     lines += [
@@ -1277,8 +1307,9 @@ def report() -> None:
         "",
         "`python benchmarks/zero_label_search.py`: `libranas search --mode live --labelled 0` "
         "(the training-free default of the time, or the `--proxies` a row names, fused by "
-        "log-rank; aging evolution; a batch of 64 images of the task (CIFAR-10 unless the "
-        f"row says cifar100), `--init-seed 0` so that seeds share one proxy store per task), "
+        "log-rank; aging evolution; a batch of 64 images of the row's task (ImageNet16-120: "
+        "the 1000-class labels folded, `--fold-labels`), `--init-seed 0` so that seeds share "
+        "one proxy store per task), "
         f"CPU: {C.cpu_name()}, one torch thread, on a 2-core machine shared with the "
         "proxy-table jobs (wall seconds are inflated by them). NB201: the returned cell's "
         "200-epoch test accuracy on the searched task, looked up after the search.",
