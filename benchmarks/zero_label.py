@@ -149,8 +149,8 @@ def nb201_costs() -> pd.Series:
 #: the pool the default was first chosen from (commit 1ac752f): the 20 proxies of the first
 #: tables; AZ-NAS's four joined the NB201 CIFAR-10 table later (after the default's NB301
 #: result had been seen), so the report applies the same rule to both pools
-#: AZ-NAS's four proxies as ``--proxies`` lists them (zero_label_search.py --tag aznas;
-#: libranas.proxies.aznas.AZNAS_PROXIES, not imported here to keep torch out of this script)
+#: AZ-NAS's four proxies as ``--proxies`` lists them (libranas.proxies.aznas.AZNAS_PROXIES
+#: and TRAINING_FREE_SEARCH_DEFAULT, not imported here to keep torch out of this script)
 AZNAS_SET = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 FIRST_POOL_LEFT_OUT = tuple(sorted(AZNAS_SET))
 

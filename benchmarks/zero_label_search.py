@@ -2,8 +2,8 @@
 DARTS and AutoFormer-Tiny (end to end, cost reported).
 
 Every search is exactly ``libranas search ... --mode live --labelled 0`` (no --proxies: the
-training-free default, ``libranas.proxies.TRAINING_FREE_DEFAULT``, fused by log-rank), on
-64 real CIFAR-10 images, CPU, one torch thread. The networks' initialisation and the batch
+training-free search default, ``libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT``, fused by
+log-rank), on 64 real images of the task, CPU, one torch thread. The networks' initialisation and the batch
 are fixed (``--init-seed 0``) while the search seed varies, so the seeds share scores through
 one proxy store (``cache/zero_label_search/<space>_proxies.sqlite``); each search records its
 steps (``--storage``), so a killed run resumes where it stopped. Results:
@@ -22,10 +22,13 @@ CIFAR-100 seeds 1 and 2 ran): AZ-NAS's four proxies lost CIFAR-100 seed 0 (70.94
 ranking default's 71.28). With seeds 0-2 of CIFAR-100 for both sets, AZ-NAS becomes the
 search default of ``libranas search --labelled 0`` only if its mean test accuracy over the
 three seeds is at least the ranking default's; ImageNet16-120 seeds, where run, are
-reported next to it and do not decide.
+reported next to it and do not decide. Outcome: AZ-NAS 70.94 / 70.94 / 72.42, the ranking
+default 71.28 / 70.95 / 70.94, so AZ-NAS's four proxies became
+``TRAINING_FREE_SEARCH_DEFAULT``: its runs (first tagged ``aznas``) carry the untagged
+names, the ranking default's runs its proxies as their tag.
 
 ``--proxies a,b,c --tag NAME`` searches with other proxies (``libranas search --proxies``),
-e.g. AZ-NAS's four (``--tag aznas``); results ``<space>_<tag>_seed<k>.json``, the same proxy
+e.g. the ranking default's (``--tag az_expressivity-az_trainability-params-zico``); results ``<space>_<tag>_seed<k>.json``, the same proxy
 store (scores are stored per proxy, so what both sets share is computed once).
 """
 

@@ -141,6 +141,27 @@ def test_training_free_default_ranks_the_bundled_tables_without_labels(name, flo
     assert spearmanr(score, bench.y, nan_policy="omit").statistic >= floor
 
 
+def test_search_default_fusion_is_aznas_aggregate_on_the_development_table():
+    # TRAINING_FREE_SEARCH_DEFAULT is AZ-NAS's score: the log-rank fusion a label-free search
+    # uses orders NB201 CIFAR-10's cells as AZ-NAS's own aggregate (the sum of log ranks)
+    # but for the identity cells where az_trainability fails (log-rank averages the others,
+    # AZ-NAS ranks the missing value last)
+    from scipy.stats import spearmanr
+
+    from libranas import ZCRanker
+    from libranas.proxies import TRAINING_FREE_SEARCH_DEFAULT, list_proxies
+    from libranas.proxies.aznas import AZNAS_PROXIES, aznas_aggregate
+
+    assert set(TRAINING_FREE_SEARCH_DEFAULT) == set(AZNAS_PROXIES) <= set(list_proxies())
+    cols = list(TRAINING_FREE_SEARCH_DEFAULT)
+    X = load_benchmark("nb201-cifar10", libranas_proxies=cols).X[[f"lib_{p}" for p in cols]]
+    fused = ZCRanker("log-rank").fit(X).predict(X)
+    aznas = aznas_aggregate(X.set_axis(cols, axis=1))
+    ok = X.notna().all(axis=1).to_numpy()
+    assert 0 < (~ok).sum() < 30
+    assert spearmanr(fused[ok], aznas[ok]).statistic > 0.999
+
+
 def test_training_free_default_method_reads_no_label():
     bench = load_benchmark("nb201-cifar10")
     res = evaluate_benchmark(

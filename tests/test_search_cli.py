@@ -164,8 +164,8 @@ def test_live_user_errors(capsys, images, tmp_path):
     assert "task 'cifar100' but the live batch" in _error(capsys, [*nb201, "--task", "cifar100"])
 
 
-def test_live_label_free_search_defaults_to_the_training_free_set(tmp_path, capsys, images):
-    from libranas.proxies import TRAINING_FREE_DEFAULT
+def test_live_label_free_search_defaults_to_the_training_free_search_set(tmp_path, capsys, images):
+    from libranas.proxies import TRAINING_FREE_SEARCH_DEFAULT
 
     out = tmp_path / "r.json"
     argv = ["search", "--space", "nb201", "--task", "cifar10", "--mode", "live", "--labelled",
@@ -173,8 +173,8 @@ def test_live_label_free_search_defaults_to_the_training_free_set(tmp_path, caps
             "6", "--population", "3", "--batch-size", "3", "-o", str(out)]  # fmt: skip
     assert main(argv) == 0
     result = json.loads(out.read_text())
-    assert set(result["proxy_scores"]) == set(TRAINING_FREE_DEFAULT)
-    assert result["selected_proxies"] == list(TRAINING_FREE_DEFAULT)
+    assert set(result["proxy_scores"]) == set(TRAINING_FREE_SEARCH_DEFAULT)
+    assert result["selected_proxies"] == list(TRAINING_FREE_SEARCH_DEFAULT)
     # NB201 has a search table: the returned cell's test accuracy is looked up, not searched on
     assert 10 <= result["test_acc"] <= 100 and result["n_labelled"] == 0
 

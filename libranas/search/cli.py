@@ -7,7 +7,8 @@ Examples::
         --storage runs/c10.jsonl --output runs/c10.json
 
     # any space, live proxies on real networks, no labels: a log-rank fusion of the
-    # training-free default (libranas.proxies.TRAINING_FREE_DEFAULT) unless --proxies
+    # training-free search default (libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT) unless
+    # --proxies
     libranas search --space darts --space-option channels=8 --space-option layers=2 \\
         --mode live --labelled 0 --data cifar10 --budget 20 --storage runs/darts.jsonl
 
@@ -412,7 +413,7 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--proxies",
         default=None,
         help="comma-separated proxies: live mode, the proxies computed (default with "
-        "--labelled 0: libranas.proxies.TRAINING_FREE_DEFAULT); tabular mode, the search "
+        "--labelled 0: libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT); tabular mode, the search "
         "table's columns used (default: all)",
     )
     p.add_argument(

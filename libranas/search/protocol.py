@@ -142,9 +142,9 @@ def _live_scorer(
         )
     opts.setdefault("random_state", seed)
     if not labelled and "proxies" not in opts:
-        from libranas.proxies import TRAINING_FREE_DEFAULT
+        from libranas.proxies import TRAINING_FREE_SEARCH_DEFAULT
 
-        opts["proxies"] = list(TRAINING_FREE_DEFAULT)
+        opts["proxies"] = list(TRAINING_FREE_SEARCH_DEFAULT)
     if task is not None:
         _check_task_data(task, opts["data"])
         if "num_classes" not in opts:
@@ -435,7 +435,7 @@ def search(
         None is "all". Tabular mode: the search table's proxy columns (see
         :func:`~libranas.datasets.nb201_search.nb201_search_table`; a list keeps exactly
         those). Live mode: a list is the proxies computed (``"all"``: ``live_options``'
-        ``proxies``, else :data:`libranas.proxies.TRAINING_FREE_DEFAULT` without labels,
+        ``proxies``, else :data:`libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT` without labels,
         every registered proxy with them).
     population, sample_size, batch_size : int
         Evolution / batch settings.
@@ -450,7 +450,7 @@ def search(
     live_options : dict, optional
         ProxyFeaturizer arguments for ``mode="live"`` (``data`` required; ``proxies``,
         ``batch_size``, ``device``, ``store``, ...). Label-free, ``proxies`` defaults to
-        :data:`libranas.proxies.TRAINING_FREE_DEFAULT`.
+        :data:`libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT`.
     random_state : int, default=0
 
     Returns
