@@ -976,7 +976,7 @@ def report() -> None:
     means = search_means()
     lines += [
         "",
-        "## A search-specific set: tried, not adopted",
+        "## The search default: a rule-chosen set dropped, AZ-NAS adopted by a held-out check",
         "",
         "A search returns the top of its ranking, and rho says little about the top "
         "(section 'The top end' below: within the best 10% of the cells the default's "
