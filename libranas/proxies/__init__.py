@@ -42,7 +42,8 @@ TRAINING_FREE_DEFAULT: tuple[str, ...] = ("az_expressivity", "az_trainability", 
 #: cells little better than chance. AZ-NAS was first seen winning NB201 CIFAR-10 searches
 #: (93.99 vs 93.65, 5 seeds x 1000 cells), then checked on held-out NB201 CIFAR-100 by a
 #: rule declared before those runs (3 seeds, mean test accuracy at least the ranking
-#: default's: 71.43 vs 71.06); ``benchmarks/results/zero_label.md``.
+#: default's: 71.43 vs 71.06; ImageNet16-120, one seed, reported and not deciding: 45.06 vs
+#: 45.33); ``benchmarks/results/zero_label.md``.
 TRAINING_FREE_SEARCH_DEFAULT: tuple[str, ...] = (
     "az_expressivity",
     "az_progressivity",
