@@ -155,12 +155,25 @@ AZNAS_SET = ("az_expressivity", "az_progressivity", "az_trainability", "az_compl
 FIRST_POOL_LEFT_OUT = tuple(sorted(AZNAS_SET))
 
 
-def select(
-    verbose: bool = True, leave_out: tuple[str, ...] = (), margin: float = RHO_MARGIN
-) -> dict[str, Any]:
-    """Apply the rule (module notes; ``margin``: its RHO_MARGIN) to every proxy computed on
-    both development sets but ``leave_out``, and return the chosen set with the candidates'
-    table."""
+def rule_pick(table: pd.DataFrame, margin: float = RHO_MARGIN) -> dict[str, Any]:
+    """The rule (module notes; ``margin``: its RHO_MARGIN) on a table of every set's
+    ``rho_c10``, ``rho_af`` and ``cost``: the sets kept, the ties and the chosen set."""
+    best_c10 = table["rho_c10"].max()
+    near = table[table["rho_c10"] >= best_c10 - margin]
+    best_af = near["rho_af"].max()
+    tied = near[near["rho_af"] >= best_af - TIE].sort_values(["cost", "rho_af"], ascending=[1, 0])
+    return {
+        "best_c10": best_c10,
+        "near": near,
+        "tied": tied,
+        "chosen": tuple(sorted(tied.iloc[0]["set"])),
+    }
+
+
+def select(verbose: bool = True, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Apply the rule (module notes) to every proxy computed on both development sets but
+    ``leave_out``, and return the chosen set with the candidates' table (``sets``: every
+    set's rhos and cost, for :func:`rule_pick` with another margin)."""
     c10, y10 = dev_nb201()
     af, yaf = dev_autoformer()
     costs = nb201_costs()
@@ -179,11 +192,8 @@ def select(
                 }
             )
     table = pd.DataFrame(rows)
-    best_c10 = table["rho_c10"].max()
-    near = table[table["rho_c10"] >= best_c10 - margin]
-    best_af = near["rho_af"].max()
-    tied = near[near["rho_af"] >= best_af - TIE].sort_values(["cost", "rho_af"], ascending=[1, 0])
-    chosen = tuple(sorted(tied.iloc[0]["set"]))
+    pick = rule_pick(table)
+    best_c10, near, tied, chosen = pick["best_c10"], pick["near"], pick["tied"], pick["chosen"]
     singles = table[table["set"].map(len) == 1]
     out = {
         "pool": pool,
@@ -195,6 +205,7 @@ def select(
         "costs": costs,
         "singles": singles.set_index(singles["set"].map(lambda s: s[0])),
         "n_dev": (len(y10), len(yaf)),
+        "sets": table,
     }
     if verbose:
         print(f"pool ({len(pool)}): {pool}")
@@ -359,9 +370,10 @@ def floor_sets() -> tuple[list[str], pd.DataFrame]:
     return pool, table
 
 
-def floor_lines(default: tuple[str, ...], c10_keep: float) -> list[str]:
-    """The report section of :func:`floor_sets`; ``c10_keep``: the NB201 CIFAR-10 rho the
-    default's rule keeps sets from (the best set's minus RHO_MARGIN)."""
+def floor_lines(default: tuple[str, ...], sel: dict[str, Any]) -> list[str]:
+    """The report section of :func:`floor_sets`; ``sel``: :func:`select`'s result (the
+    rule's keep line on NB201 CIFAR-10, and every set for other margins)."""
+    c10_keep = sel["best_c10"] - RHO_MARGIN
     pool, t = floor_sets()
     meets = t[t["meets"]].sort_values("margin", ascending=False)
     default_row = t[t["set"] == tuple(sorted(default))]
@@ -403,7 +415,7 @@ def floor_lines(default: tuple[str, ...], c10_keep: float) -> list[str]:
         "says what a DARTS development set could buy."
     )
     margins = [RHO_MARGIN, 0.015, 0.02, 0.03]
-    picks = {m: select(verbose=False, margin=m)["chosen"] for m in margins}
+    picks = {m: rule_pick(sel["sets"], m)["chosen"] for m in margins}
     out[-1] += (
         " Nor does loosening the rule reach NB301's floor (the pick of the same rule with "
         "another CIFAR-10 margin, and its rho on the four tables):"
@@ -600,8 +612,8 @@ def vkdnw_held_out_rows(default: tuple[str, ...]) -> list[dict[str, Any]]:
         vk = pd.read_csv(path).drop_duplicates("arch", keep="last").set_index("arch")
         t = load_libranas_table(name)
         bench = quiet_load(name, libranas_proxies=False)
-        need = list(dict.fromkeys([p for p in VKDNW_AGG_PROXIES if p != "vkdnw_single"]))
-        need = list(dict.fromkeys([*need, *default]))
+        others = [p for p in VKDNW_AGG_PROXIES if p != "vkdnw_single"]
+        need = list(dict.fromkeys([*others, *default]))
         have = t.computed.loc[bench.X.index, need].all(axis=1)
         cells = [a for a in bench.X.index[have.to_numpy()] if a in vk.index]
         if len(cells) < 20:
@@ -1072,7 +1084,7 @@ def report() -> None:
         lines.append(
             f"| {r['benchmark']} | " + " | ".join(f"{r['singles'][c]:.3f}" for c in default) + " |"
         )
-    lines += floor_lines(default, sel["best_c10"] - RHO_MARGIN)
+    lines += floor_lines(default, sel)
 
     ev = every_proxy_rows()
     lines += [
