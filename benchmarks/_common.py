@@ -1,4 +1,11 @@
-"""Shared helpers of the proxy benchmarks (fidelity, lswag_nb201, featurizer_speed).
+"""Shared helpers of every benchmark study (``python -m benchmarks list`` names them).
+
+- where results and caches live: results files in ``benchmarks/results`` (or
+  ``$LIBRANAS_BENCH_RESULTS``), resumable caches in ``benchmarks/data`` (or
+  ``$LIBRANAS_BENCH_CACHE``; ``benchmarks/data/MANIFEST.md`` says what produced each file);
+  a ``--quick`` run points both at a scratch folder, so it never touches either;
+- :func:`write_results`, the one writer of a results file: it stamps the commit and refuses
+  (or, when allowed, marks loudly) a full results file made with uncommitted code;
 
 - the three NAS-Bench-201 tasks of NAS-Bench-Suite-Zero with their real image batches;
 - a fixed random order of the table's cells, so that any prefix is a random subset (a run
@@ -26,8 +33,13 @@ import pandas as pd
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-CACHE = RESULTS / "cache"
+#: results files (markdown / CSV / JSON reports) of full runs
+RESULTS = Path(os.environ.get("LIBRANAS_BENCH_RESULTS") or ROOT / "results")
+#: resumable caches (per-cell scores, per-run records): optional, a study without them
+#: recomputes; see data/MANIFEST.md
+CACHE = Path(os.environ.get("LIBRANAS_BENCH_CACHE") or ROOT / "data")
+#: set by ``python -m benchmarks run STUDY --quick``: a tiny subset, written to scratch
+QUICK = os.environ.get("LIBRANAS_BENCH_QUICK") == "1"
 #: the real data that is not bundled (image batches, source tables): the folder named by the
 #: environment variable LIBRANAS_DATA, else shared/data next to the repository (the same
 #: rule as tests/_data.py)
@@ -289,9 +301,84 @@ def code_version() -> str:
     head = git_commit()
     if not head:
         return "unknown"
-    dirty = _git("status", "--porcelain", "--", "../libranas", ".", ":!results")
-    return head + ("+dirty" if dirty else "")
+    return head + ("+dirty" if uncommitted_code() else "")
+
+
+def uncommitted_code() -> list[str]:
+    """The files of ``libranas/`` and ``benchmarks/`` (results and caches aside) that differ
+    from HEAD, as ``git status --porcelain`` lines."""
+    out = _git("status", "--porcelain", "--", "../libranas", ".", ":!results", ":!data", ":!_quick")
+    return [line for line in out.splitlines() if line.strip()]
+
+
+#: marks a results file written from uncommitted code (only with LIBRANAS_BENCH_ALLOW_DIRTY=1)
+DIRTY_BANNER = (
+    "> **WARNING: made with UNCOMMITTED code** (`{version}`); these numbers cannot be traced "
+    "to a commit. Regenerate from a clean checkout before citing them.\n\n"
+)
+
+
+def write_results(path: Path, text: str) -> Path:
+    """Write a results file; the one place every study writes its report through.
+
+    A full run (not ``--quick``) must be made at a clean commit: with uncommitted changes
+    to ``libranas/`` or ``benchmarks/`` it stops with an error naming them, unless
+    ``LIBRANAS_BENCH_ALLOW_DIRTY=1``, and then the file opens with a loud warning. Every
+    file gets a last line naming the commit (``<!-- made at commit ... -->`` for markdown).
+    """
+    path = Path(path)
+    version = code_version()
+    dirty = version.endswith("+dirty")
+    if dirty and not QUICK:
+        if os.environ.get("LIBRANAS_BENCH_ALLOW_DIRTY") != "1":
+            changed = "\n  ".join(uncommitted_code()[:20])
+            raise SystemExit(
+                f"refusing to write {path.name}: libranas/ or benchmarks/ has uncommitted "
+                f"changes (a results file must name the commit it was made at):\n  {changed}\n"
+                "commit them first, or set LIBRANAS_BENCH_ALLOW_DIRTY=1 to write a file "
+                "marked as made from uncommitted code"
+            )
+        if path.suffix == ".md":
+            text = DIRTY_BANNER.format(version=version) + text
+    stamp = f"made at commit {version}" + (" (--quick run: tiny subset)" if QUICK else "")
+    if path.suffix == ".md":
+        text = text.rstrip("\n") + f"\n\n<!-- {stamp} -->\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path} ({stamp})", flush=True)
+    return path
 
 
 def fmt(v: float, digits: int = 3) -> str:
     return "n/a" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+# ------------------------------------------- zero-label helpers shared by several studies
+# (zero_label.py and nb301_inits.py both use them; here so neither imports the other)
+
+#: AZ-NAS's four proxies as ``--proxies`` lists them (libranas.proxies.aznas.AZNAS_PROXIES
+#: and TRAINING_FREE_SEARCH_DEFAULT, not imported here to keep torch out of this script)
+AZNAS_SET = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
+
+#: what select_search picks (checked in the report): the ranking default plus az_progressivity
+SEARCH_RULE_SET = ("az_expressivity", "az_progressivity", "az_trainability", "params", "zico")
+
+
+def log_ranks(table: pd.DataFrame) -> pd.DataFrame:
+    """Per column, the log-rank score of that column alone (``ZCRanker("log-rank")`` on one
+    column); the log-rank of a set is the NaN-mean of its columns' (what ZCRanker computes)."""
+    from libranas import ZCRanker
+
+    out = {}
+    for c in table.columns:
+        col = table[[c]]
+        out[c] = ZCRanker("log-rank").fit(col).predict(col)
+    return pd.DataFrame(out, index=table.index)
+
+
+def rho_last(score: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rho with an unscored architecture (every proxy failed) ranked last."""
+    from scipy.stats import spearmanr
+
+    s = np.where(np.isnan(score), -np.inf, score)
+    return float(spearmanr(s, y).statistic)

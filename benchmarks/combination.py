@@ -31,8 +31,12 @@ import _common as C  # noqa: E402
 
 N_LABELLED = 100
 SEEDS = range(30)
-OUT = Path(__file__).parent / "results"
+OUT = C.RESULTS
 N_JOBS = 2  # splits in parallel; results do not depend on it
+#: `--quick` (python -m benchmarks): two seeds on the benchmarks of PAPER_LIBRA's first entry
+QUICK_BENCHMARKS = ["nb201-cifar10"] if C.QUICK else None
+if C.QUICK:
+    SEEDS = range(2)
 
 # LIBRA, paper Table 1 (Spearman, selection with the benchmark's own labelled archs)
 PAPER_LIBRA = {
@@ -53,7 +57,7 @@ PAPER_LIBRA = {
 def main() -> None:
     start = time.perf_counter()
     results = []
-    for name in list_benchmarks():
+    for name in QUICK_BENCHMARKS or list_benchmarks():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NonFiniteValuesWarning)
             bench = load_benchmark(name)
@@ -67,7 +71,7 @@ def main() -> None:
         print(f"{name}: done ({time.perf_counter() - start:.0f} s)", flush=True)
     raw = pd.concat(results, ignore_index=True)
     OUT.mkdir(exist_ok=True)
-    raw.to_csv(OUT / "combination_raw.csv", index=False)
+    C.write_results(OUT / "combination_raw.csv", raw.to_csv(index=False))
     summary = summarize(raw)
 
     rho = summary.pivot(index="benchmark", columns="method", values="rho_mean")
@@ -149,7 +153,7 @@ Selections under the paper protocol:
 ## Reading
 {reading}
 """
-    (OUT / "combination.md").write_text(text)
+    C.write_results(OUT / "combination.md", text)
     print(text)
 
 

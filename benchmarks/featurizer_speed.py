@@ -304,7 +304,7 @@ def main() -> None:
             "timings on this shared machine vary by 30-50% run to run)."
         )
     )
-    (C.RESULTS / "featurizer_speed.md").write_text("\n".join(lines) + "\n")
+    C.write_results(C.RESULTS / "featurizer_speed.md", "\n".join(lines) + "\n")
     pd.DataFrame(per_proxy).to_csv(C.CACHE / "featurizer_speed_raw.csv", index=False)
     print("\n".join(lines))
 

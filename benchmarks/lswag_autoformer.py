@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "results"
+OUT = C.RESULTS
 CSV = OUT / "lswag_autoformer.csv"
 PROFILE = OUT / "lswag_autoformer_profile.json"
 REPORT = OUT / "lswag_autoformer.md"
@@ -575,7 +575,7 @@ def report() -> None:
         + ", ".join(f"{m} {v:.3f}" for m, v in cv_means["c100_kd_acc"].items())
         + ".",
     ]
-    REPORT.write_text("\n".join(lines) + "\n")
+    C.write_results(REPORT, "\n".join(lines) + "\n")
     print(REPORT.read_text())
 
 

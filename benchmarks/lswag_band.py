@@ -213,7 +213,7 @@ def report(res: pd.DataFrame, chosen: str) -> None:
         "lswag_autoformer.md; PiT stores one, lswag_vit.md).",
         "",
     ]
-    REPORT.write_text("\n".join(lines) + "\n")
+    C.write_results(REPORT, "\n".join(lines) + "\n")
     print(f"wrote {REPORT}")
 
 

@@ -4,7 +4,7 @@ AutoFormer-Tiny: the 100 Auto-Prox subnets of ``gt_autoformer.json`` with their 
 The proxies that ``benchmarks/lswag_autoformer.py`` already scored (its cache
 ``results/lswag_autoformer.csv``: same batch, seed, band and settings) are reused; only the
 proxies registered since (AZ-NAS, VKDNW) are computed here, under the same settings
-(``results/cache/lswag_vit_autoformer.csv``, resumable). ``reg_swap`` is reported twice: with
+(``benchmarks/data/lswag_vit_autoformer.csv``, resumable). ``reg_swap`` is reported twice: with
 NAS-Bench-201's prior (mu = sigma = 1.5 M, the cached column) and with the space's own prior
 (``AutoFormerSpace.size_prior()``), recomputed exactly from the cached ``swap`` and
 ``params`` (reg_swap = swap * exp(-(params_M - mu)^2 / sigma)).
@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "results"
-CACHE = OUT / "cache"
+OUT = C.RESULTS
+CACHE = C.CACHE
 AF_CACHE = OUT / "lswag_autoformer.csv"
 AF_EXTRA = CACHE / "lswag_vit_autoformer.csv"
 PIT_CSV = CACHE / "lswag_vit_pit.csv"
@@ -395,7 +395,7 @@ def report() -> None:
         if len(errors):
             lines += ["", f"Warnings on {len(errors)} networks, e.g.: `{errors.iloc[0][:300]}`"]
         lines.append("")
-    REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    C.write_results(REPORT, "\n".join(lines) + "\n")
     print(f"wrote {REPORT}")
 
 

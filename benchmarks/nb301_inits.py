@@ -18,10 +18,10 @@ cell order):
   64 CIFAR-10 images of ``load_image_batch(n=64, random_state=0)``, float32, CPU, one thread.
 
 Every scored (cell, init) is appended at once to
-``benchmarks/results/cache/nb301_inits.csv``: the run resumes where it stopped.
+``benchmarks/data/nb301_inits.csv``: the run resumes where it stopped.
 
     OMP_NUM_THREADS=1 nohup nice -n 10 .venv/bin/python benchmarks/nb301_inits.py --run \\
-        --n-cells 150 --k 3 > benchmarks/results/cache/nb301_inits.log 2>&1 &
+        --n-cells 150 --k 3 > benchmarks/data/nb301_inits.log 2>&1 &
     python benchmarks/nb301_inits.py --report    # benchmarks/results/nb301_inits.md
 """
 
@@ -40,7 +40,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import proxy_tables as PT  # noqa: E402
-from zero_label import AZNAS_SET, SEARCH_RULE_SET, log_ranks, rho_last  # noqa: E402
+from _common import AZNAS_SET, SEARCH_RULE_SET, log_ranks, rho_last  # noqa: E402
 
 BENCH = PT.BENCHES["nb301-cifar10"]
 #: the training-free default's proxies, the rest of AZ-NAS (same pass) and nwot (NB301's
@@ -279,7 +279,7 @@ def report(args: argparse.Namespace) -> None:
         f"scored here; median load average {here['load'].median():.1f} on "
         f"{os.cpu_count()} cores): k initialisations cost k times one.\n"
     )
-    REPORT.write_text("\n".join(lines) + "\n")
+    C.write_results(REPORT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -21,7 +21,7 @@ not reported; the report uses seeds 0..29.
     python benchmarks/predictors.py --report-only
 
 Runs are cached per (benchmark, feature set, n, seed, predictor) in
-``results/cache/predictors_runs.csv``; a stopped run resumes.
+``benchmarks/data/predictors_runs.csv``; a stopped run resumes.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ _CELL_PARTS = ("graph", "normal", "reduce", "from1")
 ABLATION_BENCHMARKS = ["nb201-cifar10", "nb301-cifar10", "tnb101-micro-jigsaw"]
 ABLATION_SEEDS = range(10)
 SIDE_SEEDS = range(10)  # side comparisons: other feature sets, n >= 256
+if C.QUICK:  # `python -m benchmarks run predictors --quick`: one table, two sizes
+    BENCHMARKS = SIZE_BENCHMARKS = ABLATION_BENCHMARKS = ["nb201-cifar10"]
+    SIZES = [32, 100]
+    GRAPH_GROUPS = dict(list(GRAPH_GROUPS.items())[:1])
 
 # Published few-label predictors (Spearman, their own protocols: see ../shared/notes/ANCHORS.md)
 PUBLISHED = [
@@ -307,7 +311,7 @@ def write_dev() -> None:
         lines.append(
             f"| {p} | " + " | ".join(cells) + f" | {part.rho.mean():.3f} | {part.rho.min():.3f} |"
         )
-    DEV_REPORT.write_text("\n".join(lines) + "\n")
+    C.write_results(DEV_REPORT, "\n".join(lines) + "\n")
     print(f"wrote {DEV_REPORT}")
 
 
@@ -430,8 +434,7 @@ def write_report() -> None:
         "Not tried: semi-supervised use of unlabelled architectures and a small graph network "
         "(FLAN's pretraining on unlabelled architectures).",
     ]
-    REPORT.write_text("\n".join(lines) + "\n")
-    print(f"wrote {REPORT}")
+    C.write_results(REPORT, "\n".join(lines) + "\n")
 
 
 def main() -> None:

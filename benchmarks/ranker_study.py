@@ -40,9 +40,9 @@ import _common as C  # noqa: E402
 
 N_LABELLED = 100
 TIE_RHO = 0.001  # grid points this close to the best tuning rho count as tied
-EVAL_SEEDS = range(10)
-TUNE_SEEDS = range(100, 105)
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "ranker_study.md")
+EVAL_SEEDS = range(2) if C.QUICK else range(10)
+TUNE_SEEDS = range(100, 101) if C.QUICK else range(100, 105)
+RESULTS = C.RESULTS / "ranker_study.md"
 
 # XGBoost's own defaults (xgboost 3.x): 100 trees, depth 6, learning rate 0.3, no subsampling
 XGB_LIBRARY_DEFAULTS = dict(
@@ -458,10 +458,8 @@ def main() -> None:
         *tune_log,
         "",
     ]
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w") as fh:
-        fh.write("\n".join(out))
-    print(f"wrote {RESULTS} in {total:.0f}s", file=sys.stderr)
+    C.write_results(RESULTS, "\n".join(out) + "\n")
+    print(f"in {total:.0f}s", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Scaling ProxyFeaturizer beyond one process: Dask throughput, memory, the score store.
 
-Two measurements, each written to JSON under ``benchmarks/results/cache/`` and rendered to
+Two measurements, each written to JSON under ``benchmarks/data/`` and rendered to
 ``benchmarks/results/scale.md`` by ``report``:
 
 ``throughput``
@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-CACHE = RESULTS / "cache"
+RESULTS = C.RESULTS
+CACHE = C.CACHE
 IMAGES = C.DATA / "images" / "cifar10_960_uint8.npz"
 THROUGHPUT_JSON = CACHE / "scale_throughput.json"
 FULL_JSONL = CACHE / "scale_full.jsonl"
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         run_full(args.store, args.every, args.limit, args.log)
         if args.log != FULL_JSONL:
             return 0
-    (RESULTS / "scale.md").write_text(render())
+    C.write_results(RESULTS / "scale.md", render())
     return 0
 
 

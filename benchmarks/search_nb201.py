@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +38,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budgets", default="100,300,1000")
     parser.add_argument("--tasks", default="cifar10,cifar100,imagenet16-120")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "search_nb201.md"))
+    parser.add_argument("--out", default=str(C.RESULTS / "search_nb201.md"))
     parser.add_argument(
         "--from-json", action="store_true", help="only re-render the table from <out>.json"
     )
@@ -82,7 +86,7 @@ def main() -> None:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.from_json:
-        out.with_suffix(".json").write_text(json.dumps(runs, indent=1))
+        C.write_results(out.with_suffix(".json"), json.dumps(runs, indent=1))
     total = sum(r["seconds"] for r in runs)
     lines = [
         "# Zero-shot search on NAS-Bench-201 (tabular mode)",
@@ -188,7 +192,7 @@ def main() -> None:
             "  the cost of computing the proxies (not bundled; see ANCHORS.md for GPU costs).",
             "",
         ]
-    out.write_text("\n".join(lines))
+    C.write_results(out, "\n".join(lines) + "\n")
     print(f"wrote {out}")
 
 

@@ -7,7 +7,7 @@ Everything here reads tables that other scripts computed (no network is built):
   tables are used on the rows they hold, and say so);
 - ``benchmarks/results/lswag_autoformer.csv`` + ``cache/lswag_vit_autoformer.csv``: every
   proxy but VKDNW on the 100 AutoFormer-Tiny subnets of Auto-Prox (``lswag_vit.py``);
-- ``benchmarks/results/cache/proxy_tables/cost.csv``: CPU seconds per NB201 cell of every
+- ``benchmarks/data/proxy_tables/cost.csv``: CPU seconds per NB201 cell of every
   proxy alone (``proxy_tables.py --cost 8 --cost-benchmarks nb201-cifar10``);
 - ``benchmarks/results/zero_label_search/*.json``: live zero-label searches, when run.
 
@@ -40,6 +40,7 @@ from typing import Any
 import _common as C
 import numpy as np
 import pandas as pd
+from _common import AZNAS_SET, SEARCH_RULE_SET, log_ranks, rho_last
 
 OUT = C.RESULTS
 REPORT = OUT / "zero_label.md"
@@ -86,30 +87,10 @@ def quiet_load(name: str, libranas_proxies: Any = None) -> Any:
 # ------------------------------------------------------------------------- fusions
 
 
-def log_ranks(table: pd.DataFrame) -> pd.DataFrame:
-    """Per column, the log-rank score of that column alone (``ZCRanker("log-rank")`` on one
-    column); the log-rank of a set is the NaN-mean of its columns' (what ZCRanker computes)."""
-    from libranas import ZCRanker
-
-    out = {}
-    for c in table.columns:
-        col = table[[c]]
-        out[c] = ZCRanker("log-rank").fit(col).predict(col)
-    return pd.DataFrame(out, index=table.index)
-
-
 def fused(lr: pd.DataFrame, cols: list[str]) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(lr[cols].to_numpy(), axis=1)
-
-
-def rho_last(score: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rho with an unscored architecture (every proxy failed) ranked last."""
-    from scipy.stats import spearmanr
-
-    s = np.where(np.isnan(score), -np.inf, score)
-    return float(spearmanr(s, y).statistic)
 
 
 # ---------------------------------------------------------------------- dev tables
@@ -149,9 +130,6 @@ def nb201_costs() -> pd.Series:
 #: the pool the default was first chosen from (commit 1ac752f): the 20 proxies of the first
 #: tables; AZ-NAS's four joined the NB201 CIFAR-10 table later (after the default's NB301
 #: result had been seen), so the report applies the same rule to both pools
-#: AZ-NAS's four proxies as ``--proxies`` lists them (libranas.proxies.aznas.AZNAS_PROXIES
-#: and TRAINING_FREE_SEARCH_DEFAULT, not imported here to keep torch out of this script)
-AZNAS_SET = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 FIRST_POOL_LEFT_OUT = tuple(sorted(AZNAS_SET))
 
 
@@ -221,8 +199,6 @@ def select(verbose: bool = True, leave_out: tuple[str, ...] = ()) -> dict[str, A
 TOP_POP = 100
 TOP_DRAWS = 1000
 SEARCH_GAIN = 0.1  # accuracy points an added proxy must gain on that expectation
-#: what select_search picks (checked in the report): the ranking default plus az_progressivity
-SEARCH_RULE_SET = ("az_expressivity", "az_progressivity", "az_trainability", "params", "zico")
 
 
 def top_draws(n: int, pop: int = TOP_POP, draws: int = TOP_DRAWS, seed: int = 0) -> np.ndarray:
@@ -1467,7 +1443,7 @@ def report() -> None:
             "initialisation.",
         ]
     lines.append("")
-    REPORT.write_text("\n".join(lines) + "\n")
+    C.write_results(REPORT, "\n".join(lines) + "\n")
     print(f"wrote {REPORT}")
 
 

@@ -416,7 +416,7 @@ def report(args: argparse.Namespace) -> None:
     if not cells.empty:
         _findings(out, cells, tg, aznas_aggregate, log_rank_sum)
     path = C.RESULTS / "new_proxies.md"
-    path.write_text("\n".join(lines) + "\n")
+    C.write_results(path, "\n".join(lines) + "\n")
     print(f"wrote {path}")
 
 

@@ -1,0 +1,240 @@
+"""The registry of benchmark studies: what each measures, how to regenerate it, how long.
+
+One :class:`Study` per module of ``benchmarks/``. ``steps`` are the command lines (arguments
+of ``python benchmarks/<module>.py``) that regenerate the results files from the caches in
+``benchmarks/data`` (resuming a stopped run); ``quick`` runs the same code on a tiny subset
+into a scratch folder (``--quick``: seconds to a minute; CI runs every study so). Times are
+on the reference machine (2 shared cores, no GPU): ``time_cached`` with the committed caches,
+``time_uncached`` to recompute everything the caches hold.
+
+To add a study: write ``benchmarks/<name>.py`` (protocol in its docstring, computation in
+functions, the report written once through ``_common.write_results``), then add its entry
+here with a ``quick`` invocation that finishes in under a minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    module: str  # benchmarks/<module>.py
+    measures: str
+    results: tuple[str, ...]  # files under benchmarks/results
+    steps: tuple[tuple[str, ...], ...]  # full regeneration (resumes from the caches)
+    time_cached: str
+    time_uncached: str
+    caches: tuple[str, ...] = ()  # files or folders under benchmarks/data it writes
+    #: the tiny-subset run; None where no such run exists yet (the reason in quick_note)
+    quick: tuple[tuple[str, ...], ...] | None = None
+    #: caches of OTHER studies (under benchmarks/data, or results files) a quick run reads;
+    #: copied into the scratch folder, so the quick run never writes to the real ones
+    quick_inputs: tuple[str, ...] = ()
+    quick_note: str = ""
+    needs_data: bool = True  # reads ../shared/data (image batches, source tables)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+STUDIES: dict[str, Study] = {
+    s.name: s
+    for s in [
+        Study(
+            "predictors",
+            "predictors",
+            "few-label performance predictors: ZCRanker on proxies / one-hot / graph features, "
+            "30 splits, every bundled table",
+            ("predictors.md",),
+            ((),),
+            "about 1 min",
+            "about 3 h",
+            caches=("predictors_runs.csv",),
+            quick=(("--quick",),),
+            needs_data=False,
+        ),
+        Study(
+            "combination",
+            "combination",
+            "LIBRA proxy combinations vs the paper's Table 1 (100 labels, 30 seeds, every table)",
+            ("combination.md", "combination_raw.csv"),
+            ((),),
+            "about 10 min (no cache)",
+            "about 10 min",
+            quick=((),),
+            needs_data=False,
+        ),
+        Study(
+            "ranker_study",
+            "ranker_study",
+            "ZCRanker methods and XGBoost settings on NB201 CIFAR-10 (100 labels, 10 seeds)",
+            ("ranker_study.md",),
+            ((),),
+            "about 3 min (no cache)",
+            "about 3 min",
+            quick=((),),
+            needs_data=False,
+        ),
+        Study(
+            "search_nb201",
+            "search_nb201",
+            "zero-shot search on NB201 from the tables: random / evolution / TPE, 3 budgets",
+            ("search_nb201.md", "search_nb201.json"),
+            (("--from-json",),),
+            "seconds (re-renders search_nb201.json)",
+            "about 10 min per seed and task",
+            quick=(("--seeds", "1", "--budgets", "20", "--tasks", "cifar10"),),
+            needs_data=False,
+        ),
+        Study(
+            "search_pick_rules",
+            "search_pick_rules",
+            "which proxy set a training-free NB201 search should rank with (10 seeds per set)",
+            ("search_pick_rules.md",),
+            ((),),
+            "about 5 min (no cache)",
+            "about 5 min",
+            quick=((),),
+            needs_data=False,
+        ),
+        Study(
+            "fidelity",
+            "fidelity",
+            "our proxies vs NAS-Bench-Suite-Zero's precomputed values on NB201 cells",
+            ("fidelity.md", "fidelity.csv"),
+            (("--report-only",),),
+            "seconds",
+            "about 10 h (every cell of three tasks)",
+            caches=("fidelity_cells.csv",),
+            quick=(("--tasks", "cifar10", "--n-cells", "2"),),
+        ),
+        Study(
+            "featurizer_speed",
+            "featurizer_speed",
+            "one shared NetworkPass vs one pass per proxy vs ProxyFeaturizer.transform (speed)",
+            ("featurizer_speed.md",),
+            (("--n-cells", "10", "--threads", "1"),),
+            "about 15 min (timing: always recomputed)",
+            "about 15 min",
+            caches=("featurizer_speed_raw.csv",),
+            quick=(("--n-cells", "1", "--proxies", "params", "nwot", "snip"),),
+        ),
+        Study(
+            "lswag_nb201",
+            "lswag_nb201",
+            "L-SWAG on NB201 vs the paper (rho 0.79/0.83/0.80), its ablation, the band",
+            ("lswag_nb201.md", "lswag_nb201.csv"),
+            (("--report-only",),),
+            "about 1 min",
+            "about 12 h (2,173 cells)",
+            caches=("lswag_cells.csv", "lswag_calibration.csv"),
+            quick=(("--tasks", "cifar10", "--n-cells", "3", "--n-calibration", "2"),),
+        ),
+        Study(
+            "lswag_band",
+            "lswag_band",
+            "which L-SWAG layer band generalises on NB201 (rule chosen on CIFAR-10)",
+            ("lswag_band.md",),
+            ((),),
+            "about 1 min (reads lswag_nb201's caches)",
+            "that of lswag_nb201",
+            quick=((),),
+            quick_inputs=("lswag_cells.csv", "lswag_calibration.csv"),
+        ),
+        Study(
+            "lswag_autoformer",
+            "lswag_autoformer",
+            "L-SWAG and every proxy on 100 trained AutoFormer-Tiny ViTs (7 targets)",
+            ("lswag_autoformer.md", "lswag_autoformer.csv", "lswag_autoformer_profile.json"),
+            (("report",),),
+            "about 3 min (report from lswag_autoformer.csv)",
+            "about 2 h",
+            quick=None,
+            quick_note="no tiny-subset mode yet: its steps score all 100 networks",
+        ),
+        Study(
+            "lswag_vit",
+            "lswag_vit",
+            "every proxy on AutoFormer-Tiny (100 subnets) and PiT (no ground truth)",
+            ("lswag_vit.md",),
+            (("report",),),
+            "about 1 min",
+            "about 3 h",
+            caches=("lswag_vit_autoformer.csv", "lswag_vit_pit.csv"),
+            quick=(("report",),),
+            quick_inputs=(
+                "lswag_vit_autoformer.csv",
+                "lswag_vit_pit.csv",
+                "results:lswag_autoformer.csv",
+            ),
+        ),
+        Study(
+            "proxy_tables",
+            "proxy_tables",
+            "the shipped libranas proxy tables (NB201 x3, NB301): provenance, cost, agreement",
+            ("proxy_tables.md",),
+            (("--report",),),
+            "about 2 min",
+            "days (every proxy on every cell; resumable)",
+            caches=("proxy_tables/",),
+            quick=(("--report",),),
+            quick_inputs=("proxy_tables/", "lswag_cells.csv", "zero_label_cells.csv"),
+        ),
+        Study(
+            "zero_label_proxies",
+            "zero_label_proxies",
+            "the newer proxies (AZ-NAS, VKDNW, ...) on NB201 cells, and k initialisations",
+            ("new_proxies.md",),
+            (("report",),),
+            "about 1 min",
+            "about 6 h",
+            caches=("zero_label_cells.csv", "zero_label_inits.csv"),
+            quick=(("score", "--n-cells", "2", "--variants", "base"),),
+        ),
+        Study(
+            "zero_label",
+            "zero_label",
+            "the training-free default: proxy-set selection rule on dev tables, held-out rho",
+            ("zero_label.md",),
+            (("report",),),
+            "about 5 min (reads every cache of benchmarks/data)",
+            "that of proxy_tables, zero_label_search, nb301_inits, lswag_vit",
+            quick=(("report",),),
+            quick_inputs=("*",),
+        ),
+        Study(
+            "zero_label_search",
+            "zero_label_search",
+            "training-free evolutionary search on NB201 / DARTS / AutoFormer with the default",
+            (),
+            (("nb201",),),
+            "minutes (resumes from its JSONL logs)",
+            "about 10 h per space and seed",
+            caches=("zero_label_search/",),
+            quick=(("nb201", "--seeds", "0", "--budget", "6", "--population", "3"),),
+        ),
+        Study(
+            "nb301_inits",
+            "nb301_inits",
+            "averaging k initialisations on NB301 (noise control of the zero-label ranking)",
+            ("nb301_inits.md",),
+            (("--report",),),
+            "seconds",
+            "about 4 h (150 cells x 3 inits)",
+            caches=("nb301_inits.csv",),
+            quick=(("--run", "--n-cells", "1", "--k", "2", "--verify", "0"),),
+        ),
+        Study(
+            "scale",
+            "scale",
+            "featurizer throughput and a full-table run with a store (scale)",
+            ("scale.md",),
+            (("report",),),
+            "seconds",
+            "about 2 h",
+            caches=("scale_throughput.json", "scale_full.jsonl"),
+            quick=(("throughput", "--n-archs", "2", "--batch", "2", "--rounds", "1"),),
+            quick_inputs=("scale_full.jsonl",),
+        ),
+    ]
+}
