@@ -312,6 +312,51 @@ class LibraSelector(SelectorMixin, BaseEstimator):
             The fitted selector.
         """
         self._check_params()
+        X, y, names, has_names = self._validate_fit_data(X, y)
+        n, p = X.shape
+        min_rows = self._min_rows()
+        bins_desc = "'sturges' binning" if self.bins == "sturges" else f"bins={self.bins}"
+        if n < min_rows:
+            raise ValueError(
+                f"LibraSelector needs at least {min_rows} architectures for {bins_desc} "
+                f"(as many rows as histogram bins), got {n}"
+            )
+        if np.ptp(y) == 0:
+            raise ValueError("y is constant: Spearman correlations with it are undefined")
+        pt_idx = column_indices(
+            self.passthrough or [], names if has_names else None, p, "passthrough"
+        )
+        bias_idx = self._bias_index(names, has_names)
+        finite = np.isfinite(X)
+        _warn_infinite_columns(X, names)
+
+        proxy_idx = [j for j in range(p) if j not in pt_idx]
+        if not proxy_idx:
+            raise ValueError("no proxy columns: every column of X is listed in passthrough")
+        # step 1: Spearman rho of each usable proxy column; z1 the best
+        rho, excluded = _proxy_correlations(X, y, finite, proxy_idx, names, min_rows, bins_desc)
+        candidates = list(rho)  # input order
+        z1 = max(candidates, key=lambda j: rho[j])  # max() keeps the first of equal maxima
+        # step 2: the window of close competitors
+        window = [j for j in candidates if j != z1 and rho[z1] - self.window < rho[j] <= rho[z1]]
+        # step 3: information gain of each window member given z1
+        ig = _window_information_gain(X, y, finite, z1, window, names, min_rows, self._n_bins)
+        # step 4: bias correlations of every candidate and of the target
+        auto_bias = isinstance(self.bias, str) and self.bias == "auto"
+        bias_idx, b, b_target = _bias_correlations(
+            X, y, finite, bias_idx, candidates, names, min_rows, auto_bias
+        )
+        # step 5: z1, then the minimum-gain member, then the best bias match
+        selected = _select(z1, window, ig, b, b_target, bias_idx, self.max_proxies)
+
+        self._set_fitted(
+            names, n, p, selected, pt_idx, proxy_idx, rho, window, ig, bias_idx, b, b_target
+        )
+        self.excluded_ = excluded
+        return self
+
+    def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+        """X and y as float arrays (NaN allowed in X), and the column names."""
         check_has_columns(X, type(self).__name__)
         X, y = validate_data(
             self,
@@ -323,141 +368,40 @@ class LibraSelector(SelectorMixin, BaseEstimator):
             y_numeric=True,
         )
         y = np.asarray(y, dtype=np.float64)
-        n, p = X.shape
-        min_rows = self._min_rows()
-        bins_desc = "'sturges' binning" if self.bins == "sturges" else f"bins={self.bins}"
-        if n < min_rows:
-            raise ValueError(
-                f"LibraSelector needs at least {min_rows} architectures for {bins_desc} "
-                f"(as many rows as histogram bins), got {n}"
-            )
-        if np.ptp(y) == 0:
-            raise ValueError("y is constant: Spearman correlations with it are undefined")
-
         has_names = hasattr(self, "feature_names_in_")
         names = (
-            [str(c) for c in self.feature_names_in_] if has_names else [f"x{i}" for i in range(p)]
+            [str(c) for c in self.feature_names_in_]
+            if has_names
+            else [f"x{i}" for i in range(X.shape[1])]
         )
+        return X, y, names, has_names
 
-        pt_idx = column_indices(
-            self.passthrough or [], names if has_names else None, p, "passthrough"
-        )
+    def _bias_index(self, names: list[str], has_names: bool) -> int | None:
+        """The column of the bias step: ``params`` for ``"auto"`` (when named), or none."""
         if isinstance(self.bias, str) and self.bias == "auto":
-            bias_idx = names.index("params") if has_names and "params" in names else None
-        elif self.bias is None:
-            bias_idx = None
-        else:
-            bias_idx = self._resolve(self.bias, names, has_names, "bias")
+            return names.index("params") if has_names and "params" in names else None
+        if self.bias is None:
+            return None
+        return self._resolve(self.bias, names, has_names, "bias")
 
-        finite = np.isfinite(X)
-        inf_cols = [names[j] for j in range(p) if np.isinf(X[:, j]).any()]
-        if inf_cols:
-            warnings.warn(
-                f"columns {inf_cols} contain +-inf; those rows are ignored for the statistics "
-                f"of those columns (not imputed)",
-                UserWarning,
-                stacklevel=2,
-            )
-
-        # --- step 1: Spearman rho of each proxy column
-        proxy_idx = [j for j in range(p) if j not in pt_idx]
-        if not proxy_idx:
-            raise ValueError("no proxy columns: every column of X is listed in passthrough")
-        rho = {}
-        excluded: dict[str, str] = {}
-        for j in proxy_idx:
-            m = finite[:, j]
-            if m.sum() < min_rows:
-                excluded[names[j]] = (
-                    f"only {int(m.sum())} finite rows, {bins_desc} needs {min_rows}"
-                )
-            elif np.ptp(X[m, j]) == 0:
-                excluded[names[j]] = "constant on its finite rows (Spearman rho undefined)"
-            else:
-                rho[j] = _spearman(X[m, j], y[m])
-        for name, reason in excluded.items():
-            warnings.warn(f"proxy column {name!r} skipped: {reason}", UserWarning, stacklevel=2)
-        if not rho:
-            raise ValueError(f"no usable proxy column in X: {excluded}")
-        candidates = list(rho)  # input order
-        z1 = max(candidates, key=lambda j: rho[j])  # max() keeps the first of equal maxima
-        rho_best = rho[z1]
-
-        # --- step 2: window
-        window = [j for j in candidates if j != z1 and rho_best - self.window < rho[j] <= rho_best]
-
-        # --- step 3: information gain of each window member given z1
-        ig = {}
-        for j in window:
-            m = finite[:, z1] & finite[:, j]
-            if m.sum() < min_rows:
-                warnings.warn(
-                    f"window member {names[j]!r} shares only {int(m.sum())} finite rows with "
-                    f"{names[z1]!r}; its information gain is undefined and it is skipped in "
-                    f"the minimum-gain step",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                ig[j] = np.nan
-            else:
-                ig[j] = _information_gain(y[m], X[m, z1], X[m, j], self._n_bins(int(m.sum())))
-
-        # --- step 4 inputs: bias correlations
-        b = {}
-        bias_series = None
-        auto_bias = isinstance(self.bias, str) and self.bias == "auto"
-        if bias_idx is not None and auto_bias:
-            mb = finite[:, bias_idx]
-            if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
-                warnings.warn(
-                    f"bias='auto': column 'params' has fewer than {min_rows} finite rows or is "
-                    "constant, so the bias step is skipped (bias_column_ is None)",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                bias_idx = None
-        if bias_idx is not None:
-            mb = finite[:, bias_idx]
-            if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
-                raise ValueError(
-                    f"bias column {names[bias_idx]!r} has fewer than {min_rows} finite rows or "
-                    f"is constant: its Spearman correlations are undefined (use bias=None to "
-                    f"skip the bias step)"
-                )
-            b_target = _spearman(y[mb], X[mb, bias_idx])
-            for j in candidates:
-                m = mb & finite[:, j]
-                ok = m.sum() >= min_rows and np.ptp(X[m, j]) > 0
-                b[j] = _spearman(X[m, j], X[m, bias_idx]) if ok else np.nan
-            bias_series = pd.Series(
-                [b[j] for j in candidates] + [b_target],
-                index=[names[j] for j in candidates] + [TARGET_KEY],
-                name="spearman_with_" + names[bias_idx],
-            )
-
-        # --- selection
-        selected = [z1]
-        remaining = list(window)
-        if self.max_proxies >= 2:
-            pool = [j for j in remaining if np.isfinite(ig[j])]
-            if pool:
-                z2 = min(pool, key=lambda j: ig[j])
-                selected.append(z2)
-                remaining.remove(z2)
-        if self.max_proxies >= 3 and remaining:
-            if bias_idx is not None:
-                pool = [j for j in remaining if np.isfinite(b[j])]
-                key = lambda j: abs(b_target - b[j])  # noqa: B023
-            else:
-                pool = [j for j in remaining if np.isfinite(ig[j])]
-                key = lambda j: ig[j]  # noqa: B023
-            if pool:
-                selected.append(min(pool, key=key))
-
+    def _set_fitted(
+        self,
+        names: list[str],
+        n: int,
+        p: int,
+        selected: list[int],
+        pt_idx: list[int],
+        proxy_idx: list[int],
+        rho: dict[int, float],
+        window: list[int],
+        ig: dict[int, float],
+        bias_idx: int | None,
+        b: dict[int, float],
+        b_target: float,
+    ) -> None:
         support = np.zeros(p, dtype=bool)
         support[selected] = True
         support[pt_idx] = True
-
         self.selected_ = [names[j] for j in selected]
         self.passthrough_ = [names[j] for j in pt_idx]
         self.support_ = support
@@ -472,13 +416,18 @@ class LibraSelector(SelectorMixin, BaseEstimator):
             name="information_gain",
             dtype=np.float64,
         )
-        self.bias_ = bias_series
+        self.bias_ = None
+        if bias_idx is not None:
+            candidates = list(rho)
+            self.bias_ = pd.Series(
+                [b[j] for j in candidates] + [b_target],
+                index=[names[j] for j in candidates] + [TARGET_KEY],
+                name="spearman_with_" + names[bias_idx],
+            )
         self.bias_column_ = None if bias_idx is None else names[bias_idx]
         self.window_ = [names[j] for j in window]
-        self.excluded_ = excluded
         self.n_bins_ = self._n_bins(n)
         self._output_idx = np.array(selected + pt_idx, dtype=np.intp)
-        return self
 
     # ------------------------------------------------------------------ selector API
     def _get_support_mask(self) -> np.ndarray:
@@ -563,3 +512,150 @@ class LibraSelector(SelectorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+# ---------------------------------------------------------------- steps of Algorithm 1
+# Warnings use stacklevel=3: they are raised two calls below the user's ``fit``.
+
+
+def _warn_infinite_columns(X: np.ndarray, names: list[str]) -> None:
+    inf_cols = [names[j] for j in range(X.shape[1]) if np.isinf(X[:, j]).any()]
+    if inf_cols:
+        warnings.warn(
+            f"columns {inf_cols} contain +-inf; those rows are ignored for the statistics "
+            f"of those columns (not imputed)",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _proxy_correlations(
+    X: np.ndarray,
+    y: np.ndarray,
+    finite: np.ndarray,
+    proxy_idx: list[int],
+    names: list[str],
+    min_rows: int,
+    bins_desc: str,
+) -> tuple[dict[int, float], dict[str, str]]:
+    """Step 1: Spearman rho of each proxy column on its finite rows, and the columns skipped
+    (too few finite rows, or constant) with the reason."""
+    rho = {}
+    excluded: dict[str, str] = {}
+    for j in proxy_idx:
+        m = finite[:, j]
+        if m.sum() < min_rows:
+            excluded[names[j]] = f"only {int(m.sum())} finite rows, {bins_desc} needs {min_rows}"
+        elif np.ptp(X[m, j]) == 0:
+            excluded[names[j]] = "constant on its finite rows (Spearman rho undefined)"
+        else:
+            rho[j] = _spearman(X[m, j], y[m])
+    for name, reason in excluded.items():
+        warnings.warn(f"proxy column {name!r} skipped: {reason}", UserWarning, stacklevel=3)
+    if not rho:
+        raise ValueError(f"no usable proxy column in X: {excluded}")
+    return rho, excluded
+
+
+def _window_information_gain(
+    X: np.ndarray,
+    y: np.ndarray,
+    finite: np.ndarray,
+    z1: int,
+    window: list[int],
+    names: list[str],
+    min_rows: int,
+    n_bins: Any,
+) -> dict[int, float]:
+    """Step 3: information gain of each window member given the best proxy ``z1`` (NaN where
+    the two share fewer than ``min_rows`` finite rows)."""
+    ig = {}
+    for j in window:
+        m = finite[:, z1] & finite[:, j]
+        if m.sum() < min_rows:
+            warnings.warn(
+                f"window member {names[j]!r} shares only {int(m.sum())} finite rows with "
+                f"{names[z1]!r}; its information gain is undefined and it is skipped in "
+                f"the minimum-gain step",
+                UserWarning,
+                stacklevel=3,
+            )
+            ig[j] = np.nan
+        else:
+            ig[j] = _information_gain(y[m], X[m, z1], X[m, j], n_bins(int(m.sum())))
+    return ig
+
+
+def _bias_correlations(
+    X: np.ndarray,
+    y: np.ndarray,
+    finite: np.ndarray,
+    bias_idx: int | None,
+    candidates: list[int],
+    names: list[str],
+    min_rows: int,
+    auto_bias: bool,
+) -> tuple[int | None, dict[int, float], float]:
+    """Step 4's inputs: Spearman of each candidate and of ``y`` with the bias column.
+
+    Returns the bias column (None when there is none, or when ``bias="auto"`` found an
+    unusable ``params``, with a warning), each candidate's correlation and the target's.
+    """
+    b: dict[int, float] = {}
+    b_target = np.nan
+    if bias_idx is not None and auto_bias:
+        mb = finite[:, bias_idx]
+        if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
+            warnings.warn(
+                f"bias='auto': column 'params' has fewer than {min_rows} finite rows or is "
+                "constant, so the bias step is skipped (bias_column_ is None)",
+                UserWarning,
+                stacklevel=3,
+            )
+            bias_idx = None
+    if bias_idx is not None:
+        mb = finite[:, bias_idx]
+        if mb.sum() < min_rows or np.ptp(X[mb, bias_idx]) == 0:
+            raise ValueError(
+                f"bias column {names[bias_idx]!r} has fewer than {min_rows} finite rows or "
+                f"is constant: its Spearman correlations are undefined (use bias=None to "
+                f"skip the bias step)"
+            )
+        b_target = _spearman(y[mb], X[mb, bias_idx])
+        for j in candidates:
+            m = mb & finite[:, j]
+            ok = m.sum() >= min_rows and np.ptp(X[m, j]) > 0
+            b[j] = _spearman(X[m, j], X[m, bias_idx]) if ok else np.nan
+    return bias_idx, b, b_target
+
+
+def _select(
+    z1: int,
+    window: list[int],
+    ig: dict[int, float],
+    b: dict[int, float],
+    b_target: float,
+    bias_idx: int | None,
+    max_proxies: int,
+) -> list[int]:
+    """Step 5: ``z1``; then the window member of minimum information gain; then the one
+    whose bias correlation is closest to the target's (minimum gain again without a bias
+    column)."""
+    selected = [z1]
+    remaining = list(window)
+    if max_proxies >= 2:
+        pool = [j for j in remaining if np.isfinite(ig[j])]
+        if pool:
+            z2 = min(pool, key=lambda j: ig[j])
+            selected.append(z2)
+            remaining.remove(z2)
+    if max_proxies >= 3 and remaining:
+        if bias_idx is not None:
+            pool = [j for j in remaining if np.isfinite(b[j])]
+            key = lambda j: abs(b_target - b[j])  # noqa: E731
+        else:
+            pool = [j for j in remaining if np.isfinite(ig[j])]
+            key = lambda j: ig[j]  # noqa: E731
+        if pool:
+            selected.append(min(pool, key=key))
+    return selected
