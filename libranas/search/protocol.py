@@ -55,6 +55,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -472,10 +473,66 @@ def search(
     >>> r["n_labelled"], r["selected_proxies"][:2]
     (0, ['freerea_synflow', 'freerea_logsynflow'])
     """
+    t0 = time.perf_counter()
+    state = _prepare(
+        space, task, budget, labelled, method, mode, refine, ranker, proxies, population,
+        constraints, live_options, random_state,
+    )  # fmt: skip
+    state.store = get_storage(storage)
+    # called here, not in a phase function: its warning's stacklevel names search's caller
+    _check_protocol_record(state.store, _protocol_settings(state))
+    state.settings = {
+        "constraints": state.constraints,
+        "storage": state.store,
+        "batch_size": batch_size,
+        "population": population,
+        "sample_size": sample_size,
+    }
+    labels, tracker = _run_phases(state)
+    return _result(state, labels, tracker, t0)
+
+
+@dataclass
+class _SearchState:
+    """What the phases of :func:`search` share: the validated settings, the resolved space,
+    table and constraints, the scorer, and the loops' settings and storage."""
+
+    space: Any
+    task: str | None
+    table: Any
+    scorer: Any
+    constraints: Any
+    budget: int
+    labelled: int
+    method: str
+    mode: str
+    refine: bool
+    ranker: str
+    seed: int
+    store: Any = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _prepare(
+    space: Any,
+    task: str | None,
+    budget: int,
+    labelled: int,
+    method: str,
+    mode: str,
+    refine: bool,
+    ranker: str | None,
+    proxies: Any,
+    population: int,
+    constraints: Any,
+    live_options: dict[str, Any] | None,
+    random_state: int,
+) -> _SearchState:
+    """Validate the settings; resolve the space, the search table, the constraints and the
+    scorer (tabular or live)."""
     from libranas.ranker import TRAINING_FREE_METHODS
     from libranas.spaces import get_space
 
-    t0 = time.perf_counter()
     _check(budget, labelled, method, mode, random_state, ranker, population)
     space = get_space(space)
     ranker = ranker or ("xgboost" if labelled else "log-rank")
@@ -509,38 +566,44 @@ def search(
         scorer = _live_scorer(space, task, ranker, labelled, seed, live_options)
     if labelled:
         _check_first_round(scorer, labelled, refine)
-    store = get_storage(storage)
-    _check_protocol_record(
-        store,
-        {
-            "task": task,
-            "mode": mode,
-            "budget": int(budget),
-            "labelled": int(labelled),
-            "method": method,
-            "refine": bool(refine),
-            "ranker": ranker,
-            "proxies": _scorer_proxies(scorer),
-            "live": _describe_live(scorer) if mode == "live" else None,
-        },
+    return _SearchState(
+        space, task, table, scorer, fitted, budget, labelled, method, mode, refine, ranker, seed
     )
-    settings = {
-        "constraints": fitted,
-        "storage": store,
-        "batch_size": batch_size,
-        "population": population,
-        "sample_size": sample_size,
+
+
+def _protocol_settings(state: _SearchState) -> dict[str, Any]:
+    """The settings a storage records for one search (a resume must repeat them)."""
+    return {
+        "task": state.task,
+        "mode": state.mode,
+        "budget": int(state.budget),
+        "labelled": int(state.labelled),
+        "method": state.method,
+        "refine": bool(state.refine),
+        "ranker": state.ranker,
+        "proxies": _scorer_proxies(state.scorer),
+        "live": _describe_live(state.scorer) if state.mode == "live" else None,
     }
-    rng = np.random.default_rng([seed, 7])
-    if labelled:
-        lab, tracker = _labelled_search(
-            space, table, scorer, fitted, rng, budget, labelled, method, refine, settings, seed
-        )
-    else:
-        lab, tracker = (
-            [],
-            _label_free_search(space, scorer, fitted, rng, budget, method, refine, settings, seed),
-        )
+
+
+def _run_phases(state: _SearchState) -> tuple[list[Any], _Tracker]:
+    """Both phases of the search: the labelled architectures and the tracker."""
+    rng = np.random.default_rng([state.seed, 7])
+    s = state
+    if s.labelled:
+        return _labelled_search(
+            s.space, s.table, s.scorer, s.constraints, rng, s.budget, s.labelled, s.method,
+            s.refine, s.settings, s.seed,
+        )  # fmt: skip
+    tracker = _label_free_search(
+        s.space, s.scorer, s.constraints, rng, s.budget, s.method, s.refine, s.settings, s.seed
+    )
+    return [], tracker
+
+
+def _result(state: _SearchState, lab: list[Any], tracker: _Tracker, t0: float) -> dict[str, Any]:
+    """The returned record: the best evaluated architecture under the final scorer."""
+    table, scorer = state.table, state.scorer
     evaluated = tracker.order
     final = np.asarray(scorer(evaluated), dtype=float)
     best_i = int(np.nanargmax(final))
@@ -549,16 +612,16 @@ def search(
     def test_acc(arch: Any) -> float | None:
         return None if table is None else float(table.meta["test_acc"][arch])
 
-    selector = scorer.pipeline.named_steps.get("select") if labelled else None
+    selector = scorer.pipeline.named_steps.get("select") if state.labelled else None
     features = scorer.features([best])
     return {
-        "space": getattr(space, "name", str(space)),
-        "task": task,
-        "method": method,
-        "mode": mode,
-        "refine": bool(refine),
-        "seed": seed,
-        "budget": budget,
+        "space": getattr(state.space, "name", str(state.space)),
+        "task": state.task,
+        "method": state.method,
+        "mode": state.mode,
+        "refine": bool(state.refine),
+        "seed": state.seed,
+        "budget": state.budget,
         "best_arch": best,
         "predicted_score": float(final[best_i]),
         "proxy_scores": {
