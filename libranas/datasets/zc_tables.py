@@ -236,7 +236,30 @@ def load_zc_table(
     ((724, 12), 'nb201')
     """
     spath = str(path)
-    data = _open_json(path)
+    records, task, inferred_space = _task_records(_open_json(path), task, spath)
+    archs = list(records)
+    rows, proxy_names, y, idx, failed = _read_records(records, task, spath)
+    X = pd.DataFrame(rows, index=pd.Index(archs, name="arch"), columns=proxy_names, dtype=float)
+    X = X.where(np.isfinite(X.to_numpy()))  # +-inf -> NaN, reported below
+    bench = Benchmark(
+        name=name or f"{Path(spath).name}:{task}",
+        space=space or inferred_space,
+        task=task,
+        X=X,
+        y=pd.Series(y, index=X.index, name="val_accuracy"),
+        target="val_accuracy as stored in the NAS-Bench-Suite-Zero table",
+        meta=pd.DataFrame({"idx": idx}, index=X.index)
+        if any(i is not None for i in idx)
+        else pd.DataFrame(index=X.index),
+        source=spath,
+    )
+    _warn_non_finite(bench, failed)
+    return bench
+
+
+def _task_records(data: Any, task: str, spath: str) -> tuple[dict[str, Any], str, str | None]:
+    """The records of ``task`` in either layout, the bare task name and the space inferred
+    from the file (its name, or the old layout's space key)."""
     layout = _layout(data, spath)
     if layout == "task":
         tasks = data
@@ -259,14 +282,20 @@ def load_zc_table(
     records = tasks[task]
     if not isinstance(records, dict) or not records:
         raise ValueError(f"{spath!r}: task {task!r} holds no architectures")
+    return records, task, inferred_space
 
-    archs = list(records)
+
+def _read_records(
+    records: dict[str, Any], task: str, spath: str
+) -> tuple[list[list[float]], list[str] | None, np.ndarray, list[Any], dict[str, int]]:
+    """Proxy rows (failure sentinels as NaN), proxy names, accuracies, NB indices and the
+    count of failure sentinels per proxy; every architecture must have the same proxies."""
     proxy_names: list[str] | None = None
     rows: list[list[float]] = []
     failed: dict[str, int] = {}  # proxy -> architectures with the failure sentinel
-    y = np.empty(len(archs))
+    y = np.empty(len(records))
     idx: list[Any] = []
-    for i, arch in enumerate(archs):
+    for i, arch in enumerate(records):
         rec = records[arch]
         if not _is_record(rec):
             raise ValueError(f"{spath!r}: record of {arch!r} in {task!r} has no 'val_accuracy'")
@@ -289,23 +318,7 @@ def load_zc_table(
             raise ValueError(f"{spath!r}: val_accuracy of {arch!r} in {task!r} is {acc!r}")
         y[i] = float(acc)
         idx.append(rec.get("idx"))
-
-    X = pd.DataFrame(rows, index=pd.Index(archs, name="arch"), columns=proxy_names, dtype=float)
-    X = X.where(np.isfinite(X.to_numpy()))  # +-inf -> NaN, reported below
-    bench = Benchmark(
-        name=name or f"{Path(spath).name}:{task}",
-        space=space or inferred_space,
-        task=task,
-        X=X,
-        y=pd.Series(y, index=X.index, name="val_accuracy"),
-        target="val_accuracy as stored in the NAS-Bench-Suite-Zero table",
-        meta=pd.DataFrame({"idx": idx}, index=X.index)
-        if any(i is not None for i in idx)
-        else pd.DataFrame(index=X.index),
-        source=spath,
-    )
-    _warn_non_finite(bench, failed)
-    return bench
+    return rows, proxy_names, y, idx, failed
 
 
 def _warn_non_finite(bench: Benchmark, failed: dict[str, int] | None = None) -> None:
