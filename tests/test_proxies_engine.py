@@ -132,7 +132,7 @@ def darts_like_net(width: int = 6) -> nn.Module:
 
 
 def test_hooks_per_sample_handles_strided_dilated_and_grouped_convs(monkeypatch):
-    from libranas.proxies import _engine
+    from libranas.proxies import _per_sample
 
     torch.manual_seed(2)
     net = darts_like_net().double().train()
@@ -146,7 +146,7 @@ def test_hooks_per_sample_handles_strided_dilated_and_grouped_convs(monkeypatch)
     assert_stats_match(auto.per_sample_grads, reference_grads(net, x, y))
     assert auto.cache["per_sample_impl"] == "vmap"
     # slicing the output channels (across group boundaries) gives the same statistics
-    monkeypatch.setattr(_engine, "_HOOKS_SLICE_ELEMENTS", 1)
+    monkeypatch.setattr(_per_sample, "_HOOKS_SLICE_ELEMENTS", 1)
     sliced = NetworkPass(net, x, y, options={"per_sample_impl": "hooks"}).per_sample_grads
     assert_stats_match(sliced, reference_grads(net, x, y))
 
