@@ -214,7 +214,6 @@ def report(res: pd.DataFrame, chosen: str) -> None:
         "",
     ]
     C.write_results(REPORT, "\n".join(lines) + "\n")
-    print(f"wrote {REPORT}")
 
 
 def store(res: pd.DataFrame, chosen: str) -> None:

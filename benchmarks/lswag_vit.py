@@ -396,7 +396,6 @@ def report() -> None:
             lines += ["", f"Warnings on {len(errors)} networks, e.g.: `{errors.iloc[0][:300]}`"]
         lines.append("")
     C.write_results(REPORT, "\n".join(lines) + "\n")
-    print(f"wrote {REPORT}")
 
 
 def main() -> None:

@@ -312,7 +312,6 @@ def write_dev() -> None:
             f"| {p} | " + " | ".join(cells) + f" | {part.rho.mean():.3f} | {part.rho.min():.3f} |"
         )
     C.write_results(DEV_REPORT, "\n".join(lines) + "\n")
-    print(f"wrote {DEV_REPORT}")
 
 
 def write_report() -> None:

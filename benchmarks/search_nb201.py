@@ -193,7 +193,6 @@ def main() -> None:
             "",
         ]
     C.write_results(out, "\n".join(lines) + "\n")
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

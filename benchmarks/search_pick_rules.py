@@ -162,7 +162,6 @@ def report(df: pd.DataFrame) -> None:
         "",
     ]
     C.write_results(OUT, "\n".join(lines) + "\n")
-    print(f"wrote {OUT}")
 
 
 def main() -> int:

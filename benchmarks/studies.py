@@ -83,7 +83,7 @@ STUDIES: dict[str, Study] = {
             (("--from-json",),),
             "seconds (re-renders search_nb201.json)",
             "about 10 min per seed and task",
-            quick=(("--seeds", "1", "--budgets", "20", "--tasks", "cifar10"),),
+            quick=(("--seeds", "1", "--budgets", "30", "--tasks", "cifar10"),),
             needs_data=False,
         ),
         Study(
@@ -189,7 +189,7 @@ STUDIES: dict[str, Study] = {
             "about 1 min",
             "about 6 h",
             caches=("zero_label_cells.csv", "zero_label_inits.csv"),
-            quick=(("score", "--n-cells", "2", "--variants", "base"),),
+            quick=(("score", "--n-cells", "2", "--variants", "default"), ("report",)),
         ),
         Study(
             "zero_label",
@@ -222,7 +222,7 @@ STUDIES: dict[str, Study] = {
             "seconds",
             "about 4 h (150 cells x 3 inits)",
             caches=("nb301_inits.csv",),
-            quick=(("--run", "--n-cells", "1", "--k", "2", "--verify", "0"),),
+            quick=(("--run", "--n-cells", "1", "--k", "2", "--verify", "1"), ("--report",)),
         ),
         Study(
             "scale",

@@ -1444,7 +1444,6 @@ def report() -> None:
         ]
     lines.append("")
     C.write_results(REPORT, "\n".join(lines) + "\n")
-    print(f"wrote {REPORT}")
 
 
 def main(argv: list[str] | None = None) -> int:

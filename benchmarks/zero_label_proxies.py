@@ -417,7 +417,6 @@ def report(args: argparse.Namespace) -> None:
         _findings(out, cells, tg, aznas_aggregate, log_rank_sum)
     path = C.RESULTS / "new_proxies.md"
     C.write_results(path, "\n".join(lines) + "\n")
-    print(f"wrote {path}")
 
 
 def _report_variants(
