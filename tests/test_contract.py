@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -498,14 +499,49 @@ def test_metrics(pair, metric, k):
         assert 0 <= value <= 1 + 1e-9
 
 
+class _FixedScores(RegressorMixin, BaseEstimator):
+    """An estimator whose predictions are given scores (a scorer calls ``predict``)."""
+
+    def __init__(self, scores: np.ndarray | None = None) -> None:
+        self.scores = scores
+
+    def predict(self, X) -> np.ndarray:
+        return self.scores
+
+
+#: name -> (the metric it must compute, its keyword arguments, the sign: regret is a loss)
+SCORER_METRICS = {
+    "spearman": (metrics.spearman, {}, 1),
+    "kendall": (metrics.kendall, {}, 1),
+    "weighted_tau": (metrics.weighted_tau, {}, 1),
+    "top10_precision": (metrics.top_k_precision, {"k": 0.1}, 1),
+    "regret": (metrics.regret, {}, -1),
+    "ndcg@10": (metrics.ndcg_at_k, {"k": 0.1}, 1),
+}
+
+
 @must_accept(2)
 @FAST
 @given(st.one_of(junk, st.sampled_from(list(metrics.SCORERS))))
 def test_get_scorer(name):
+    """A name of SCORERS gives a scorer that computes that metric (sign: higher is better);
+    anything else is a scikit-learn scorer name, or refused with an error naming it."""
+    from sklearn.metrics import get_scorer_names
+
     ok, scorer = outcome(metrics.get_scorer, name)
-    if ok:
-        accepted()
-        assert callable(scorer)
+    if not ok:
+        assert not isinstance(name, str) or repr(name) in str(scorer)
+        return
+    accepted()
+    assert name in SCORER_METRICS or name in get_scorer_names()
+    if name in SCORER_METRICS:
+        rng = np.random.default_rng(0)
+        y = rng.normal(size=40)
+        s = y + rng.normal(size=40)  # an imperfect ranking: every metric strictly inside
+        metric, kwargs, sign = SCORER_METRICS[name]
+        expected = sign * metric(y, s, **kwargs)
+        assert scorer(_FixedScores(s), None, y) == pytest.approx(expected, rel=1e-12)
+        assert scorer(_FixedScores(-s), None, y) != pytest.approx(expected)
 
 
 # ============================================================================ regressions

@@ -318,8 +318,8 @@ def test_libranas_table_with_foreign_or_missing_rows_is_an_error(tmp_path, monke
 def test_shipped_libranas_tables_are_consistent(name):
     from libranas.datasets import libranas_table_path, load_libranas_table
 
-    if not libranas_table_path(name).exists():
-        pytest.skip(f"no libranas table shipped for {name} yet")
+    # package data (pyproject's package-data), not external data: missing is a failure
+    assert libranas_table_path(name).exists(), f"the libranas table of {name} is not shipped"
     t = load_libranas_table(name)
     base = load_benchmark(name, libranas_proxies=False)
     assert set(t.values.index) == set(base.X.index) and len(t.values) == len(base)
@@ -354,14 +354,13 @@ def test_shipped_nb201_table_matches_a_fresh_featurizer_run(shared_data):
     from libranas import ProxyFeaturizer
     from libranas.datasets import libranas_table_path, load_libranas_table
 
-    if not libranas_table_path("nb201-cifar100").exists():
-        pytest.skip("no libranas table shipped for nb201-cifar100 yet")
+    assert libranas_table_path("nb201-cifar100").exists(), "nb201-cifar100's table not shipped"
     t = load_libranas_table("nb201-cifar100")
-    proxies = [
-        p for p in ("nwot", "params", "snip", "jacov", "meco", "zico") if p in t.values.columns
-    ]
+    proxies = ["nwot", "params", "snip", "jacov", "meco", "zico"]
+    assert set(proxies) <= set(t.values.columns), sorted(set(proxies) - set(t.values.columns))
     done = t.computed[proxies].all(axis=1)
     archs = list(t.values.index[done][:2])
+    assert len(archs) == 2, "fewer than 2 cells hold every proxy compared"
     x, y = load_image_batch(
         shared_data / "images" / "cifar100_960_uint8.npz", n=64, num_classes=100
     )

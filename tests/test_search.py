@@ -572,7 +572,14 @@ def test_no_warnings_from_a_plain_tabular_search():
         warnings.simplefilter("error")
         scorer = TabularScorer(t, make_libra_pipeline("rank-mean"))
         scorer.fit(t.archs[:100], t.y[:100])
-        EvolutionarySearch("nb201", scorer, population=5, cycles=5, random_state=0).run()
+        res = EvolutionarySearch("nb201", scorer, population=5, cycles=5, random_state=0).run()
+    # and the search did its work: 10 distinct architectures, each scored by the scorer,
+    # the best the highest-scored of them
+    hist = res.history
+    assert len(hist) == 10 and hist["arch"].map(str).nunique() == 10
+    np.testing.assert_array_equal(hist["score"].to_numpy(), scorer(list(hist["arch"])))
+    assert res.best_score == hist["score"].max()
+    assert res.best_arch == hist["arch"].iloc[int(hist["score"].to_numpy().argmax())]
 
 
 # ----------------------------------------------------------------------------- the one loop
