@@ -36,6 +36,68 @@ def list_studies() -> int:
         print(f"    caches:  {', '.join(s.caches) or '-'} (benchmarks/data)")
         print(f"    time:    with the caches {s.time_cached}; without them {s.time_uncached}")
         print(f"    quick:   {quick}; real data: {'needed' if s.needs_data else 'not needed'}")
+        steps = "; ".join(" ".join([f"benchmarks/{s.module}.py", *a]) for a in s.steps)
+        print(f"    run:     {steps}")
+        if s.recompute:
+            print(f"    recompute caches: {s.recompute}")
+    return 0
+
+
+def _producer(rel: str) -> Study | None:
+    for s in STUDIES.values():
+        for c in s.caches:
+            if rel == c or (c.endswith("/") and rel.startswith(c)):
+                return s
+    return None
+
+
+def write_manifest() -> int:
+    """benchmarks/data/MANIFEST.md: every cache file, the study and command that produce it,
+    and the last commit that changed it (from git)."""
+    data = HERE / "data"
+    lines = [
+        "# benchmarks/data: the caches of the benchmark studies",
+        "",
+        "Written by `python -m benchmarks manifest` (do not edit by hand). Each file is a",
+        "resumable cache of one study (`python -m benchmarks list`): optional, a study without",
+        "it recomputes (the time `list` gives). `$LIBRANAS_BENCH_CACHE` points the studies",
+        "at another folder holding the same files.",
+        "",
+        "| file | produced by | command | last changed in commit |",
+        "|---|---|---|---|",
+    ]
+    unclaimed = []
+    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+        rel = path.relative_to(data).as_posix()
+        if rel == "MANIFEST.md" or path.suffix in (".log", ".db") or ".db-" in path.name:
+            continue
+        study = _producer(rel)
+        if study is None:
+            unclaimed.append(rel)
+            continue
+        commit = subprocess.run(
+            [
+                "git",
+                "log",
+                "-1",
+                "--follow",
+                "--diff-filter=AM",
+                "--format=%h %cs",
+                "--",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=HERE,
+        ).stdout.strip()
+        command = study.recompute or f"python benchmarks/{study.module}.py"
+        lines.append(
+            f"| `{rel}` | {study.name} | `{command.strip()}` | {commit or 'not committed'} |"
+        )
+    if unclaimed:
+        raise SystemExit(f"cache files no study claims (add them to studies.py): {unclaimed}")
+    (data / "MANIFEST.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {data / 'MANIFEST.md'}")
     return 0
 
 
@@ -96,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="every study: what it measures, results, time")
+    sub.add_parser("manifest", help="write benchmarks/data/MANIFEST.md")
     r = sub.add_parser("run", help="regenerate one study (or --all)")
     r.add_argument("study", nargs="?", choices=sorted(STUDIES))
     r.add_argument("--all", action="store_true", help="every study, in the registry's order")
@@ -104,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.cmd == "list":
         return list_studies()
+    if args.cmd == "manifest":
+        return write_manifest()
     if bool(args.study) == bool(args.all):
         p.error("name one study or pass --all")
     names = list(STUDIES) if args.all else [args.study]

@@ -33,6 +33,8 @@ class Study:
     #: copied into the scratch folder, so the quick run never writes to the real ones
     quick_inputs: tuple[str, ...] = ()
     quick_note: str = ""
+    #: the command(s) that recompute the caches from nothing (hours: time_uncached)
+    recompute: str = ""
     needs_data: bool = True  # reads ../shared/data (image batches, source tables)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -52,6 +54,7 @@ STUDIES: dict[str, Study] = {
             caches=("predictors_runs.csv",),
             quick=(("--quick",),),
             needs_data=False,
+            recompute="python benchmarks/predictors.py --n-jobs 2",
         ),
         Study(
             "combination",
@@ -107,6 +110,7 @@ STUDIES: dict[str, Study] = {
             "about 10 h (every cell of three tasks)",
             caches=("fidelity_cells.csv",),
             quick=(("--tasks", "cifar10", "--n-cells", "2"),),
+            recompute="python benchmarks/fidelity.py --tasks cifar10 cifar100 imagenet16-120",
         ),
         Study(
             "featurizer_speed",
@@ -118,6 +122,7 @@ STUDIES: dict[str, Study] = {
             "about 15 min",
             caches=("featurizer_speed_raw.csv",),
             quick=(("--n-cells", "1", "--proxies", "params", "nwot", "snip"),),
+            recompute="python benchmarks/featurizer_speed.py --n-cells 10 --threads 1",
         ),
         Study(
             "lswag_nb201",
@@ -128,7 +133,8 @@ STUDIES: dict[str, Study] = {
             "about 1 min",
             "about 12 h (2,173 cells)",
             caches=("lswag_cells.csv", "lswag_calibration.csv"),
-            quick=(("--tasks", "cifar10", "--n-cells", "3", "--n-calibration", "2"),),
+            quick=(("--tasks", "cifar10", "--n-cells", "2", "--n-calibration", "2"),),
+            recompute="python benchmarks/lswag_nb201.py  (every cell of the three tasks, then the report)",
         ),
         Study(
             "lswag_band",
@@ -151,6 +157,7 @@ STUDIES: dict[str, Study] = {
             "about 2 h",
             quick=None,
             quick_note="no tiny-subset mode yet: its steps score all 100 networks",
+            recompute="python benchmarks/lswag_autoformer.py all",
         ),
         Study(
             "lswag_vit",
@@ -167,6 +174,7 @@ STUDIES: dict[str, Study] = {
                 "lswag_vit_pit.csv",
                 "results:lswag_autoformer.csv",
             ),
+            recompute="python benchmarks/lswag_vit.py all",
         ),
         Study(
             "proxy_tables",
@@ -179,6 +187,7 @@ STUDIES: dict[str, Study] = {
             caches=("proxy_tables/",),
             quick=(("--report",),),
             quick_inputs=("proxy_tables/", "lswag_cells.csv", "zero_label_cells.csv"),
+            recompute="python benchmarks/proxy_tables.py --run --report  (then --cost / --agreement / --verify-imports as its docstring says)",
         ),
         Study(
             "zero_label_proxies",
@@ -190,6 +199,7 @@ STUDIES: dict[str, Study] = {
             "about 6 h",
             caches=("zero_label_cells.csv", "zero_label_inits.csv"),
             quick=(("score", "--n-cells", "2", "--variants", "default"), ("report",)),
+            recompute="python benchmarks/zero_label_proxies.py score --n-cells 200; ... inits --n-cells 50 --k 3",
         ),
         Study(
             "zero_label",
@@ -200,7 +210,7 @@ STUDIES: dict[str, Study] = {
             "about 5 min (reads every cache of benchmarks/data)",
             "that of proxy_tables, zero_label_search, nb301_inits, lswag_vit",
             quick=(("report",),),
-            quick_inputs=("*",),
+            quick_inputs=("*", "results:lswag_autoformer.csv"),
         ),
         Study(
             "zero_label_search",
@@ -212,6 +222,7 @@ STUDIES: dict[str, Study] = {
             "about 10 h per space and seed",
             caches=("zero_label_search/",),
             quick=(("nb201", "--seeds", "0", "--budget", "6", "--population", "3"),),
+            recompute="python benchmarks/zero_label_search.py nb201 darts autoformer-tiny  (5 seeds each)",
         ),
         Study(
             "nb301_inits",
@@ -223,6 +234,7 @@ STUDIES: dict[str, Study] = {
             "about 4 h (150 cells x 3 inits)",
             caches=("nb301_inits.csv",),
             quick=(("--run", "--n-cells", "1", "--k", "2", "--verify", "1"), ("--report",)),
+            recompute="python benchmarks/nb301_inits.py --run --n-cells 150 --k 3",
         ),
         Study(
             "scale",
@@ -235,6 +247,7 @@ STUDIES: dict[str, Study] = {
             caches=("scale_throughput.json", "scale_full.jsonl"),
             quick=(("throughput", "--n-archs", "2", "--batch", "2", "--rounds", "1"),),
             quick_inputs=("scale_full.jsonl",),
+            recompute="python benchmarks/scale.py throughput; python benchmarks/scale.py full",
         ),
     ]
 }
