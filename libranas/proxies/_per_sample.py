@@ -263,6 +263,34 @@ def _hooks_per_sample(
     Returns None when ``check`` is set and sample 0 disagrees with a single-sample
     backward (the caller then falls back to ``vmap``).
     """
+    n = npass.batch_size
+    terms = _layer_output_grads(npass, layers)
+    reference = _first_sample_grads(npass, layers) if check else None
+    out_stats = []
+    for idx, (name, m) in enumerate(layers):
+        w = m.weight
+        rows, fan_in = w.shape[0], w[0].numel()
+        if isinstance(m, nn.Conv2d):  # unfold each call's input once per layer
+            terms[name] = [(go, _patches(m, inp)) for go, inp in terms[name]]
+        stats, first = _sliced_moments(m, terms[name], n)
+        if reference is not None:
+            r = reference[idx].reshape(rows, fan_in)
+            err = float((first - r).double().norm())
+            if err > 1e-3 * float(r.double().norm()) + 1e-12:
+                return None
+        terms[name] = []  # release this layer's receptive fields
+        mean, mean_abs, var, var_abs = (t.reshape(w.shape) for t in stats)
+        out_stats.append(LayerGradStats(name, n, mean, mean_abs, var, var_abs))
+    return out_stats
+
+
+def _layer_output_grads(
+    npass: Any, layers: list[tuple[str, nn.Module]]
+) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """One forward with hooks on the weight layers and one backward of the summed
+    per-sample losses: per layer and call, the output gradient and the input, shaped for
+    the per-sample weight gradient (Linear: ``(n, out, L)`` and ``(n, L, fan_in)``; Conv2d:
+    ``(n, out, L)`` and the input, unfolded later)."""
     model, x, y = npass.model, npass.inputs, npass.targets
     n = npass.batch_size
     calls: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {name: [] for name, _ in layers}
@@ -298,60 +326,50 @@ def _hooks_per_sample(
             else:  # conv: receptive fields are unfolded per slice, when reduced
                 pairs.append((g.reshape(n, g.shape[1], -1), inp))  # (n, out, L), input
         terms[name] = pairs
-    calls.clear()
-    del outs, grads, logits, loss
+    return terms
 
-    reference = None
-    if check:
-        weights = [m.weight for _, m in layers]
-        with torch.enable_grad():
-            ref = torch.autograd.grad(
-                npass.loss_fn(model(x[:1]), y[:1]), weights, allow_unused=True
-            )
-        reference = [
-            torch.zeros_like(w) if r is None else r.detach()
-            for w, r in zip(weights, ref, strict=True)
-        ]
 
-    out_stats = []
-    for idx, (name, m) in enumerate(layers):
-        w = m.weight
-        rows, fan_in = w.shape[0], w[0].numel()
-        stats = [
-            torch.zeros((rows, fan_in), dtype=torch.float64, device=w.device) for _ in range(4)
-        ]
-        first = torch.zeros((rows, fan_in), dtype=w.dtype, device=w.device)
-        step = max(1, _HOOKS_SLICE_ELEMENTS // max(1, n * fan_in))
-        if isinstance(m, nn.Conv2d):  # unfold each call's input once per layer
-            terms[name] = [(go, _patches(m, inp)) for go, inp in terms[name]]
-        for r0 in range(0, rows, step):
-            r1 = min(rows, r0 + step)
-            if isinstance(m, nn.Conv2d):
-                g = _conv_layer_grads(m, terms[name], slice(r0, r1))
-            else:
-                g = None
-                for go, a in terms[name]:
-                    part = torch.bmm(go[:, r0:r1], a)
-                    g = part if g is None else g + part
-            if g is None:
-                continue  # layer never reached by the loss: zero gradient
-            first[r0:r1] = g[0]
-            # two-pass mean / variance in the gradients' own dtype (float32 centring is as
-            # accurate as float32 per-sample gradients themselves; float64 nets: float64)
-            for xs, (mean, var) in ((g, (0, 2)), (g.abs(), (1, 3))):
-                chunk_mean = xs.mean(0)
-                stats[mean][r0:r1] = chunk_mean
-                stats[var][r0:r1] = (xs - chunk_mean).square_().sum(0).to(torch.float64) / (n - 1)
-        if reference is not None:
-            r = reference[idx].reshape(rows, fan_in)
-            err = float((first - r).double().norm())
-            if err > 1e-3 * float(r.double().norm()) + 1e-12:
-                return None
-        terms[name] = []  # release this layer's receptive fields
-        shape = w.shape
-        mean, mean_abs, var, var_abs = (t.reshape(shape) for t in stats)
-        out_stats.append(LayerGradStats(name, n, mean, mean_abs, var, var_abs))
-    return out_stats
+def _first_sample_grads(npass: Any, layers: list[tuple[str, nn.Module]]) -> list[torch.Tensor]:
+    """The weight gradients of sample 0 alone (a single-sample backward): the check."""
+    model, x, y = npass.model, npass.inputs, npass.targets
+    weights = [m.weight for _, m in layers]
+    with torch.enable_grad():
+        ref = torch.autograd.grad(npass.loss_fn(model(x[:1]), y[:1]), weights, allow_unused=True)
+    return [
+        torch.zeros_like(w) if r is None else r.detach() for w, r in zip(weights, ref, strict=True)
+    ]
+
+
+def _sliced_moments(
+    m: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]], n: int
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Mean and variance over samples of the per-sample weight gradient and of its absolute
+    value (``[mean, mean_abs, var, var_abs]``, float64, ``(rows, fan_in)``) and sample 0's
+    gradient, formed a slice of output rows at a time (``_HOOKS_SLICE_ELEMENTS``)."""
+    w = m.weight
+    rows, fan_in = w.shape[0], w[0].numel()
+    stats = [torch.zeros((rows, fan_in), dtype=torch.float64, device=w.device) for _ in range(4)]
+    first = torch.zeros((rows, fan_in), dtype=w.dtype, device=w.device)
+    step = max(1, _HOOKS_SLICE_ELEMENTS // max(1, n * fan_in))
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        if isinstance(m, nn.Conv2d):
+            g = _conv_layer_grads(m, pairs, slice(r0, r1))
+        else:
+            g = None
+            for go, a in pairs:
+                part = torch.bmm(go[:, r0:r1], a)
+                g = part if g is None else g + part
+        if g is None:
+            continue  # layer never reached by the loss: zero gradient
+        first[r0:r1] = g[0]
+        # two-pass mean / variance in the gradients' own dtype (float32 centring is as
+        # accurate as float32 per-sample gradients themselves; float64 nets: float64)
+        for xs, (mean, var) in ((g, (0, 2)), (g.abs(), (1, 3))):
+            chunk_mean = xs.mean(0)
+            stats[mean][r0:r1] = chunk_mean
+            stats[var][r0:r1] = (xs - chunk_mean).square_().sum(0).to(torch.float64) / (n - 1)
+    return stats, first
 
 
 def _exact_per_sample(
