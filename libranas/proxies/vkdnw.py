@@ -253,7 +253,6 @@ def _compute_jacobian(npass: NetworkPass) -> FisherJacobian:
             "LayerNorm or GroupNorm module"
         )
     column = {id(p): j for j, (_, _, p) in enumerate(params)}
-    n, n_params = npass.batch_size, len(params)
     training = {m: m.training for m in model.modules()}
     state: dict[str, Any] = {"c": 0, "jac": None}
     handles = []
@@ -261,64 +260,17 @@ def _compute_jacobian(npass: NetworkPass) -> FisherJacobian:
         if mode == "running":
             model.eval()
         stats = _fixed_statistics(npass, mode)
-
-        def forward_hook(m: nn.Module, inp: tuple[torch.Tensor, ...], out: Any) -> None:
-            if not isinstance(out, torch.Tensor) or not out.requires_grad:
-                return
-            x = inp[0].detach()
-            cols = {
-                pname: column[id(p)]
-                for pname, p in m.named_parameters(recurse=False)
-                if id(p) in column
-            }
-            if isinstance(m, nn.Conv2d):
-                factor, select = _conv_patch(m, x), (lambda g: g[:, 0])
-            elif isinstance(m, nn.Linear):
-                factor, select = x[..., 0], (lambda g: g[..., 0])
-            else:
-                factor, select = _normalised(m, x, stats)
-            factor = factor.reshape(n, -1)
-
-            def tensor_hook(g: torch.Tensor) -> None:
-                gs = select(g.detach()).reshape(n, -1)
-                jac, c = state["jac"], state["c"]
-                if "weight" in cols:
-                    jac[:, c, cols["weight"]] += (gs * factor).sum(1).to(jac.dtype)
-                if "bias" in cols:
-                    jac[:, c, cols["bias"]] += gs.sum(1).to(jac.dtype)
-
-            out.register_hook(tensor_hook)
-
+        hook = partial(
+            _jacobian_forward_hook, column=column, n=npass.batch_size, stats=stats, state=state
+        )
         owners = [  # every module owning a selected parameter (shared ones included)
             m
             for m in model.modules()
             if isinstance(m, _SUPPORTED)
             and any(id(p) in column for p in m.parameters(recurse=False))
         ]
-        handles = [m.register_forward_hook(forward_hook) for m in owners]
-        x = npass.inputs.detach().clone().requires_grad_(True)
-        with (
-            npass.seeded(),
-            preserved_buffers(model),
-            batch_norm_fixed_to_batch_statistics(model, x, stats),
-            torch.enable_grad(),
-        ):
-            logits = model(x)
-            for h in handles:
-                h.remove()
-            if logits.dim() != 2 or logits.shape[0] != n:
-                raise ValueError(
-                    f"vkdnw: the network returned {tuple(logits.shape)}, expected (N, C) logits"
-                )
-            n_classes = int(logits.shape[1])
-            state["jac"] = torch.zeros(
-                (n, n_classes, n_params), dtype=torch.float64, device=logits.device
-            )
-            for c in range(n_classes):
-                state["c"] = c
-                torch.autograd.grad(
-                    logits[:, c].sum(), x, retain_graph=c < n_classes - 1, allow_unused=True
-                )
+        handles = [m.register_forward_hook(hook) for m in owners]
+        logits = _per_class_backwards(npass, stats, handles, state, len(params))
     finally:
         for h in handles:
             h.remove()
@@ -329,6 +281,76 @@ def _compute_jacobian(npass: NetworkPass) -> FisherJacobian:
         logits.detach().double().cpu().numpy(),
         [name for name, _, _ in params],
     )
+
+
+def _jacobian_forward_hook(
+    m: nn.Module,
+    inp: tuple[torch.Tensor, ...],
+    out: Any,
+    *,
+    column: dict[int, int],
+    n: int,
+    stats: Any,
+    state: dict[str, Any],
+) -> None:
+    """On a parameter-owning module's output, a tensor hook that adds, in the backward of
+    class ``state["c"]``, each sample's derivative w.r.t. the module's weight and bias (one
+    scalar per tensor) into ``state["jac"]``."""
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return
+    x = inp[0].detach()
+    cols = {
+        pname: column[id(p)] for pname, p in m.named_parameters(recurse=False) if id(p) in column
+    }
+    if isinstance(m, nn.Conv2d):
+        factor, select = _conv_patch(m, x), (lambda g: g[:, 0])
+    elif isinstance(m, nn.Linear):
+        factor, select = x[..., 0], (lambda g: g[..., 0])
+    else:
+        factor, select = _normalised(m, x, stats)
+    factor = factor.reshape(n, -1)
+
+    def tensor_hook(g: torch.Tensor) -> None:
+        gs = select(g.detach()).reshape(n, -1)
+        jac, c = state["jac"], state["c"]
+        if "weight" in cols:
+            jac[:, c, cols["weight"]] += (gs * factor).sum(1).to(jac.dtype)
+        if "bias" in cols:
+            jac[:, c, cols["bias"]] += gs.sum(1).to(jac.dtype)
+
+    out.register_hook(tensor_hook)
+
+
+def _per_class_backwards(
+    npass: NetworkPass, stats: Any, handles: list[Any], state: dict[str, Any], n_params: int
+) -> torch.Tensor:
+    """One forward (BatchNorm fixed to ``stats``), then one backward per class of the
+    summed logit, each filling ``state["jac"][:, c]`` through the tensor hooks; the logits."""
+    model, n = npass.model, npass.batch_size
+    x = npass.inputs.detach().clone().requires_grad_(True)
+    with (
+        npass.seeded(),
+        preserved_buffers(model),
+        batch_norm_fixed_to_batch_statistics(model, x, stats),
+        torch.enable_grad(),
+    ):
+        logits = model(x)
+        for h in handles:
+            h.remove()
+        if logits.dim() != 2 or logits.shape[0] != n:
+            raise ValueError(
+                f"vkdnw: the network returned {tuple(logits.shape)}, expected (N, C) logits"
+            )
+        n_classes = int(logits.shape[1])
+        state["jac"] = torch.zeros(
+            (n, n_classes, n_params), dtype=torch.float64, device=logits.device
+        )
+        for c in range(n_classes):
+            state["c"] = c
+            torch.autograd.grad(
+                logits[:, c].sum(), x, retain_graph=c < n_classes - 1, allow_unused=True
+            )
+    return logits
 
 
 def fisher_jacobian(network_pass: NetworkPass) -> FisherJacobian:
