@@ -127,6 +127,18 @@ def run_study(study: Study, quick: bool, scratch_root: Path | None) -> int:
         return 0
     env = dict(os.environ)
     steps = study.steps
+    if not quick and os.environ.get("LIBRANAS_BENCH_ALLOW_DIRTY") != "1":
+        from _common import uncommitted_code
+
+        changed = uncommitted_code()
+        if changed:  # refuse before hours of work, not only when the report is written
+            print(
+                f"[{study.name}] refused: uncommitted changes in libranas/ or benchmarks/ "
+                f"({', '.join(c.split()[-1] for c in changed[:5])}); commit them first "
+                "(a results file names the clean commit it was made at)",
+                file=sys.stderr,
+            )
+            return 1
     if quick:
         if study.quick is None:
             print(f"[{study.name}] no --quick run: {study.quick_note}")

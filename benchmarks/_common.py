@@ -307,8 +307,17 @@ def code_version() -> str:
 def uncommitted_code() -> list[str]:
     """The files of ``libranas/`` and ``benchmarks/`` (results and caches aside) that differ
     from HEAD, as ``git status --porcelain`` lines."""
-    out = _git("status", "--porcelain", "--", "../libranas", ".", ":!results", ":!data", ":!_quick")
-    return [line for line in out.splitlines() if line.strip()]
+    excluded = [f":(exclude){d}" for d in ("results", "data", "_quick")]
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "--", "../libranas", ".", *excluded],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:  # a failing check must not pass for a clean tree
+        raise SystemExit(f"cannot tell whether the code is committed: {proc.stderr.strip()}")
+    return [line for line in proc.stdout.splitlines() if line.strip()]
 
 
 #: marks a results file written from uncommitted code (only with LIBRANAS_BENCH_ALLOW_DIRTY=1)
