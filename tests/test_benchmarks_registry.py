@@ -1,0 +1,74 @@
+"""The benchmark studies stay registered, circle-free and runnable by ``python -m benchmarks``.
+
+Static checks only (no study is run here; CI runs every study with ``--quick``).
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+#: modules of benchmarks/ that are not studies
+NOT_STUDIES = {"__init__", "__main__", "_common", "studies"}
+
+
+def _registry():
+    sys.path.insert(0, str(BENCH))
+    try:
+        from studies import STUDIES
+    finally:
+        sys.path.remove(str(BENCH))
+    return STUDIES
+
+
+def test_every_study_module_is_registered_with_its_results():
+    studies = _registry()
+    modules = {p.stem for p in BENCH.glob("*.py")} - NOT_STUDIES
+    registered = {s.module for s in studies.values()}
+    # a helper module of a study (imported by it, never run) is not a study of its own
+    helpers = {m for m in modules - registered if m.endswith(("_rows", "_report", "_sections"))}
+    assert modules - helpers == registered, (
+        f"unregistered: {sorted(modules - helpers - registered)}; "
+        f"registered without a module: {sorted(registered - modules)}"
+    )
+    for s in studies.values():
+        assert s.steps and s.measures and s.time_cached and s.time_uncached, s.name
+        assert s.quick is not None or s.quick_note, f"{s.name}: no --quick run and no reason"
+        for args in s.steps + (s.quick or ()):
+            assert all(isinstance(a, str) for a in args), s.name
+
+
+def test_no_import_circle_between_benchmark_modules():
+    modules = {p.stem: p for p in BENCH.glob("*.py")}
+    graph = {m: set() for m in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):  # function-level imports too
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets = [node.module]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in modules and t != name}
+
+    def reaches(start, goal, seen=()):
+        return any(
+            n == goal or (n not in seen and reaches(n, goal, (*seen, n))) for n in graph[start]
+        )
+
+    circles = sorted(m for m in graph if reaches(m, m))
+    assert circles == [], f"modules on an import circle: {circles}"
+
+
+def test_list_names_every_study():
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in _registry():
+        assert f"\n{name}\n" in f"\n{out}", name
