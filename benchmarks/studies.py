@@ -210,7 +210,7 @@ STUDIES: dict[str, Study] = {
             "about 5 min (reads every cache of benchmarks/data)",
             "that of proxy_tables, zero_label_search, nb301_inits, lswag_vit",
             quick=(("report",),),
-            quick_inputs=("*", "results:lswag_autoformer.csv"),
+            quick_inputs=("*", "results:lswag_autoformer.csv", "results:zero_label_search"),
         ),
         Study(
             "zero_label_search",
