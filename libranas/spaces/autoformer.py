@@ -970,10 +970,20 @@ for _variant in VARIANTS:
 _TORCH_CLASSES = ("ViTAttention", "ViTBlock", "AutoFormerViT")
 
 
+def _publish(classes: dict[str, type]) -> dict[str, type]:
+    """Name the classes as module attributes of this module (for pickling and imports)."""
+    for name, cls in classes.items():
+        cls.__qualname__ = name
+        cls.__module__ = __name__
+        globals()[name] = cls
+    return classes
+
+
 @lru_cache(maxsize=1)
-def _torch_classes() -> dict[str, type]:
+def _block_classes() -> dict[str, type]:
+    """The transformer block and its attention (shared with the PiT space)."""
     import torch
-    from timm.layers import Mlp, PatchEmbed, trunc_normal_
+    from timm.layers import Mlp
     from torch import nn
 
     class ViTAttention(nn.Module):
@@ -1016,6 +1026,19 @@ def _torch_classes() -> dict[str, type]:
             x = x + self.attn(self.norm1(x))
             return x + self.mlp(self.norm2(x))
 
+    return _publish({"ViTAttention": ViTAttention, "ViTBlock": ViTBlock})
+
+
+@lru_cache(maxsize=1)
+def _torch_classes() -> dict[str, type]:
+    """Every network class of the space: the blocks and the ViT of one architecture."""
+    import torch
+    from timm.layers import PatchEmbed, trunc_normal_
+    from torch import nn
+
+    blocks = _block_classes()
+    ViTBlock = blocks["ViTBlock"]
+
     class AutoFormerViT(nn.Module):
         """The ViT of one AutoFormer architecture (see :meth:`AutoFormerSpace.build`)."""
 
@@ -1052,16 +1075,7 @@ def _torch_classes() -> dict[str, type]:
                 x = block(x)
             return self.head(self.norm(x)[:, 0])
 
-    classes: dict[str, type] = {
-        "ViTAttention": ViTAttention,
-        "ViTBlock": ViTBlock,
-        "AutoFormerViT": AutoFormerViT,
-    }
-    for name, cls in classes.items():
-        cls.__qualname__ = name
-        cls.__module__ = __name__
-        globals()[name] = cls
-    return classes
+    return {**blocks, **_publish({"AutoFormerViT": AutoFormerViT})}
 
 
 def __getattr__(name: str) -> Any:

@@ -703,11 +703,20 @@ def _cached_prior(img_size: int, num_classes: int, patch_size: int, stride: int)
 _TORCH_CLASSES = ("PiTBlock", "PiTStage", "PiTNet")
 
 
+def _publish(classes: dict[str, type]) -> dict[str, type]:
+    """Name the classes as module attributes of this module (for pickling and imports)."""
+    for name, cls in classes.items():
+        cls.__qualname__ = name
+        cls.__module__ = __name__
+        globals()[name] = cls
+    return classes
+
+
 @lru_cache(maxsize=1)
-def _torch_classes() -> dict[str, type]:
+def _block_classes() -> dict[str, type]:
+    """A PiT transformer block and a stage of blocks (then pooling) over one token grid."""
     import torch
-    from timm.layers import Mlp, trunc_normal_
-    from timm.models.pit import ConvEmbedding, Pooling
+    from timm.layers import Mlp
     from torch import nn
 
     from libranas.spaces.autoformer import _torch_classes as _vit_classes
@@ -750,6 +759,20 @@ def _torch_classes() -> dict[str, type]:
             x, cls_token = self.pool(x, tokens[:, :1])
             return torch.cat((cls_token, x.flatten(2).transpose(1, 2)), dim=1)
 
+    return _publish({"PiTBlock": PiTBlock, "PiTStage": PiTStage})
+
+
+@lru_cache(maxsize=1)
+def _torch_classes() -> dict[str, type]:
+    """Every network class of the space: the blocks and the PiT of one architecture."""
+    import torch
+    from timm.layers import trunc_normal_
+    from timm.models.pit import ConvEmbedding, Pooling
+    from torch import nn
+
+    blocks = _block_classes()
+    PiTBlock, PiTStage = blocks["PiTBlock"], blocks["PiTStage"]
+
     class PiTNet(nn.Module):
         """The PiT of one architecture (see :meth:`PiTSpace.build`)."""
 
@@ -787,12 +810,7 @@ def _torch_classes() -> dict[str, type]:
                 tokens = stage(tokens)
             return self.head(self.norm(tokens[:, 0]))
 
-    classes: dict[str, type] = {"PiTBlock": PiTBlock, "PiTStage": PiTStage, "PiTNet": PiTNet}
-    for name, cls in classes.items():
-        cls.__qualname__ = name
-        cls.__module__ = __name__
-        globals()[name] = cls
-    return classes
+    return {**blocks, **_publish({"PiTNet": PiTNet})}
 
 
 def __getattr__(name: str) -> Any:
