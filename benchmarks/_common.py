@@ -101,11 +101,13 @@ def setup_torch(threads: int) -> None:
 
 
 def load_table(task: Task):
+    """The task's NAS-Bench-Suite-Zero table alone: its own proxy columns, without the
+    libranas columns ``load_benchmark`` merges by default (the studies compare with it)."""
     from libranas.datasets import NonFiniteValuesWarning, load_benchmark
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonFiniteValuesWarning)
-        return load_benchmark(task.benchmark)
+        return load_benchmark(task.benchmark, libranas_proxies=False)
 
 
 def load_batch(task: Task):
