@@ -39,7 +39,17 @@ _TORCH_RNG_LOCK = threading.Lock()
 
 
 class ProxyFailedWarning(UserWarning):
-    """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN."""
+    """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN.
+
+    Attributes ``proxy``, ``arch`` and ``reason`` (None when built from a message only) let a
+    caller summarise failures per proxy.
+    """
+
+    def __init__(
+        self, message: str, proxy: str | None = None, arch: Any = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.proxy, self.arch, self.reason = proxy, arch, reason
 
 
 def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
@@ -1096,8 +1106,13 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     @staticmethod
     def _warn_failed(i: int, arch: Any, proxy: str, reason: str) -> None:
         warnings.warn(
-            f"proxy {proxy!r} failed on architecture {i} ({arch!r}): {reason}; its score is NaN",
-            ProxyFailedWarning,
+            ProxyFailedWarning(
+                f"proxy {proxy!r} failed on architecture {i} ({arch!r}): {reason}; its score "
+                "is NaN",
+                proxy,
+                arch,
+                reason,
+            ),
             stacklevel=4,  # transform is wrapped by sklearn's set_output
         )
 
