@@ -179,6 +179,13 @@ def _live_options(args: argparse.Namespace, space: Any) -> dict[str, Any] | None
     if n_inits < 1:
         raise _UserError(f"--n-inits must be >= 1, got {n_inits}")
     options["n_inits"] = n_inits
+    from libranas._resources import DEFAULT_TORCH_THREADS
+
+    options["n_threads"] = (
+        DEFAULT_TORCH_THREADS if args.torch_threads is None else args.torch_threads
+    )
+    if options["n_threads"] < 1:
+        raise _UserError(f"--torch-threads must be >= 1, got {args.torch_threads}")
     if args.fold_labels:
         options["data"] = _folded_batch(args, space, options["batch_size"])
     elif args.task is not None and Path(args.data).is_file():
@@ -216,6 +223,7 @@ LIVE_ONLY = (
     "init_seed",
     "n_inits",
     "torch_device",
+    "torch_threads",
     "proxy_store",
 )
 
@@ -522,6 +530,13 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(default 1; noise control, the cost grows linearly)",
     )
     p.add_argument("--torch-device", default=None, help="live mode: auto (default), cpu or cuda")
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="live mode: torch threads per process (default 1, measured fastest with joblib "
+        "workers on a shared 2-core machine: benchmarks/results/torch_threads.md)",
+    )
     p.add_argument(
         "--proxy-store",
         default=None,
