@@ -171,3 +171,23 @@ def test_live_search_with_a_proxy_failing_everywhere_exits_1_with_a_line(tmp_pat
     assert "best architecture:" in out  # the results are printed, not lost
     assert "warning: proxy 'nwot' failed on 2 of 2 architectures" in err
     assert "failed on every architecture" in err and "Traceback" not in err
+
+
+def test_resume_with_other_seeds_is_refused_before_computing(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (8, 3, 32, 32), dtype=np.uint8)
+    data = tmp_path / "cifar10_rand.npz"
+    np.savez(data, x=x, y=np.arange(8) % 10)
+    storage = tmp_path / "live.jsonl"
+    args = ["search", "--mode", "live", "--labelled", "0", "--budget", "2", "--batch-size",
+            "2", "--population", "2", "--proxies", "params,synflow", "--live-batch", "8",
+            "--task", "cifar10", "--data", str(data), "--storage", str(storage)]  # fmt: skip
+    code, _, err = _cli([*args, "--seed", "0"])
+    assert code == 0, err
+    store = Path(f"{storage}.proxies.sqlite")
+    before = (storage.read_bytes(), store.stat().st_mtime_ns, store.stat().st_size)
+    code, out, err = _cli([*args, "--seed", "1"])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "--seed 0" in err and "nothing was computed" in err
+    code, _, err = _cli([*args, "--seed", "0", "--init-seed", "5"])
+    assert code == 2 and "--init-seed 0" in err
+    assert (storage.read_bytes(), store.stat().st_mtime_ns, store.stat().st_size) == before

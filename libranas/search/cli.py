@@ -245,6 +245,36 @@ def _check_budget(args: argparse.Namespace, space: Any) -> None:
         raise _UserError(str(exc)) from None
 
 
+def _check_resume_seeds(args: argparse.Namespace) -> None:
+    """A storage resumed with other seeds is refused here, before anything is computed (the
+    search itself would find out only after fitting its scorer, which computes scores)."""
+    if args.storage is None or not Path(args.storage).is_file():
+        return
+    from libranas.search.storage import JSONLStorage
+
+    storage = JSONLStorage(args.storage)
+    phase1 = storage.read("phase1")
+    config = phase1[0].get("config", {}) if phase1 and isinstance(phase1[0], dict) else {}
+    stored = config.get("seed") if isinstance(config, dict) else None
+    if stored is not None and stored != args.seed:
+        raise _UserError(
+            f"--storage {args.storage!r} holds a search run with --seed {stored}; resume it "
+            f"with --seed {stored} or give another --storage (nothing was computed)"
+        )
+    if args.mode != "live":
+        return
+    protocol = storage.read("protocol")
+    settings = protocol[0].get("settings", {}) if protocol else {}
+    live = settings.get("live") if isinstance(settings, dict) else None
+    init = args.seed if args.init_seed is None else args.init_seed
+    if isinstance(live, dict) and live.get("seed") is not None and live["seed"] != init:
+        raise _UserError(
+            f"--storage {args.storage!r} holds a search whose networks were initialised with "
+            f"--init-seed {live['seed']}; resume it with that seed or give another --storage "
+            "(nothing was computed)"
+        )
+
+
 def _report_warnings(caught: list[Any], n_evaluated: int) -> list[str]:
     """Print proxy failures (one line per proxy: count and first reason) and every other
     warning once; return the proxies that failed on every evaluated architecture."""
@@ -375,6 +405,7 @@ def run_search(args: argparse.Namespace) -> int:
 
     try:
         _check_args(args)
+        _check_resume_seeds(args)
         space = _space(args)
         if args.mode == "tabular" and args.space_option:
             raise _UserError(
