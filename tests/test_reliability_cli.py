@@ -144,3 +144,13 @@ def test_random_beyond_the_space_is_refused_at_once():
     assert code == 2 and out == ""
     assert "15625" in err and err.count("\n") == 1
     assert time.perf_counter() - start < 5
+
+
+def test_evaluate_names_a_requested_method_that_cannot_run():
+    code, out, err = _cli(
+        ["evaluate", "tnb101-micro-jigsaw", "--methods", "training-free-default,best-proxy",
+         "--seeds", "1", "--n-labelled", "20", "--n-jobs", "1"]
+    )  # fmt: skip
+    assert code == 0
+    assert "methods ['training-free-default'] cannot run on tnb101-micro-jigsaw" in err
+    assert "training-free-default" not in out
