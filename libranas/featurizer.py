@@ -280,7 +280,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         Image size: with ``input_shape``, array, ``.npz`` and DataLoader images of another
         size are resized to it (bilinear, antialiased, as a Dataset's are), with a note;
         without it they keep their size, with a note when it differs from the space's
-        default input. Labels must be integers (floats only when integral, everywhere).
+        default input. Labels must be integers (float labels are refused, everywhere).
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA when available, else the CPU. ``"cuda"`` without a CUDA device is
         an error at :meth:`fit`.
@@ -719,7 +719,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 f"data x must be floating point (normalised images), got dtype {x.dtype}; for "
                 "uint8 images pass the .npz path or use libranas.datasets.load_image_batch"
             )
-        y = check_labels(y)  # issue 25: floats only when integral, the same for .npz files
+        y = check_labels(y)  # issue 25: float labels refused, the same for .npz files
         if y.ndim != 1 or x.ndim < 2 or len(x) != len(y):
             raise ValueError(
                 f"data x of shape {x.shape} and y of shape {y.shape} do not form a batch: "

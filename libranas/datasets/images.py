@@ -108,7 +108,7 @@ def load_image_batch(
     x = (x_all[pick].astype(np.float32) / 255.0 - mean) / std
     from libranas._batch_checks import check_labels
 
-    # floats only when integral (3.5 is refused, not truncated): the rule of (x, y) arrays
+    # float labels are refused (3.5 was truncated to 3): the rule of (x, y) arrays
     try:
         y = check_labels(y_all[pick], f"{str(path)!r}: 'y'")
     except TypeError as exc:  # a bad file is a ValueError here, like its other problems
