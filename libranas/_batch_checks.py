@@ -86,8 +86,16 @@ def check_short_batch(n: int, batch_size: int, source: str) -> None:
         )
 
 
+#: native image size of the datasets an ``.npz`` file name can name (no note at that size)
+NATIVE_SIZE = {"cifar10": (32, 32), "cifar100": (32, 32), "imagenet16": (16, 16)}
+
+
 def fit_image_size(
-    x: np.ndarray, target: tuple[int, int] | None, explicit: bool, source: str
+    x: np.ndarray,
+    target: tuple[int, int] | None,
+    explicit: bool,
+    source: str,
+    dataset: str | None = None,
 ) -> np.ndarray:
     """Images of an array batch against the networks' input size ``(H, W)``.
 
@@ -95,9 +103,11 @@ def fit_image_size(
     and antialiased, exactly as a Dataset's images are, with a note. Otherwise (``target`` is
     the space's default size, and spaces such as NAS-Bench-201 also take other sizes, e.g.
     16x16 ImageNet16-120) the images are used as they are, with a note naming the size and
-    how to resize them.
+    how to resize them, unless it is the native size of the named ``dataset``.
     """
     if target is None or x.ndim != 4 or tuple(x.shape[-2:]) == tuple(target):
+        return x
+    if not explicit and dataset is not None and NATIVE_SIZE.get(dataset) == x.shape[-2:]:
         return x
     size = f"{x.shape[-2]}x{x.shape[-1]}"
     want = f"{target[0]}x{target[1]}"

@@ -731,7 +731,15 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError("data x contains NaN or infinite values")
         # issue 25: arrays, .npz files and DataLoaders against the networks' input size
         # (a Dataset, a dataset name or a folder were resized when loaded: a no-op for them)
-        x = fit_image_size(x, self._target_size(), self.input_shape is not None, "the data batch")
+        from libranas.datasets.images import named_dataset
+
+        x = fit_image_size(
+            x,
+            self._target_size(),
+            self.input_shape is not None,
+            "the data batch",
+            named_dataset(self.data) if isinstance(self.data, (str, os.PathLike)) else None,
+        )
         if self.input_shape is not None and tuple(x.shape[1:]) != self._check_shape(
             self.input_shape
         ):
