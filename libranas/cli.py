@@ -468,7 +468,6 @@ def _score(args: argparse.Namespace) -> int:
         check_input_file(args.data, "--data")
     proxies = _name_list("--proxies", args.proxies)
 
-    from libranas.featurizer import ProxyFeaturizer
     from libranas.proxies import list_proxies
     from libranas.spaces import get_space
     from libranas.store import ScoreStoreWarning
@@ -508,6 +507,7 @@ def _score(args: argparse.Namespace) -> int:
     data = _check_data(args)
 
     # --- computation
+    from libranas.featurizer import ProxyFeaturizer  # issue 25: torch only after the checks
     feat = ProxyFeaturizer(
         space,
         proxies=proxies,
