@@ -30,6 +30,7 @@ __all__ = [
     "BaseStorage",
     "InMemoryStorage",
     "JSONLStorage",
+    "StorageFormatError",
     "StorageLockedError",
     "get_storage",
 ]
