@@ -284,7 +284,9 @@ class ZCRanker(RegressorMixin, BaseEstimator):
     rows (where a tree's default branch would be arbitrary) it takes the column's worst
     fitted value (the smallest after ``signs``), so a failed proxy never counts as a good
     one. A row whose proxy columns are all NaN (every proxy failed on that network) is
-    scored ``-inf``: ranked last, whatever the model.
+    scored ``-inf``: ranked last, whatever the model; except with an ``estimator`` that does
+    not accept NaN (its ``allow_nan`` tag is False), which gets every row as it is and refuses
+    rows with NaN with its own error.
 
     Too little to learn from: the learned methods raise a ``ValueError`` when fitted on fewer
     than 4 rows (:data:`MIN_LEARNED_ROWS`) or on a constant ``y`` (they would return the
@@ -727,6 +729,9 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         Z = self._oriented(X)
         if self.method_ in TRAINING_FREE_METHODS:
             return self._fuse(Z)
+        if not self._allows_nan():
+            # an estimator that cannot take NaN refuses such rows itself (its own error)
+            return self._predict_models(Z)
         # every proxy failed: ranked last, never left to a tree's default branch
         failed = np.isnan(Z[:, self.proxy_mask_]).all(axis=1)
         out = np.full(Z.shape[0], -np.inf)
@@ -738,14 +743,17 @@ class ZCRanker(RegressorMixin, BaseEstimator):
             holes = np.isnan(Z) & ~np.isnan(fill)
             if holes.any():
                 Z = np.where(holes, fill, Z)
+        out[~failed] = self._predict_models(Z)
+        return out
+
+    def _predict_models(self, Z: np.ndarray) -> np.ndarray:
         if self.rank_transform:
             Z = self._ranked(Z)
         Z = self._model_input(Z)
         preds = [np.asarray(model.predict(Z), dtype=float) for model in self.models_]
         if self.method_ == "ensemble":
             preds = [(p - mu) / sd for p, (mu, sd) in zip(preds, self.blend_scales_, strict=True)]
-        out[~failed] = np.mean(preds, axis=0)
-        return out
+        return np.mean(preds, axis=0)
 
     def _fuse(self, Z: np.ndarray) -> np.ndarray:
         proxies = np.flatnonzero(self.proxy_mask_)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 
 from libranas.ranker import ZCRanker
@@ -33,7 +34,7 @@ def nb201_six():
         {},  # "auto" = ensemble
         {"method": "xgboost"},
         {"method": "xgboost-pairwise"},
-        {"method": "estimator", "estimator": LinearRegression()},
+        {"method": "estimator", "estimator": HistGradientBoostingRegressor(max_iter=50)},
     ],
     ids=["ensemble", "xgboost", "xgboost-pairwise", "estimator"],
 )
@@ -49,6 +50,15 @@ def test_all_nan_row_is_ranked_last(nb201_six, kwargs):
     scores = ranker.predict(pd.concat([rest, broken], ignore_index=True))
     assert scores[-1] == -np.inf
     assert np.isfinite(scores[:-1]).all()
+
+
+def test_estimator_without_nan_support_refuses_the_all_nan_row(nb201_six):
+    X, y = nb201_six
+    train = X.iloc[:100].dropna()
+    ranker = ZCRanker(estimator=LinearRegression()).fit(train, y[train.index].to_numpy())
+    broken = pd.DataFrame([[np.nan] * len(PROXIES)], columns=PROXIES)
+    with pytest.raises(ValueError, match="NaN"):
+        ranker.predict(pd.concat([train.iloc[:3], broken], ignore_index=True))
 
 
 def test_missing_value_in_a_never_missing_column_is_its_worst_value(nb201_six):
