@@ -508,6 +508,7 @@ def _score(args: argparse.Namespace) -> int:
 
     # --- computation
     from libranas.featurizer import ProxyFeaturizer  # issue 25: torch only after the checks
+
     feat = ProxyFeaturizer(
         space,
         proxies=proxies,
