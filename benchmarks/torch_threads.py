@@ -43,6 +43,9 @@ def main() -> None:
     from libranas.featurizer import ProxyFeaturizer
     from libranas.spaces import get_space
 
+    commit = subprocess.run(  # the code being measured: the commit at the start
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     default_threads = torch.get_num_threads()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     space = get_space("nb201")
@@ -70,9 +73,6 @@ def main() -> None:
             times[s].append(run(*s))
     for t in sorted({1, default_threads}):
         np.testing.assert_array_equal(scores[(1, t)], scores[(2, t)])
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         "# Torch threads per joblib worker (ProxyFeaturizer.transform)",
