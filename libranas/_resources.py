@@ -19,10 +19,10 @@ __all__ = [
 ]
 
 #: torch threads per process when the CLI is not told otherwise (``--torch-threads``).
-#: Measured (benchmarks/results/torch_threads.md, this 2-core machine under load): torch's
-#: default thread count ran slower than 1 thread per process, with 1 and with 2 joblib
-#: workers; scores do not depend on it being the same across n_jobs as long as one value is
-#: used everywhere.
+#: Measured (benchmarks/results/torch_threads.md, the shared 2-core machine under load):
+#: torch's default (2 threads) was 5.7x slower than 1 thread with 1 worker and 4.2x with 2
+#: joblib workers. Scores are identical across n_jobs as long as one value is used everywhere
+#: (the featurizer gives its workers the same ``n_threads``).
 DEFAULT_TORCH_THREADS = 1
 
 #: most random architectures one command samples (``--random``); beyond, give a file
