@@ -59,8 +59,8 @@ def test_head_pipeline_has_no_traceback():
 
 
 def test_ctrl_c_says_how_to_resume_and_the_storage_resumes(tmp_path):
-    args = ["search", "--method", "random", "--budget", "2000", "--labelled", "0",
-            "--batch-size", "5", "--seed", "2"]  # fmt: skip
+    args = ["search", "--method", "random", "--budget", "4000", "--labelled", "0",
+            "--batch-size", "2", "--seed", "2"]  # fmt: skip
     storage = tmp_path / "c.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "libranas.cli", *args, "--storage", str(storage)],
@@ -78,6 +78,8 @@ def test_ctrl_c_says_how_to_resume_and_the_storage_resumes(tmp_path):
         pytest.skip("the search ended before it could be interrupted")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the search ended before the signal arrived")
     assert proc.returncode == EXIT_INTERRUPTED
     assert "Traceback" not in err
     assert err.strip().splitlines() == [
