@@ -375,3 +375,37 @@ def check_has_columns(X: Any, who: str) -> None:
             f"{who}: X has no columns: found array with 0 feature(s) (shape=({shape[0]}, 0)) "
             "while a minimum of 1 is required; pass at least one proxy score column"
         )
+
+
+def align_y(X: Any, y: Any, who: str) -> Any:
+    """``y`` in the row order of ``X`` when both are pandas objects with an index.
+
+    scikit-learn pairs ``X`` and ``y`` by position; a pandas user expects them paired by index.
+    A ``y`` (Series or DataFrame) whose index holds the same labels as ``X``'s in another order
+    is reordered to ``X``'s; one whose labels differ is refused (pairing by position would
+    silently attach accuracies to the wrong architectures). Anything else is returned as is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=["x", "y", "z"])
+    >>> align_y(X, pd.Series([30.0, 10.0, 20.0], index=["z", "x", "y"]), "f").tolist()
+    [10.0, 20.0, 30.0]
+    """
+    x_index = getattr(X, "index", None)
+    y_index = getattr(y, "index", None)
+    if x_index is None or y_index is None or not hasattr(X, "columns"):
+        return y
+    if x_index.equals(y_index):
+        return y
+    if len(x_index) != len(y_index) or x_index.has_duplicates or y_index.has_duplicates:
+        same = False
+    else:
+        same = set(x_index) == set(y_index)
+    if not same:
+        missing = [k for k in x_index if k not in set(y_index)][:3]
+        raise ValueError(
+            f"{who}: y's index does not match X's index (e.g. X rows {missing!r} have no y); "
+            "pass y with X's index, or plain arrays to pair rows by position"
+        )
+    return y.loc[x_index]

@@ -8,7 +8,9 @@ leaves a half-written file.
 
 Exit status: 0 success; 2 invalid arguments, input files or output paths (nothing was
 computed); 1 the results were computed and printed or written, but the score store (or an
-output file) could not be written.
+output file) could not be written; 130 interrupted (Ctrl-C; one line says how to resume);
+141 standard output closed by its reader (``| head``), ended quietly. ``--n-jobs`` is capped
+at the cores and at the work (splits, architectures).
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from libranas import __version__
+from libranas._resources import (  # issue 25
+    DEFAULT_TORCH_THREADS,
+    cap_n_jobs,
+    check_random_count,
+    set_torch_threads,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _EXIT_STATUS = (
     "exit status: 0 success; 2 invalid arguments, input files or output paths (nothing "
     "computed); 1 results computed and printed/written, but the score store or an output file "
-    "could not be written"
+    "could not be written; 130 interrupted (Ctrl-C); 141 output pipe closed"
 )
 
 
@@ -252,7 +260,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                         seeds=seeds,
                         methods=methods,
                         progress=bar.update,
-                        n_jobs=args.n_jobs,
+                        n_jobs=cap_n_jobs(args.n_jobs, len(seeds)),  # issue 25: bounded
                     )
                 )
             # e.g. a proxy constant on some labelled sets: report each message once
@@ -460,7 +468,6 @@ def _score(args: argparse.Namespace) -> int:
         check_input_file(args.data, "--data")
     proxies = _name_list("--proxies", args.proxies)
 
-    from libranas.featurizer import ProxyFeaturizer
     from libranas.proxies import list_proxies
     from libranas.spaces import get_space
     from libranas.store import ScoreStoreWarning
@@ -484,6 +491,10 @@ def _score(args: argparse.Namespace) -> int:
     if args.archs_file:
         archs += _read_archs_file(args.archs_file)
     if args.random:
+        try:  # issue 25: bounded by the space before anything is drawn
+            check_random_count(args.random, space)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         archs += space.sample(args.random, random_state=args.seed)
     if not archs:
         raise UsageError("no architectures: pass them as arguments, --archs-file or --random N")
@@ -496,6 +507,8 @@ def _score(args: argparse.Namespace) -> int:
     data = _check_data(args)
 
     # --- computation
+    from libranas.featurizer import ProxyFeaturizer  # issue 25: torch only after the checks
+
     feat = ProxyFeaturizer(
         space,
         proxies=proxies,
@@ -503,7 +516,8 @@ def _score(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         lswag_band=band,
-        n_jobs=args.n_jobs,
+        n_jobs=cap_n_jobs(args.n_jobs, len(canonical)),  # issue 25: bounded
+        n_threads=set_torch_threads(args.torch_threads),  # issue 25
         random_state=args.seed,
         n_inits=args.n_inits,
         verbose=1,
@@ -685,7 +699,20 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--batch-size", type=_int_at_least(2), default=64)
     sc.add_argument("--band", default="auto", help="L-SWAG band: auto, stored, none or LO,HI")
     sc.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    sc.add_argument("--n-jobs", type=_n_jobs, default=None)
+    sc.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="worker processes (default 1; -1: every core); capped at the cores and at the "
+        "architectures to score",
+    )
+    sc.add_argument(  # issue 25
+        "--torch-threads",
+        type=_int_at_least(1),
+        default=None,
+        help=f"torch threads per process, workers included (default {DEFAULT_TORCH_THREADS}: "
+        "measured fastest with joblib workers, benchmarks/results/torch_threads.md)",
+    )
     sc.add_argument(
         "--seed", type=_int_at_least(0), default=0, help="initialisation and sampling seed"
     )
@@ -719,6 +746,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
+    from libranas._cli_safety import guarded  # issue 25: broken pipe and Ctrl-C end quietly
+
+    return guarded(_main, argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -217,6 +217,7 @@ def evaluate_benchmark(
         for suffix, groups in ARCH_SUFFIXES.items()
         if any(_suffix(m) == suffix for m in methods)
     }
+    asked = list(methods)
     # no such features for this space: those methods are not run
     methods = [m for m in methods if _suffix(m) is None or extended[_suffix(m)] is not None]
     # nor the zero-label method where the benchmark lacks the libranas columns it reads
@@ -224,6 +225,15 @@ def evaluate_benchmark(
         training_free_columns(bench.X)
     except ValueError:
         methods = [m for m in methods if m not in LIBRANAS_METHODS]
+    skipped = [m for m in asked if m not in methods]
+    if skipped:  # issue 25: a requested method that cannot run is named, not dropped silently
+        warnings.warn(
+            f"methods {skipped} cannot run on {bench.name} (its space has no such "
+            "architecture features, or its table lacks the libranas columns they read); "
+            "their column is absent",
+            UserWarning,
+            stacklevel=2,
+        )
     from joblib import Parallel, delayed
 
     jobs = (

@@ -21,6 +21,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from libranas._batch_checks import (
+    check_batch_size,
+    check_labels,
+    check_option_values,
+    check_short_batch,
+    fit_image_size,
+)
 from libranas._validation import as_seed, check_unique
 from libranas._validation import is_int as _is_int
 
@@ -39,7 +46,17 @@ _TORCH_RNG_LOCK = threading.Lock()
 
 
 class ProxyFailedWarning(UserWarning):
-    """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN."""
+    """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN.
+
+    Attributes ``proxy``, ``arch`` and ``reason`` (None when built from a message only) let a
+    caller summarise failures per proxy.
+    """
+
+    def __init__(
+        self, message: str, proxy: str | None = None, arch: Any = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.proxy, self.arch, self.reason = proxy, arch, reason
 
 
 def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
@@ -257,7 +274,13 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
           ``flops``, ``l2_norm``); the networks then see a zero batch of shape
           ``(2, *input_shape)``.
     batch_size : int, default=64
-        Samples in the batch (the paper uses 64; at least 2, per-sample statistics need them).
+        Samples in the batch (the paper uses 64; at least 2, per-sample statistics need them;
+        at most :data:`~libranas._batch_checks.MAX_BATCH_SIZE`, 4096). An ``(x, y)`` pair or
+        a DataLoader with fewer samples is used as it is, with a ``BatchNoteWarning``.
+        Image size: with ``input_shape``, array, ``.npz`` and DataLoader images of another
+        size are resized to it (bilinear, antialiased, as a Dataset's are), with a note;
+        without it they keep their size, with a note when it differs from the space's
+        default input. Labels must be integers (float labels are refused, everywhere).
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA when available, else the CPU. ``"cuda"`` without a CUDA device is
         an error at :meth:`fit`.
@@ -484,8 +507,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ parameter checks
     def _check_params(self) -> None:
-        if not _is_int(self.batch_size) or self.batch_size < 2:
-            raise ValueError(f"batch_size must be an int >= 2, got {self.batch_size!r}")
+        check_batch_size(self.batch_size)  # issue 25: bounded (MAX_BATCH_SIZE)
         if not _is_int(self.n_calibration) or self.n_calibration < 1:
             raise ValueError(f"n_calibration must be an int >= 1, got {self.n_calibration!r}")
         if self.num_classes is not None and (not _is_int(self.num_classes) or self.num_classes < 1):
@@ -513,6 +535,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             from libranas.proxies._registry import check_options
 
             check_options(self.options)  # a misspelled key is an error, not silently ignored
+            check_option_values(self.options)  # issue 25: a bad value too, before any NaN
 
     def _resolve_dtype(self) -> str:
         import torch
@@ -600,11 +623,13 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"data must be an (x, y) pair, got a sequence of {len(data)}")
             x, y = self._as_numpy(data[0], "x"), self._as_numpy(data[1], "y")
             x, y = x[: self.batch_size], y[: self.batch_size]
+            check_short_batch(len(x), self.batch_size, "data (x, y)")
             self.data_source_ = {"kind": "arrays", "n": int(len(x))}
         elif (type(data).__name__ == "DataLoader" or hasattr(data, "dataset")) and (
             not self._is_dataset(data)
         ):
             x, y = self._from_loader(data, seed)
+            check_short_batch(len(x), self.batch_size, "the DataLoader")
             self.data_source_ = {"kind": "dataloader", "n": int(len(x))}
         elif self._is_dataset(data):
             from libranas.datasets.sources import batch_from_dataset
@@ -694,8 +719,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 f"data x must be floating point (normalised images), got dtype {x.dtype}; for "
                 "uint8 images pass the .npz path or use libranas.datasets.load_image_batch"
             )
-        if not (np.issubdtype(y.dtype, np.integer) and y.dtype != np.bool_):
-            raise TypeError(f"data y must hold integer class labels, got dtype {y.dtype}")
+        y = check_labels(y)  # issue 25: float labels refused, the same for .npz files
         if y.ndim != 1 or x.ndim < 2 or len(x) != len(y):
             raise ValueError(
                 f"data x of shape {x.shape} and y of shape {y.shape} do not form a batch: "
@@ -705,13 +729,24 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"the batch needs at least 2 samples, got {len(x)}")
         if not np.isfinite(x).all():
             raise ValueError("data x contains NaN or infinite values")
+        # issue 25: arrays, .npz files and DataLoaders against the networks' input size
+        # (a Dataset, a dataset name or a folder were resized when loaded: a no-op for them)
+        from libranas.datasets.images import named_dataset
+
+        x = fit_image_size(
+            x,
+            self._target_size(),
+            self.input_shape is not None,
+            "the data batch",
+            named_dataset(self.data) if isinstance(self.data, (str, os.PathLike)) else None,
+        )
         if self.input_shape is not None and tuple(x.shape[1:]) != self._check_shape(
             self.input_shape
         ):
             raise ValueError(
                 f"input_shape={tuple(self.input_shape)} but the data batch has shape {x.shape}"
             )
-        return np.ascontiguousarray(x), y.astype(np.int64)
+        return np.ascontiguousarray(x), y
 
     @staticmethod
     def _check_shape(shape: Any) -> tuple[int, ...]:
@@ -1096,8 +1131,13 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     @staticmethod
     def _warn_failed(i: int, arch: Any, proxy: str, reason: str) -> None:
         warnings.warn(
-            f"proxy {proxy!r} failed on architecture {i} ({arch!r}): {reason}; its score is NaN",
-            ProxyFailedWarning,
+            ProxyFailedWarning(
+                f"proxy {proxy!r} failed on architecture {i} ({arch!r}): {reason}; its score "
+                "is NaN",
+                proxy,
+                arch,
+                reason,
+            ),
             stacklevel=4,  # transform is wrapped by sklearn's set_output
         )
 

@@ -33,6 +33,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from libranas._validation import (
+    align_y,
     check_has_columns,
     check_int,
     check_random_state,
@@ -267,14 +268,25 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         ``"ensemble"`` only: per model, the mean and std of its fitted-row predictions.
     model_ : object
         The first (with ``n_estimators_bag=1`` the only) fitted model of a learned method.
+    missing_fill_ : ndarray of shape (n_features_in_,)
+        Learned methods: per column, the (oriented) value a NaN takes at predict time, NaN
+        where the model handles it (see Notes).
 
     Notes
     -----
-    Missing values: the rank fusions average over the finite proxy columns of each row (a NaN
-    in one column does not hide the others); a row whose proxy columns are all NaN gets a NaN
-    score. XGBoost handles NaN natively (learned default directions). ``method="estimator"``
-    passes NaN on to the estimator, which raises its own error if it cannot handle them (use
-    e.g. a Pipeline with an explicit imputer).
+    Missing values (a proxy that failed on a network is NaN): the rank fusions average over
+    the finite proxy columns of each row (a NaN in one column does not hide the others); a row
+    whose proxy columns are all NaN gets a NaN score. The learned methods handle a missing
+    value the way training saw it: in a column that had NaN in the fitted rows the model's
+    learned handling applies (XGBoost's learned default direction; ``method="estimator"``
+    passes it on to the estimator, which raises its own error if it cannot handle NaN, use
+    e.g. a Pipeline with an explicit imputer); in a column that never was NaN in the fitted
+    rows (where a tree's default branch would be arbitrary) it takes the column's worst
+    fitted value (the smallest after ``signs``), so a failed proxy never counts as a good
+    one. A row whose proxy columns are all NaN (every proxy failed on that network) is
+    scored ``-inf``: ranked last, whatever the model; except with an ``estimator`` that does
+    not accept NaN (its ``allow_nan`` tag is False), which gets every row as it is and refuses
+    rows with NaN with its own error.
 
     Too little to learn from: the learned methods raise a ``ValueError`` when fitted on fewer
     than 4 rows (:data:`MIN_LEARNED_ROWS`) or on a constant ``y`` (they would return the
@@ -566,6 +578,7 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         if y is None and (learned or (isinstance(self.signs, str) and self.signs == "auto")):
             # let sklearn raise its standard "requires y to be passed" error
             X, y = validate_data(self, X, y, y_numeric=True)
+        y = align_y(X, y, type(self).__name__)
         X, y = self._validate_X(X, reset=True, y=y)
         if learned:
             self._check_learnable(y, method)
@@ -578,7 +591,14 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         self._check_non_finite(X)
         self.signs_ = self._resolve_signs(X, y)
         Z = self._oriented(X)
-        for attr in ("rank_knots_", "models_", "model_", "monotone_constraints_", "blend_scales_"):
+        for attr in (
+            "rank_knots_",
+            "models_",
+            "model_",
+            "monotone_constraints_",
+            "blend_scales_",
+            "missing_fill_",
+        ):
             if hasattr(self, attr):
                 delattr(self, attr)
         if not learned:
@@ -586,6 +606,7 @@ class ZCRanker(RegressorMixin, BaseEstimator):
                 self._fit_knots(Z)
             return self
 
+        self.missing_fill_ = self._missing_fill(Z)
         if self.rank_transform:
             self._fit_knots(Z)
             Z = self._ranked(Z)
@@ -599,6 +620,15 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         if self.method_ == "ensemble":
             self.blend_scales_ = [self._standardiser(m, Z) for m in self.models_]
         return self
+
+    def _missing_fill(self, Z: np.ndarray) -> np.ndarray:
+        """Per column, what a NaN becomes at predict time: NaN (left to the model) where the
+        fitted rows had NaN or on passthrough columns, else the column's worst fitted value."""
+        fill = np.full(Z.shape[1], np.nan)
+        never_missing = self.proxy_mask_ & ~np.isnan(Z).any(axis=0)
+        if never_missing.any():
+            fill[never_missing] = Z[:, never_missing].min(axis=0)
+        return fill
 
     @staticmethod
     def _check_learnable(y: np.ndarray, method: str) -> None:
@@ -690,7 +720,8 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         scores : ndarray of shape (n_architectures,)
             Rank fusions: in (0, 1] for ``"rank-mean"``, <= 0 for ``"log-rank"``; NaN for rows
             whose proxy columns are all NaN. Learned methods: the model's prediction (on the
-            ``y`` scale for ``target="raw"`` regressors, arbitrary for the pairwise ranker).
+            ``y`` scale for ``target="raw"`` regressors, arbitrary for the pairwise ranker);
+            ``-inf`` for rows whose proxy columns are all NaN (ranked last).
         """
         check_is_fitted(self, "method_")
         X, _ = self._validate_X(X, reset=False)
@@ -698,6 +729,24 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         Z = self._oriented(X)
         if self.method_ in TRAINING_FREE_METHODS:
             return self._fuse(Z)
+        if not self._allows_nan():
+            # an estimator that cannot take NaN refuses such rows itself (its own error)
+            return self._predict_models(Z)
+        # every proxy failed: ranked last, never left to a tree's default branch
+        failed = np.isnan(Z[:, self.proxy_mask_]).all(axis=1)
+        out = np.full(Z.shape[0], -np.inf)
+        if failed.all():
+            return out
+        Z = Z[~failed]
+        fill = getattr(self, "missing_fill_", None)
+        if fill is not None:
+            holes = np.isnan(Z) & ~np.isnan(fill)
+            if holes.any():
+                Z = np.where(holes, fill, Z)
+        out[~failed] = self._predict_models(Z)
+        return out
+
+    def _predict_models(self, Z: np.ndarray) -> np.ndarray:
         if self.rank_transform:
             Z = self._ranked(Z)
         Z = self._model_input(Z)

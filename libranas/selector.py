@@ -21,6 +21,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from libranas._validation import (
+    align_y,
     check_has_columns,
     column_index,
     column_indices,
@@ -358,6 +359,7 @@ class LibraSelector(SelectorMixin, BaseEstimator):
     def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
         """X and y as float arrays (NaN allowed in X), and the column names."""
         check_has_columns(X, type(self).__name__)
+        y = align_y(X, y, type(self).__name__)  # pandas y paired with X by index
         X, y = validate_data(
             self,
             X,

@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "ScoreContext",
     "ScoreStore",
+    "ScoreStoreError",
     "ScoreStoreWarning",
     "arch_key",
     "data_fingerprint",
@@ -44,6 +45,10 @@ __all__ = [
 
 class ScoreStoreWarning(UserWarning):
     """The score store could not be written; the scores were computed and returned anyway."""
+
+
+class ScoreStoreError(ValueError):
+    """The score store file is damaged or is not a libranas store (checked when opened)."""
 
 
 _SCHEMA = """
@@ -78,6 +83,9 @@ _COLUMNS = (
     "error",
     "created",
 )
+#: seconds a write waits for another process's write (``ScoreStore(timeout=None)``)
+DEFAULT_TIMEOUT = 60.0
+_FP_COLUMNS = ("fp", "kind", "description")
 _CONTEXT_WHERE = "space = ? AND data_fp = ? AND seed = ? AND version = ? AND options_fp = ?"
 #: architectures per SELECT (SQLite's default limit on host parameters is 32766)
 _LOOKUP_CHUNK = 500
@@ -200,8 +208,9 @@ class ScoreStore:
     ----------
     path : str or path-like
         The database file (created with its parent folder if missing).
-    timeout : float, default=60.0
-        Seconds a write waits for another process's write to finish (SQLite busy timeout).
+    timeout : float or None, default=None
+        Seconds a write waits for another process's write to finish (SQLite busy timeout);
+        None: :data:`DEFAULT_TIMEOUT` (60 s).
 
     Notes
     -----
@@ -209,6 +218,19 @@ class ScoreStore:
     store pickles as its path, so it can be handed to worker processes or kept on an
     estimator. Values are stored as SQLite REAL; ``NaN`` is stored as NULL and read back as
     ``NaN``.
+
+    Checked when opened: an existing file must pass SQLite's ``PRAGMA quick_check`` and hold
+    libranas's tables (or none). A damaged file or a foreign database raises
+    :class:`ScoreStoreError` (a ``ValueError``) naming the file and what to do: give another
+    file, or rebuild it keeping its readable rows with
+    ``sqlite3 damaged.db .recover | sqlite3 rebuilt.db``.
+
+    Locking: one write transaction at a time (SQLite's own lock; writers queue for up to
+    ``timeout`` seconds). Reads never wait for a writer (write-ahead log), so a store locked
+    by another process is still read; a write that cannot get the lock within ``timeout``
+    raises ``sqlite3.OperationalError``, which :class:`~libranas.ProxyFeaturizer` turns into
+    a :class:`ScoreStoreWarning` after computing (and returning) the scores, and the
+    ``libranas score`` command into exit status 1 after printing them.
 
     Examples
     --------
@@ -228,13 +250,15 @@ class ScoreStore:
     >>> store.close()
     """
 
-    def __init__(self, path: str | os.PathLike, timeout: float = 60.0) -> None:
+    def __init__(self, path: str | os.PathLike, timeout: float | None = None) -> None:
         if isinstance(path, ScoreStore):
             path = path.path
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"store path must be a str or path-like, got {type(path).__name__}")
         if not str(path):
             raise ValueError("store path is empty")
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
             raise ValueError(f"timeout must be a number >= 0, got {timeout!r}")
         self.path = str(Path(path))
@@ -259,24 +283,67 @@ class ScoreStore:
             return conn
         self._local.conn = None  # a connection inherited through fork is not used
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        existed = Path(self.path).exists() and Path(self.path).stat().st_size > 0
+        conn = None
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if existed:
+                self._check_file(conn)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: commits survive a killed process
-            with _transaction(conn):
-                for statement in _SCHEMA.strip().split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+            # the schema is created only when missing: creating it takes the write lock, and a
+            # store locked by another writer must stay readable (reads never wait in WAL mode)
+            if not self._has_schema(conn):
+                with _transaction(conn):
+                    for statement in _SCHEMA.strip().split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+        except ScoreStoreError:
+            if conn is not None:
+                conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{self.path} is not a usable score store: {exc}") from exc
+            if conn is not None:
+                conn.close()
+            raise self._damaged(str(exc)) from exc
         if str(mode).lower() != "wal":
+            conn.close()
             raise ValueError(
                 f"{self.path}: SQLite could not switch to write-ahead logging (journal_mode "
                 f"{mode!r}); put the store on a local file system"
             )
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
+
+    @staticmethod
+    def _has_schema(conn: sqlite3.Connection) -> bool:
+        names = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        return {"scores", "fingerprints"} <= names
+
+    def _check_file(self, conn: sqlite3.Connection) -> None:
+        """An existing file must be an intact SQLite database holding a libranas store (or
+        an empty database): integrity (``PRAGMA quick_check``) and the tables' columns."""
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise self._damaged(f"integrity check: {problems[0]}")
+        for table, wanted in (("scores", _COLUMNS), ("fingerprints", _FP_COLUMNS)):
+            columns = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+            if columns and set(columns) != set(wanted):
+                raise ScoreStoreError(
+                    f"{self.path} is not a libranas score store (its table {table!r} has "
+                    f"columns {list(columns)}); give another file (--store / --proxy-store) "
+                    "or move this one away"
+                )
+
+    def _damaged(self, detail: str) -> ScoreStoreError:
+        return ScoreStoreError(
+            f"{self.path} is not a usable score store ({detail}); give another file (--store / "
+            f"--proxy-store), or rebuild it keeping its readable rows: "
+            f"`sqlite3 {self.path} .recover | sqlite3 rebuilt.db`"
+        )
 
     def close(self) -> None:
         """Close this thread's connection (it reopens on the next use)."""
@@ -322,11 +389,17 @@ class ScoreStore:
         for start in range(0, len(unique), _LOOKUP_CHUNK):
             part = unique[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(part))
-            rows = conn.execute(
-                "SELECT arch, proxy, value, error FROM scores WHERE space = ? AND data_fp = ? "
-                f"AND seed = ? AND version = ? AND options_fp = ? AND arch IN ({marks})",
-                (*context._key(), *part),
-            ).fetchall()
+            try:
+                rows = conn.execute(
+                    "SELECT arch, proxy, value, error FROM scores WHERE space = ? AND "
+                    f"data_fp = ? AND seed = ? AND version = ? AND options_fp = ? AND arch IN "
+                    f"({marks})",
+                    (*context._key(), *part),
+                ).fetchall()
+            except sqlite3.OperationalError:
+                raise  # locked or busy: not damage
+            except sqlite3.DatabaseError as exc:  # damage the quick check did not reach
+                raise self._damaged(str(exc)) from exc
             for arch, proxy, value, error in rows:
                 if proxy in wanted:
                     out[(arch, proxy)] = (math.nan if value is None else float(value), error)

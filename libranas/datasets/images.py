@@ -106,7 +106,13 @@ def load_image_batch(
     pick = np.sort(rng.choice(len(x_all), size=n, replace=False))
     mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1) for v in NORMALIZATION[dataset])
     x = (x_all[pick].astype(np.float32) / 255.0 - mean) / std
-    y = y_all[pick].astype(np.int64)
+    from libranas._batch_checks import check_labels
+
+    # float labels are refused (3.5 was truncated to 3): the rule of (x, y) arrays
+    try:
+        y = check_labels(y_all[pick], f"{str(path)!r}: 'y'")
+    except TypeError as exc:  # a bad file is a ValueError here, like its other problems
+        raise ValueError(str(exc)) from None
     if num_classes is not None:
         if fold_labels:
             y = y % num_classes

@@ -12,9 +12,21 @@ Examples::
     libranas search --space darts --space-option channels=8 --space-option layers=2 \\
         --mode live --labelled 0 --data cifar10 --budget 20 --storage runs/darts.jsonl
 
-Every argument is checked before anything is computed; a user error prints one line
-``error: ...`` on stderr and exits with status 2. Results are printed before ``--output`` is
-written (atomically: a temporary file renamed into place).
+Every argument is checked before anything is computed (the budget against what the space
+and the constraints can supply); a user error prints one line ``error: ...`` on stderr and
+exits with status 2. Results are printed before ``--output`` is written (atomically: a
+temporary file renamed into place).
+
+One search per ``--storage``: a second search on a storage file that another one is writing
+is refused at once (one line, status 2; ``fcntl.flock`` on ``<storage>.lock``); rerun it when
+the first is done to resume from the file. Proxy failures are shown, one line per proxy on
+stderr (``warning: proxy 'nwot' failed on 64 of 64 architectures, first: ...``); a proxy that
+failed on every architecture evaluated, or a best architecture on which every proxy failed,
+makes the search exit with status 1 after printing its results (they rest on fewer proxies
+than asked for). Other warnings are printed once each.
+
+Exit status: 0 success; 1 results printed, but a requested proxy failed on every
+architecture (or --output could not be written); 2 invalid arguments, input or storage files.
 """
 
 from __future__ import annotations
@@ -29,6 +41,8 @@ from typing import Any
 
 #: exit status of a user error (as argparse's own)
 USAGE_ERROR = 2
+#: exit status of a search that ran but whose results rest on fewer proxies than asked for
+FAILED = 1
 
 
 class _UserError(ValueError):
@@ -165,6 +179,13 @@ def _live_options(args: argparse.Namespace, space: Any) -> dict[str, Any] | None
     if n_inits < 1:
         raise _UserError(f"--n-inits must be >= 1, got {n_inits}")
     options["n_inits"] = n_inits
+    from libranas._resources import DEFAULT_TORCH_THREADS
+
+    options["n_threads"] = (
+        DEFAULT_TORCH_THREADS if args.torch_threads is None else args.torch_threads
+    )
+    if options["n_threads"] < 1:
+        raise _UserError(f"--torch-threads must be >= 1, got {args.torch_threads}")
     if args.fold_labels:
         options["data"] = _folded_batch(args, space, options["batch_size"])
     elif args.task is not None and Path(args.data).is_file():
@@ -202,8 +223,85 @@ LIVE_ONLY = (
     "init_seed",
     "n_inits",
     "torch_device",
+    "torch_threads",
     "proxy_store",
 )
+
+
+#: most images per live batch (the featurizer's own bound on batch_size)
+MAX_LIVE_BATCH = 4096
+
+
+def _check_budget(args: argparse.Namespace, space: Any) -> None:
+    """The budget must fit what the space (and the constraints) can supply: checked here, in
+    seconds, instead of a search that proposes forever."""
+    from libranas.search.constraints import resolve_constraints
+    from libranas.search.loop import check_budget
+
+    try:
+        constraints = resolve_constraints(_constraints(args), space)
+        check_budget(args.budget, space, constraints, "--budget")
+    except ValueError as exc:
+        raise _UserError(str(exc)) from None
+
+
+def _check_resume_seeds(args: argparse.Namespace) -> None:
+    """A storage resumed with other seeds is refused here, before anything is computed (the
+    search itself would find out only after fitting its scorer, which computes scores)."""
+    if args.storage is None or not Path(args.storage).is_file():
+        return
+    from libranas.search.storage import JSONLStorage
+
+    storage = JSONLStorage(args.storage)
+    phase1 = storage.read("phase1")
+    config = phase1[0].get("config", {}) if phase1 and isinstance(phase1[0], dict) else {}
+    stored = config.get("seed") if isinstance(config, dict) else None
+    if stored is not None and stored != args.seed:
+        raise _UserError(
+            f"--storage {args.storage!r} holds a search run with --seed {stored}; resume it "
+            f"with --seed {stored} or give another --storage (nothing was computed)"
+        )
+    if args.mode != "live":
+        return
+    protocol = storage.read("protocol")
+    settings = protocol[0].get("settings", {}) if protocol else {}
+    live = settings.get("live") if isinstance(settings, dict) else None
+    init = args.seed if args.init_seed is None else args.init_seed
+    if isinstance(live, dict) and live.get("seed") is not None and live["seed"] != init:
+        raise _UserError(
+            f"--storage {args.storage!r} holds a search whose networks were initialised with "
+            f"--init-seed {live['seed']}; resume it with that seed or give another --storage "
+            "(nothing was computed)"
+        )
+
+
+def _report_warnings(caught: list[Any], n_evaluated: int) -> list[str]:
+    """Print proxy failures (one line per proxy: count and first reason) and every other
+    warning once; return the proxies that failed on every evaluated architecture."""
+    from libranas.featurizer import ProxyFailedWarning
+
+    failed: dict[str, dict[str, str]] = {}
+    others: dict[str, None] = {}
+    for w in caught:
+        message = w.message
+        if isinstance(message, ProxyFailedWarning) and message.proxy is not None:
+            archs = failed.setdefault(message.proxy, {})
+            archs.setdefault(repr(message.arch), str(message.reason))
+        elif issubclass(w.category, UserWarning) or issubclass(w.category, RuntimeWarning):
+            others.setdefault(str(message), None)
+    everywhere = []
+    for proxy, archs in failed.items():
+        first = next(iter(archs.values()))
+        print(
+            f"warning: proxy {proxy!r} failed on {len(archs)} of {n_evaluated} architectures "
+            f"(NaN), first: {first}",
+            file=sys.stderr,
+        )
+        if len(archs) >= n_evaluated:
+            everywhere.append(proxy)
+    for text in others:
+        print(f"warning: {text}", file=sys.stderr)
+    return everywhere
 
 
 def _same_file(a: str | None, b: str | None) -> bool:
@@ -228,6 +326,11 @@ def _check_args(args: argparse.Namespace) -> None:
         if getattr(args, name) < 1:
             raise _UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     _check(args.budget, args.labelled, args.method, args.mode, args.seed, args.ranker)
+    if args.live_batch is not None and args.live_batch > MAX_LIVE_BATCH:
+        raise _UserError(
+            f"--live-batch {args.live_batch} exceeds {MAX_LIVE_BATCH} images (every network "
+            "runs the whole batch at once)"
+        )
     _check_writable(args.output, "--output")
     _check_writable(args.storage, "--storage")
     for other, what in ((args.storage, "--storage"), (args.proxy_store, "--proxy-store")):
@@ -302,6 +405,7 @@ def run_search(args: argparse.Namespace) -> int:
 
     try:
         _check_args(args)
+        _check_resume_seeds(args)
         space = _space(args)
         if args.mode == "tabular" and args.space_option:
             raise _UserError(
@@ -315,8 +419,15 @@ def run_search(args: argparse.Namespace) -> int:
             except ImportError:
                 raise _UserError("--method tpe needs optuna: pip install optuna") from None
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        _check_budget(args, space)
+        from libranas.datasets.zc_tables import NonFiniteValuesWarning
+        from libranas.search.storage import BaseStorage, get_storage
+
+        store = get_storage(args.storage) or BaseStorage()
+        with warnings.catch_warnings(record=True) as caught, store.writer():
+            warnings.simplefilter("always")
+            # the bundled tables' own gaps are documented with the benchmarks
+            warnings.simplefilter("ignore", NonFiniteValuesWarning)
             result = search(
                 space,
                 args.task,
@@ -337,6 +448,7 @@ def run_search(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    everywhere = _report_warnings(caught, result["n_evaluated"])
     _print(result)
     if args.output:
         try:
@@ -345,6 +457,20 @@ def run_search(args: argparse.Namespace) -> int:
             print(f"error: could not write {args.output!r}: {exc}", file=sys.stderr)
             return 1
         print(f"results written to {args.output}")
+    scores = list(result["proxy_scores"].values())
+    if everywhere or (scores and all(v != v for v in scores)):
+        what = (
+            f"requested prox{'ies' if len(everywhere) > 1 else 'y'} {everywhere} failed on "
+            "every architecture"
+            if everywhere
+            else "every proxy failed on the best architecture"
+        )
+        print(
+            f"error: {what}; the results above rest on the other proxies only: check --data "
+            "(e.g. a batch of identical images) or leave the proxy out with --proxies",
+            file=sys.stderr,
+        )
+        return FAILED
     return 0
 
 
@@ -435,6 +561,13 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(default 1; noise control, the cost grows linearly)",
     )
     p.add_argument("--torch-device", default=None, help="live mode: auto (default), cpu or cuda")
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="live mode: torch threads per process (default 1, measured fastest with joblib "
+        "workers on a shared 2-core machine: benchmarks/results/torch_threads.md)",
+    )
     p.add_argument(
         "--proxy-store",
         default=None,

@@ -39,10 +39,63 @@ from libranas.search.samplers import BaseSampler, Evaluation, Proposal
 from libranas.search.scorers import as_scorer
 from libranas.search.storage import get_storage
 
-__all__ = ["SearchLoop"]
+__all__ = ["SearchLoop", "check_budget", "space_capacity"]
+
+#: spaces up to this many architectures are enumerated to count those meeting the constraints
+_ENUMERATE_LIMIT = 200_000
 
 #: version of the storage format written by the loop
 FORMAT = 2
+
+
+def space_capacity(space: Any, constraints: Any = None) -> tuple[int | None, str]:
+    """How many distinct architectures ``space`` can supply (under ``constraints``).
+
+    Returns ``(count, how)``: the exact count for a space that lists its architectures
+    (``all_archs``; the constraints applied), else the product of the choices of
+    ``trial_choices`` (an upper bound; constraints not counted), else ``(None, "")``.
+
+    Examples
+    --------
+    >>> space_capacity("nb201")
+    (15625, 'the space holds 15625 architectures')
+    """
+    from libranas.spaces import get_space
+
+    space = get_space(space)
+    lister = getattr(space, "all_archs", None)
+    if callable(lister):
+        archs = lister()
+        if constraints is not None and len(archs) <= _ENUMERATE_LIMIT:
+            n = int(np.count_nonzero(constraints.mask(archs)))
+            return n, f"{n} of the space's {len(archs)} architectures meet {constraints!r}"
+        return len(archs), f"the space holds {len(archs)} architectures"
+    try:
+        choices = space.trial_choices()
+    except (NotImplementedError, AttributeError, TypeError):
+        return None, ""
+    if not choices:
+        return None, ""
+    n = 1
+    for options in choices.values():
+        n *= max(1, len(options))
+    return n, f"the space's choices combine into at most {n} architectures"
+
+
+def check_budget(budget: int, space: Any, constraints: Any = None, what: str = "budget") -> None:
+    """Refuse a budget of distinct architectures the space (and constraints) cannot supply.
+
+    Examples
+    --------
+    >>> check_budget(100, "nb201")
+    >>> check_budget(20_000, "nb201")
+    Traceback (most recent call last):
+    ...
+    ValueError: budget 20000 exceeds what can be supplied: the space holds 15625 architectures
+    """
+    capacity, how = space_capacity(space, constraints)
+    if capacity is not None and budget > capacity:
+        raise ValueError(f"{what} {budget} exceeds what can be supplied: {how}")
 
 
 class _State:
@@ -340,6 +393,26 @@ class SearchLoop:
             "notes": notes,
         }
 
+    def _check_record(self, store: Any, number: int, rec: Any) -> None:
+        """A stored batch record has the shape the loop writes (else one clear error)."""
+        problem = None
+        if not isinstance(rec, dict) or rec.get("kind") != "batch":
+            problem = "is not a batch record"
+        elif not isinstance(rec.get("generation"), int) or not isinstance(
+            rec.get("evaluations"), list
+        ):
+            problem = "lacks its generation or evaluations"
+        else:
+            keys = {"arch", "status", "score", "metrics", "info"}
+            if any(not isinstance(it, dict) or not keys <= set(it) for it in rec["evaluations"]):
+                problem = f"has an evaluation without one of {sorted(keys)}"
+        if problem:
+            raise ValueError(
+                f"study {self.study_name!r} in {store!r}: record {number + 1} {problem}; the "
+                "storage was edited or written by something else: give another storage, or "
+                "delete that record and the ones after it to resume from the records before"
+            )
+
     def _replay(self, state: _State, records: list[dict[str, Any]]) -> None:
         for rec in records:
             evals = []
@@ -369,10 +442,29 @@ class SearchLoop:
         self._metric_fns = metric_functions(space, objectives[1:], self.task, self.device)
         initial = self._initial(space, constraints)
         excluded = {space.validate(a) for a in (self.exclude or [])}
+        check_budget(self.n_trials, space, constraints, "n_trials")
         store = get_storage(self.storage)
+        if store is None:
+            return self._run(start, objectives, space, constraints, initial, excluded, None)
+        # one search per storage: a second one is refused before it reads anything
+        with store.writer():
+            return self._run(start, objectives, space, constraints, initial, excluded, store)
+
+    def _run(
+        self,
+        start: float,
+        objectives: list[str],
+        space: Any,
+        constraints: Any,
+        initial: list[Any],
+        excluded: set,
+        store: Any,
+    ) -> SearchResult:
         self.seed_ = seed = self._seed(store)
         config = self._config(seed, objectives, constraints, initial, excluded)
         records = self._open_study(store, config)
+        for number, rec in enumerate(records):
+            self._check_record(store, number, rec)
         state = _State(space, objectives, constraints, excluded)
         self.sampler.start(state)
         self._replay(state, records)
@@ -430,12 +522,14 @@ class SearchLoop:
         columns = ["order", "arch", "score", *extra, "generation", "cached", *info_cols]
         history = pd.DataFrame(rows, columns=columns)
         scores = history["score"].to_numpy(dtype=float)
-        if np.isnan(scores).all():
+        # NaN or -inf: the scorer had nothing to go on (every proxy failed); never the best
+        usable = ~np.isnan(scores) & (scores > -np.inf)
+        if not usable.any():
             raise ValueError(
-                "every scored architecture got a NaN score (or none was scored); the scorer "
-                "is failing"
+                "every scored architecture got a NaN or -inf score (or none was scored): the "
+                "scorer is failing, e.g. every proxy failed on every architecture"
             )
-        best = int(np.nanargmax(scores))
+        best = int(np.flatnonzero(usable)[np.argmax(scores[usable])])
         return SearchResult(
             best_arch=history["arch"].iloc[best],
             best_score=float(scores[best]),

@@ -7,6 +7,14 @@ search killed at any moment (even ``SIGKILL``) can be resumed from its last comp
 generation: a final line cut off in the middle of a write is ignored. Appends take an
 exclusive ``flock`` on POSIX systems, so several processes may write different studies to one
 file.
+
+One search per file: a search holds an exclusive ``fcntl.flock`` on ``<file>.lock`` (a file
+next to the storage, holding the owner's process id) for as long as it runs
+(:meth:`JSONLStorage.writer`). A second search on the same file is refused at once with
+:class:`StorageLockedError`, a ``ValueError`` naming the file and the process holding it, before
+it reads or computes anything; the first one finishes undisturbed, and the file resumes as one
+uninterrupted run would. The lock dies with its process (even ``SIGKILL``), so a killed search
+never leaves the file locked. On systems without ``fcntl`` (Windows) there is no lock.
 """
 
 from __future__ import annotations
@@ -18,7 +26,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BaseStorage", "InMemoryStorage", "JSONLStorage", "get_storage"]
+__all__ = [
+    "BaseStorage",
+    "InMemoryStorage",
+    "JSONLStorage",
+    "StorageFormatError",
+    "StorageLockedError",
+    "get_storage",
+]
+
+
+class StorageLockedError(ValueError):
+    """Another search is writing the storage file."""
+
+
+class StorageFormatError(ValueError):
+    """The storage file holds a line that is not a libranas search record."""
+
+
+#: per lock file: [open file, nesting depth] (the lock is re-entrant within a process)
+_HELD: dict[str, list[Any]] = {}
 
 
 class BaseStorage:
@@ -35,6 +62,11 @@ class BaseStorage:
     def studies(self) -> list[str]:
         """Names of the studies held, in order of first appearance."""
         raise NotImplementedError
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the storage for one search (no-op here; a file storage locks the file)."""
+        yield
 
 
 def _check_study(study: Any) -> str:
@@ -84,8 +116,9 @@ class JSONLStorage(BaseStorage):
     -----
     Floats round-trip exactly (``json`` writes ``repr``); NaN and infinities are written as
     ``NaN`` / ``Infinity`` (Python's JSON dialect). A last line without its newline (a write
-    interrupted by a crash) is ignored on reading; any other line that is not valid JSON is an
-    error (``ValueError`` with the line number).
+    interrupted by a crash, even cut in the middle of a UTF-8 character) is ignored on
+    reading; any other line that is not valid JSON is an error (``ValueError`` naming the file
+    and the line number).
 
     Examples
     --------
@@ -116,27 +149,82 @@ class JSONLStorage(BaseStorage):
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
+    @property
+    def lock_path(self) -> Path:
+        """The lock file held by the search writing this storage."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the storage for one search: an exclusive ``flock`` on :attr:`lock_path`.
+
+        Raises :class:`StorageLockedError` at once when another process holds it. Re-entrant
+        within a process (a search holds it around its phases, each loop again).
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks
+            yield
+            return
+        key = str(self.lock_path.resolve())
+        held = _HELD.get(key)
+        if held is not None:
+            held[1] += 1
+            try:
+                yield
+            finally:
+                held[1] -= 1
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.lock_path, "a+")  # noqa: SIM115 - held across the yield
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            owner = fh.read().strip() or "unknown"
+            fh.close()
+            raise StorageLockedError(
+                f"{self.path} is being written by another search (process {owner}); wait for "
+                "it to finish and rerun this command to resume from it, or give another "
+                "--storage"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        _HELD[key] = [fh, 1]
+        try:
+            yield
+        finally:
+            del _HELD[key]
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+
     def _lines(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        text = self.path.read_text(encoding="utf-8")
-        lines = text.split("\n")
-        complete, tail = lines[:-1], lines[-1]  # tail: "" when the file ends with a newline
+        lines = self.path.read_bytes().split(b"\n")
+        # tail: b"" when the file ends with a newline; otherwise a write cut short by a
+        # crash (possibly mid-character, so not valid UTF-8): ignored, never decoded
+        complete = lines[:-1]
         out = []
-        for number, line in enumerate(complete, start=1):
-            if not line.strip():
+        for number, raw in enumerate(complete, start=1):
+            if not raw.strip():
                 continue
             try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{self.path}: line {number} is not valid JSON ({exc})") from exc
+                entry = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise StorageFormatError(
+                    f"{self.path}: line {number} is not valid JSON ({exc}); the file is damaged "
+                    "or not a libranas search storage: give another --storage, or delete that "
+                    "line and the ones after it to resume from the records before"
+                ) from exc
             if not isinstance(entry, dict) or "study" not in entry or "record" not in entry:
-                raise ValueError(
+                raise StorageFormatError(
                     f"{self.path}: line {number} is not a libranas search record "
-                    "(expected an object with 'study' and 'record')"
+                    "(expected an object with 'study' and 'record'); give another --storage"
                 )
             out.append(entry)
-        del tail  # an unterminated last line is a write cut short by a crash: ignored
         return out
 
     def read(self, study: str) -> list[dict[str, Any]]:
