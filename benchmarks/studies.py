@@ -238,6 +238,16 @@ STUDIES: dict[str, Study] = {
             recompute="python benchmarks/nb301_inits.py --run --n-cells 150 --k 3",
         ),
         Study(
+            "torch_threads",
+            "torch_threads",
+            "torch threads per joblib worker: the default of --torch-threads (ratio to 1 thread)",
+            ("torch_threads.md",),
+            (("--n-cells", "6", "--repeats", "3"),),
+            "about 15 min (no cache: every run is timed)",
+            "about 15 min",
+            quick=(("--n-cells", "1", "--repeats", "1"),),
+        ),
+        Study(
             "scale",
             "scale",
             "featurizer throughput and a full-table run with a store (scale)",

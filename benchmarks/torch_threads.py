@@ -24,7 +24,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 from _data import data_path  # noqa: E402
+
+from benchmarks._common import RESULTS, write_results  # noqa: E402
 
 PROXIES = ["nwot", "synflow", "snip", "grad_norm", "jacov", "params"]
 
@@ -33,7 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n-cells", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/torch_threads.md"))
+    ap.add_argument("--out", type=Path, default=RESULTS / "torch_threads.md")
     args = ap.parse_args()
 
     import os
@@ -93,7 +96,7 @@ def main() -> None:
         base = statistics.median(times[(j, 1)])
         runs = ", ".join(f"{v:.1f}" for v in times[(j, t)])
         lines.append(f"| {j} | {t} | {med:.1f} | {runs} | {med / base:.2f} |")
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    write_results(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
