@@ -222,7 +222,8 @@ def evaluate(values: pd.DataFrame, y: np.ndarray, cols: list[str]) -> dict[str, 
     from libranas import ZCRanker
 
     score = ZCRanker("log-rank").fit(values[cols]).predict(values[cols])
-    rho, lo, hi = C.bootstrap_rho(score, y)
+    _sd, lo, hi = C.bootstrap_rho(score, y)
+    rho = rho_last(score, y)
     return {"score": score, "rho": rho, "lo": lo, "hi": hi, "tau": C.kendall(score, y)}
 
 
