@@ -106,3 +106,11 @@ def test_space_errors_are_clear():
         ZCRanker("log-rank", space="nb301").fit(X.to_numpy())
     with pytest.raises(ValueError, match="training-free default"):
         ZCRanker("xgboost", space="nb301").fit(X, np.arange(len(X), dtype=float))
+
+
+def test_search_default_is_the_space_default_where_one_is_stored():
+    from libranas.proxies import TRAINING_FREE_SEARCH_DEFAULT, training_free_search_default
+
+    assert training_free_search_default() == TRAINING_FREE_SEARCH_DEFAULT
+    assert training_free_search_default("nb201") == TRAINING_FREE_SEARCH_DEFAULT
+    assert training_free_search_default("nb301") == training_free_default("nb301")

@@ -80,8 +80,14 @@ def training_free_default(space: Any = None) -> tuple[str, ...]:
     >>> training_free_default("nb301") != TRAINING_FREE_DEFAULT
     True
     """
+    stored = _stored_default(space)
+    return TRAINING_FREE_DEFAULT if stored is None else stored
+
+
+def _stored_default(space: Any) -> tuple[str, ...] | None:
+    """The default ``space`` stores (None for None or a space that stores none)."""
     if space is None:
-        return TRAINING_FREE_DEFAULT
+        return None
     if isinstance(space, str):
         from libranas.spaces import get_space
 
@@ -90,7 +96,27 @@ def training_free_default(space: Any = None) -> tuple[str, ...]:
     if own is None:
         raise TypeError(f"space must be a space name or a SearchSpace, got {space!r}")
     stored = own()
-    return TRAINING_FREE_DEFAULT if stored is None else tuple(stored)
+    return None if stored is None else tuple(stored)
+
+
+def training_free_search_default(space: Any = None) -> tuple[str, ...]:
+    """The proxies a label-free live search of ``space`` computes and fuses by log-rank.
+
+    The space's own training-free default where it stores one (DARTS: chosen on the
+    NAS-Bench-301 development half, ``benchmarks/results/darts_default.md``), else the
+    generic :data:`TRAINING_FREE_SEARCH_DEFAULT` (AZ-NAS's four, chosen by NB201 searches).
+    ``libranas search --mode live --labelled 0`` calls this where it used the generic
+    search default (``libranas.search.protocol``).
+
+    Examples
+    --------
+    >>> training_free_search_default("nb201") == TRAINING_FREE_SEARCH_DEFAULT
+    True
+    >>> training_free_search_default("darts") == training_free_default("darts")
+    True
+    """
+    stored = _stored_default(space)
+    return TRAINING_FREE_SEARCH_DEFAULT if stored is None else stored
 
 
 def training_free_columns(columns: Any, space: Any = None) -> list[str]:
@@ -136,6 +162,7 @@ __all__ = [
     "TRAINING_FREE_SEARCH_DEFAULT",
     "training_free_columns",
     "training_free_default",
+    "training_free_search_default",
     "NetworkPass",
     "ProxyInfo",
     "check_options",
