@@ -209,6 +209,13 @@ def store(sel: dict[str, Any]) -> None:
         "rho_autoformer": round(float(row["rho_af"]), 4),
         "report": "benchmarks/results/darts_default.md",
         "commit": C.code_version(),
+        # the settings of the NB301 proxy table (proxy_tables.py): a live search must match them
+        "featurizer_options": {"lswag_band": None},
+        "featurizer_options_note": (
+            "the settings the NB301 proxy table was computed with (benchmarks/proxy_tables.py: "
+            "lswag_band=None, all layers); a live search that fuses this default must compute "
+            "them the same way"
+        ),
     }
     STORE.write_text(json.dumps(record, indent=1) + "\n")
     print(f"stored {record['proxies']} in {STORE}")

@@ -114,3 +114,10 @@ def test_search_default_is_the_space_default_where_one_is_stored():
     assert training_free_search_default() == TRAINING_FREE_SEARCH_DEFAULT
     assert training_free_search_default("nb201") == TRAINING_FREE_SEARCH_DEFAULT
     assert training_free_search_default("nb301") == training_free_default("nb301")
+
+
+def test_featurizer_options_go_with_the_stored_default_only():
+    from libranas.proxies import training_free_options
+
+    assert training_free_options() == {} and training_free_options("nb201") == {}
+    assert training_free_options("nb301") == {"lswag_band": None}

@@ -119,6 +119,28 @@ def training_free_search_default(space: Any = None) -> tuple[str, ...]:
     return TRAINING_FREE_SEARCH_DEFAULT if stored is None else stored
 
 
+def training_free_options(space: Any = None) -> dict[str, Any]:
+    """ProxyFeaturizer settings that go with :func:`training_free_default` of ``space``.
+
+    A stored default was measured with particular featurizer settings (DARTS: the L-SWAG
+    proxies over all layers, ``{"lswag_band": None}``, as its NB301 table); a live search
+    that computes the default should use them (as ``setdefault``: explicit settings win).
+    Empty for the generic default.
+
+    Examples
+    --------
+    >>> training_free_options("nb201"), training_free_options("darts")
+    ({}, {'lswag_band': None})
+    """
+    if _stored_default(space) is None:
+        return {}
+    if isinstance(space, str):
+        from libranas.spaces import get_space
+
+        space = get_space(space)
+    return dict(space.training_free_options())
+
+
 def training_free_columns(columns: Any, space: Any = None) -> list[str]:
     """The columns of ``columns`` that hold ``space``'s training-free default proxies.
 
@@ -162,6 +184,7 @@ __all__ = [
     "TRAINING_FREE_SEARCH_DEFAULT",
     "training_free_columns",
     "training_free_default",
+    "training_free_options",
     "training_free_search_default",
     "NetworkPass",
     "ProxyInfo",

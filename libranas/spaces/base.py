@@ -275,5 +275,10 @@ class SearchSpace(ABC):
         """
         return None
 
+    def training_free_options(self) -> dict[str, Any]:
+        """ProxyFeaturizer settings the stored training-free default was measured with
+        (e.g. ``{"lswag_band": None}``); empty where the space stores no default."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

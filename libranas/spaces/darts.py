@@ -561,6 +561,18 @@ class DartsSpace(SearchSpace):
         rec = _default_record()
         return None if rec is None else tuple(rec["proxies"])
 
+    def training_free_options(self) -> dict[str, Any]:
+        """ProxyFeaturizer settings of the stored default: ``{"lswag_band": None}`` (all
+        layers), as the NAS-Bench-301 proxy table it was chosen on was computed.
+
+        Examples
+        --------
+        >>> DartsSpace().training_free_options()
+        {'lswag_band': None}
+        """
+        rec = _default_record()
+        return {} if rec is None else dict(rec.get("featurizer_options", {}))
+
     # ------------------------------------------------------------------ networks
     def param_count(self, arch: Any, num_classes: int = 10) -> int:
         """Parameters of :meth:`build` ``(arch, num_classes)`` computed analytically."""
