@@ -218,7 +218,7 @@ def report(path: Path = RUNS, out: Path = REPORT) -> None:
     ]
     if runs.empty:
         L.append("No runs yet.")
-    for n in COUNTS:
+    for n in sorted(COUNTS):
         sub = runs[runs["n_labelled"] == n] if not runs.empty else runs
         if sub.empty:
             continue
