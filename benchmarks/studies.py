@@ -248,6 +248,33 @@ STUDIES: dict[str, Study] = {
             quick=(("--n-cells", "1", "--repeats", "1"),),
         ),
         Study(
+            "darts_default",
+            "darts_default",
+            "NB301 development / held-out halves and the DARTS training-free default chosen by "
+            "the generic rule on the development half (zero labels)",
+            ("darts_default.md",),
+            (("report",),),
+            "about 1 min",
+            "about 1 min (select: every set of 1-4 of 16 proxies on the development half)",
+            quick=(("select", "--quick"),),
+            recompute="python benchmarks/darts_default.py select --store; "
+            "python benchmarks/darts_default.py report",
+        ),
+        Study(
+            "semi_supervised",
+            "semi_supervised",
+            "SemiSupervisedRanker vs ZCRanker() at 32/64/100/128 labels, 30 splits, NB201 x 3, "
+            "NB301, TNB101-micro x 7",
+            ("semi_supervised.md",),
+            (("--report-only",),),
+            "seconds",
+            "about 1.5 h",
+            caches=("semi_supervised_runs.csv",),
+            quick=(("--quick",),),
+            needs_data=False,
+            recompute="python benchmarks/semi_supervised.py",
+        ),
+        Study(
             "scale",
             "scale",
             "featurizer throughput and a full-table run with a store (scale)",

@@ -5,6 +5,7 @@ The three estimators compose in a :class:`sklearn.pipeline.Pipeline`:
 - :class:`ProxyFeaturizer` scores architectures with zero-cost proxies (L-SWAG first),
 - :class:`LibraSelector` picks the LIBRA proxy subset for a benchmark,
 - :class:`ZCRanker` turns the selected scores into a ranking;
+- :class:`SemiSupervisedRanker` ranks from a few labels and the unlabelled architectures;
 - :class:`ArchFeaturizer` adds features of the architecture itself (graph features,
   one-hot encoding) next to the proxies.
 
@@ -25,6 +26,7 @@ _LAZY = {
     "ArchFeaturizer": "libranas.arch_featurizer",
     "LibraSelector": "libranas.selector",
     "ZCRanker": "libranas.ranker",
+    "SemiSupervisedRanker": "libranas.semi_supervised",
     "Benchmark": "libranas.datasets",
     "load_benchmark": "libranas.datasets",
     "list_benchmarks": "libranas.datasets",

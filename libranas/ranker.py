@@ -239,6 +239,13 @@ class ZCRanker(RegressorMixin, BaseEstimator):
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds of the learned models (one per bag member), drawn with
         ``libranas._validation.draw_seeds``. Same int seed, same scores.
+    space : str, SearchSpace or None, default=None
+        Training-free methods only: fuse just the columns of the space's training-free
+        default (:func:`libranas.proxies.training_free_default`: the space's own where it
+        stores one, e.g. DARTS / NB301, else the generic default), found as ``<proxy>`` or
+        ``lib_<proxy>`` in a DataFrame ``X`` (e.g. ``space=bench.space``); the other columns
+        are ignored like passthrough columns. None (default): every non-passthrough column
+        is fused, as before.
     n_jobs : int or None, default=None
         Threads for XGBoost. ``None`` means 1, as everywhere in scikit-learn: on ~100
         labelled rows threading gains nothing and, on a busy machine, XGBoost's
@@ -333,6 +340,7 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         colsample_bytree: float = 0.4,
         xgb_params: dict[str, Any] | None = None,
         random_state: Any = None,
+        space: Any = None,
         n_jobs: int | None = None,
     ) -> None:
         self.method = method
@@ -351,6 +359,7 @@ class ZCRanker(RegressorMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.xgb_params = xgb_params
         self.random_state = random_state
+        self.space = space
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ tags and resolution
@@ -415,6 +424,8 @@ class ZCRanker(RegressorMixin, BaseEstimator):
                     f"{used} only apply to the learned methods {LEARNED_METHODS}, "
                     f"not to method={method!r}."
                 )
+        if self.space is not None and method not in TRAINING_FREE_METHODS:
+            raise ValueError(f"space selects a training-free default, not for method={method!r}.")
         if self.monotone is not None and method not in XGBOOST_METHODS:
             raise ValueError(f"monotone constraints need an XGBoost method, got method={method!r}.")
         if method == "estimator" and self.n_estimators_bag > 1:
@@ -584,6 +595,11 @@ class ZCRanker(RegressorMixin, BaseEstimator):
             self._check_learnable(y, method)
         self.method_ = method
         self.proxy_mask_ = self._resolve_passthrough()
+        if self.space is not None:  # only the space's default proxies are fused
+            from libranas.proxies import training_free_columns
+
+            names = [str(c) for c in getattr(self, "feature_names_in_", [])]
+            self.proxy_mask_ &= np.isin(names, training_free_columns(names, self.space))
         if not learned and not self.proxy_mask_.any():
             raise ValueError(
                 f"method={method!r} fuses proxy columns, but every column is in passthrough."

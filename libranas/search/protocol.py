@@ -143,9 +143,12 @@ def _live_scorer(
         )
     opts.setdefault("random_state", seed)
     if not labelled and "proxies" not in opts:
-        from libranas.proxies import TRAINING_FREE_SEARCH_DEFAULT
+        # the space's own stored default (DARTS) with the featurizer settings it was chosen at
+        from libranas.proxies import training_free_options, training_free_search_default
 
-        opts["proxies"] = list(TRAINING_FREE_SEARCH_DEFAULT)
+        opts["proxies"] = list(training_free_search_default(space))
+        for key, value in training_free_options(space).items():
+            opts.setdefault(key, value)
     if task is not None:
         _check_task_data(task, opts["data"])
         if "num_classes" not in opts:
@@ -436,8 +439,8 @@ def search(
         None is "all". Tabular mode: the search table's proxy columns (see
         :func:`~libranas.datasets.nb201_search.nb201_search_table`; a list keeps exactly
         those). Live mode: a list is the proxies computed (``"all"``: ``live_options``'
-        ``proxies``, else :data:`libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT` without labels,
-        every registered proxy with them).
+        ``proxies``, else :func:`libranas.proxies.training_free_search_default` of the space
+        without labels, every registered proxy with them).
     population, sample_size, batch_size : int
         Evolution / batch settings.
     constraints : Constraints, dict or None
@@ -451,7 +454,8 @@ def search(
     live_options : dict, optional
         ProxyFeaturizer arguments for ``mode="live"`` (``data`` required; ``proxies``,
         ``batch_size``, ``device``, ``store``, ...). Label-free, ``proxies`` defaults to
-        :data:`libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT`.
+        :func:`libranas.proxies.training_free_search_default` of the space (the space's stored
+        default, DARTS's, else :data:`libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT`).
     random_state : int, default=0
 
     Returns

@@ -266,5 +266,19 @@ class SearchSpace(ABC):
         """The calibration profile the stored band was chosen from, or None."""
         return None
 
+    # ------------------------------------------------------------------ zero labels
+    def training_free_default(self) -> tuple[str, ...] | None:
+        """The proxies this space stores as its own training-free default, or None.
+
+        :func:`libranas.proxies.training_free_default` falls back to the generic
+        :data:`~libranas.proxies.TRAINING_FREE_DEFAULT` where a space stores none.
+        """
+        return None
+
+    def training_free_options(self) -> dict[str, Any]:
+        """ProxyFeaturizer settings the stored training-free default was measured with
+        (e.g. ``{"lswag_band": None}``); empty where the space stores no default."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -22,7 +22,11 @@ given by name, e.g. ``(1, "sep_conv_3x3")``.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -50,6 +54,56 @@ _N_GRAPH_NODES = 7  # inputs 0, 1; intermediate 2..5; output 6 (concatenation)
 _WIRE = "concat"
 
 Arch = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
+
+
+#: seed of the NAS-Bench-301 development / held-out split (:func:`nb301_split`), drawn once
+#: (issue 23) and never changed: the DARTS training-free default is chosen on the
+#: development half only and reported on the held-out half (``benchmarks/darts_default.py``)
+NB301_SPLIT_SEED = 2301
+
+
+def nb301_split(archs: Sequence[Any], seed: int = NB301_SPLIT_SEED) -> np.ndarray:
+    """Development (True) / held-out (False) mask of NAS-Bench-301 cells.
+
+    The cells' canonical strings (:meth:`DartsSpace.to_string`) are sorted, permuted by
+    ``numpy.random.default_rng(seed)`` and the first ``len(archs) // 2`` of that order form
+    the development half. The mask therefore depends on the set of cells only, not on the
+    order they are given in; for the 725 cells of the NAS-Bench-Suite-Zero NB301 table it is
+    the split of ``benchmarks/darts_default.py`` (362 development, 363 held-out cells, whose
+    digest :func:`nb301_split_digest` the stored default records).
+
+    Examples
+    --------
+    >>> from libranas.spaces import get_space
+    >>> cells = get_space("nb301").sample(10, random_state=0)
+    >>> mask = nb301_split(cells)
+    >>> int(mask.sum()), bool((nb301_split(cells[::-1]) == mask[::-1]).all())
+    (5, True)
+    """
+    space = DartsSpace()
+    keys = [space.to_string(a) for a in archs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("nb301_split needs distinct cells; some are given more than once")
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    perm = np.random.default_rng(seed).permutation(len(keys))
+    mask = np.zeros(len(keys), dtype=bool)
+    mask[np.asarray(order, dtype=int)[perm[: len(keys) // 2]]] = True
+    return mask
+
+
+def nb301_split_digest(archs: Sequence[Any], mask: np.ndarray) -> str:
+    """SHA-256 of the sorted canonical strings of the cells where ``mask`` is True."""
+    space = DartsSpace()
+    keys = sorted(space.to_string(a) for a, m in zip(archs, mask, strict=True) if m)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _default_record() -> dict[str, Any] | None:
+    path = resources.files("libranas.spaces").joinpath("data", "darts_default.json")
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
 
 
 def _parse_op(op: Any, where: str) -> int:
@@ -491,6 +545,33 @@ class DartsSpace(SearchSpace):
                 params[f"{cell}_node{j}_op0"] = OPS[a[1]]
                 params[f"{cell}_node{j}_op1"] = OPS[b[1]]
         return params
+
+    # ------------------------------------------------------------------ zero labels
+    def training_free_default(self) -> tuple[str, ...] | None:
+        """The proxies DARTS stores as its training-free default (or None if none is stored).
+
+        Chosen by ``benchmarks/darts_default.py`` with the rule of the generic
+        :data:`libranas.proxies.TRAINING_FREE_DEFAULT`, its NAS-Bench-201 CIFAR-10 step read
+        on the development half of the NAS-Bench-301 cells (:func:`nb301_split`) instead;
+        recorded with its provenance (rule commit, split digest, rho on both halves) in
+        ``libranas/spaces/data/darts_default.json``. The evidence is NAS-Bench-301's
+        network (32 channels, 8 cells), but a proxy set, unlike a layer band, does not
+        depend on the depth, so every setting of the space returns it.
+        """
+        rec = _default_record()
+        return None if rec is None else tuple(rec["proxies"])
+
+    def training_free_options(self) -> dict[str, Any]:
+        """ProxyFeaturizer settings of the stored default: ``{"lswag_band": None}`` (all
+        layers), as the NAS-Bench-301 proxy table it was chosen on was computed.
+
+        Examples
+        --------
+        >>> DartsSpace().training_free_options()
+        {'lswag_band': None}
+        """
+        rec = _default_record()
+        return {} if rec is None else dict(rec.get("featurizer_options", {}))
 
     # ------------------------------------------------------------------ networks
     def param_count(self, arch: Any, num_classes: int = 10) -> int:

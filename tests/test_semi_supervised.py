@@ -1,0 +1,157 @@
+"""SemiSupervisedRanker: unlabelled markers, sklearn contract, determinism, unlabelled rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+
+from libranas import ZCRanker
+from libranas.semi_supervised import SemiSupervisedRanker, unlabelled_mask
+
+N, N_LAB = 200, 30
+
+
+def _problem(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, 5))
+    acc = X[:, 0] + 0.5 * np.sin(3 * X[:, 1]) + 0.1 * rng.normal(size=N)
+    return X, acc
+
+
+def _marked(acc: np.ndarray, marker: float = np.nan) -> np.ndarray:
+    y = np.full(acc.shape, marker, dtype=float)
+    y[:N_LAB] = acc[:N_LAB]
+    return y
+
+
+def _light(**kw) -> SemiSupervisedRanker:
+    """A fast supervised view keeps the tests quick; the default view is tested once."""
+    return SemiSupervisedRanker(ranker=Ridge(alpha=1.0), **kw)
+
+
+def test_nan_marks_unlabelled_rows_by_default_and_minus_one_on_request():
+    X, acc = _problem()
+    model = _light().fit(X, _marked(acc))
+    assert (model.n_labelled_, model.n_unlabelled_) == (N_LAB, N - N_LAB)
+    minus = _light(unlabelled_value=-1).fit(X, _marked(acc, -1.0))
+    assert (minus.n_labelled_, minus.n_unlabelled_) == (N_LAB, N - N_LAB)
+    np.testing.assert_allclose(minus.predict(X), model.predict(X))
+    # with the default marker, -1 is an ordinary (labelled) value
+    assert _light().fit(X, _marked(acc, -1.0)).n_labelled_ == N
+    assert unlabelled_mask([1.0, np.nan, -1.0]).tolist() == [False, True, False]
+
+
+def test_default_supervised_view_is_zcranker_with_the_same_seed():
+    X, acc = _problem()
+    X = pd.DataFrame(X, columns=[f"p{j}" for j in range(5)])
+    y = _marked(acc)
+    model = SemiSupervisedRanker(random_state=3).fit(X, y)
+    plain = ZCRanker(random_state=3).fit(X[:N_LAB], acc[:N_LAB])
+    np.testing.assert_allclose(model.ranker_.predict(X), plain.predict(X))
+    # blend=0: the supervised view alone (standardised: same order)
+    alone = SemiSupervisedRanker(random_state=3, blend=0.0).fit(X, y)
+    np.testing.assert_allclose(np.argsort(alone.predict(X)), np.argsort(plain.predict(X)))
+
+
+def test_get_params_and_clone_keep_parameters_unchanged():
+    model = SemiSupervisedRanker(blend=0.3, pseudo_weight=0.2, gamma=1.0, random_state=5)
+    params = model.get_params()
+    assert params["blend"] == 0.3 and params["pseudo_weight"] == 0.2 and params["random_state"] == 5
+    twin = clone(model)
+    assert twin.get_params() == params and twin is not model
+
+
+def test_deterministic_and_independent_of_n_jobs():
+    X, acc = _problem()
+    y = _marked(acc)
+    a = SemiSupervisedRanker(random_state=0, n_jobs=1).fit(X, y).predict(X)
+    b = SemiSupervisedRanker(random_state=0, n_jobs=2).fit(X, y).predict(X)
+    again = SemiSupervisedRanker(random_state=0, n_jobs=1).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, again)
+    # XGBoost's threads may change the last bit of a sum, never the order
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(np.argsort(a), np.argsort(b))
+
+
+def test_unlabelled_rows_change_the_model():
+    X, acc = _problem()
+    y = _marked(acc)
+    probe = X[:N_LAB]
+    base = _light().fit(X, y).predict(probe)
+    # the same labelled rows with other unlabelled architectures
+    X_other, _ = _problem(seed=1)
+    X2 = np.vstack([X[:N_LAB], X_other[N_LAB:]])
+    other = _light().fit(X2, y).predict(probe)
+    assert not np.allclose(base, other)
+    # pseudo_weight=0 still uses them (the representation); no unlabelled rows at all differs
+    only_labelled = _light().fit(X[:N_LAB], acc[:N_LAB]).predict(probe)
+    assert not np.allclose(base, only_labelled)
+
+
+def test_pseudo_labels_are_used():
+    X, acc = _problem()
+    y = _marked(acc)
+    with_pseudo = _light(pseudo_weight=0.5).fit(X, y)
+    without = _light(pseudo_weight=0.0).fit(X, y)
+    assert with_pseudo.Z_fit_.shape[0] == N and without.Z_fit_.shape[0] == N_LAB
+    assert not np.allclose(with_pseudo.predict(X), without.predict(X))
+
+
+def test_ranks_unlabelled_rows_well_on_a_learnable_problem():
+    X, acc = _problem()
+    model = _light().fit(X, _marked(acc))
+    assert model.score(X[N_LAB:], acc[N_LAB:]) > 0.6
+
+
+def test_predict_of_new_rows_matches_rows_seen_in_fit():
+    X, acc = _problem()
+    model = _light().fit(X, _marked(acc))
+    np.testing.assert_allclose(model.predict(X[50:60]), model.predict(X)[50:60])
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda X, y: (X, np.where(np.arange(N) < 3, y, np.nan)), "at least 4 labelled"),
+        (lambda X, y: (X, np.where(np.arange(N) < N_LAB, 0.5, np.nan)), "constant"),
+        (lambda X, y: (np.where(np.eye(N, 5) > 0, np.inf, X), y), "infinity"),
+        (lambda X, y: (X, np.where(np.arange(N) == 0, np.inf, y)), "non-finite"),
+        (lambda X, y: (X, y[:-1]), "shape"),
+        (lambda X, y: (X, np.array(["a"] * N)), "numbers"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_error(change, match):
+    X, acc = _problem()
+    Xb, yb = change(X, _marked(acc))
+    with pytest.raises(ValueError, match=match):
+        _light().fit(Xb, yb)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"blend": 1.5}, "blend"),
+        ({"pseudo_weight": -1.0}, "pseudo_weight"),
+        ({"gamma": 0.0}, "gamma"),
+        ({"alpha": float("nan")}, "alpha"),
+    ],
+)
+def test_bad_parameters_are_refused(params, match):
+    X, acc = _problem()
+    with pytest.raises(ValueError, match=match):
+        _light(**params).fit(X, _marked(acc))
+
+
+def test_ranker_without_fit_is_refused():
+    X, acc = _problem()
+    with pytest.raises(TypeError, match="fit and predict"):
+        SemiSupervisedRanker(ranker=object()).fit(X, _marked(acc))
+
+
+def test_exported_lazily():
+    import libranas
+
+    assert libranas.SemiSupervisedRanker is SemiSupervisedRanker
