@@ -38,6 +38,19 @@ MAX_CHUNK = 8
 _TORCH_RNG_LOCK = threading.Lock()
 
 
+def _uint8_images(x: np.ndarray) -> np.ndarray:
+    """uint8 images ``(N, 3, H, W)`` -> float32 normalised with the ImageNet statistics
+    (:func:`libranas.datasets.images.normalize_uint8`); any other array unchanged."""
+    if x.dtype != np.uint8:
+        return x
+    from libranas.datasets.images import normalize_uint8
+
+    try:
+        return normalize_uint8(x, "imagenet")
+    except ValueError as exc:
+        raise ValueError(f"data x: {exc}") from None
+
+
 class ProxyFailedWarning(UserWarning):
     """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN."""
 
@@ -233,8 +246,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         The batch every network is scored on.
 
         - ``(x, y)``: arrays or tensors; ``x`` floating point ``(N, C, H, W)`` (already
-          normalised), ``y`` integer class labels ``(N,)``. The first ``batch_size``
-          samples are used (all of them when there are fewer).
+          normalised) or uint8 images ``(N, 3, H, W)`` (normalised with the ImageNet
+          statistics, :func:`libranas.datasets.images.normalize_uint8`; for a dataset's own
+          statistics normalise them first), ``y`` integer class labels ``(N,)``. The first
+          ``batch_size`` samples are used (all of them when there are fewer).
         - ``"cifar10"`` or ``"cifar100"``: ``batch_size`` training images drawn from the
           dataset, downloaded once through torchvision into ``$LIBRANAS_CACHE`` (default
           ``~/.cache/libranas``; offline, an ``OSError`` says where to put the files),
@@ -689,10 +704,11 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         return np.concatenate(xs)[: self.batch_size], np.concatenate(ys)[: self.batch_size]
 
     def _check_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = _uint8_images(x)
         if not np.issubdtype(x.dtype, np.floating):
             raise TypeError(
-                f"data x must be floating point (normalised images), got dtype {x.dtype}; for "
-                "uint8 images pass the .npz path or use libranas.datasets.load_image_batch"
+                f"data x must be uint8 images or floating point (normalised images), got dtype "
+                f"{x.dtype}"
             )
         if not (np.issubdtype(y.dtype, np.integer) and y.dtype != np.bool_):
             raise TypeError(f"data y must hold integer class labels, got dtype {y.dtype}")
