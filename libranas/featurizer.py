@@ -55,6 +55,24 @@ class ProxyFailedWarning(UserWarning):
     """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN."""
 
 
+class ProxyNoteWarning(UserWarning):
+    """A proxy applied a documented fallback on one architecture (e.g. L-SWAG's band had no
+    varying gradient); its score is finite, and the note is kept in ``notes_``."""
+
+
+class _Scored(tuple):
+    """``(scores, failures)`` of :func:`_score_archs`, unpacked as before, with ``notes``:
+    ``(row, proxy family, message)`` of the documented fallbacks the proxies applied."""
+
+    notes: list[tuple[int, str, str]]
+
+
+def _scored(out: np.ndarray, failures: list[Any], notes: list[Any]) -> _Scored:
+    result = _Scored((out, failures))
+    result.notes = notes
+    return result
+
+
 def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
     """Seed of one architecture's initialisation: a function of the architecture and the seed only.
 
@@ -153,6 +171,7 @@ def _score_archs(
     xt, yt = _tensors(x, y, device, dtype)
     out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
     failures: list[tuple[int, str, str]] = []
+    notes: dict[tuple[int, str], str] = {}  # (row, family) -> the first initialisation's note
     for row, (arch, arch_seeds) in enumerate(zip(archs, seeds, strict=True)):
         inits = (int(arch_seeds),) if np.ndim(arch_seeds) == 0 else tuple(arch_seeds)
         total = np.zeros(len(proxies))
@@ -174,13 +193,15 @@ def _score_archs(
                         count[col] += 1
                     else:
                         reasons.setdefault(col, f"non-finite score {value}")
+                for family, message in npass.cache.get("notes", {}).items():
+                    notes.setdefault((row, family), message)
             del npass, model
         for col, info in enumerate(infos):
             if count[col]:
                 out[row, col] = total[col] / count[col]
             else:
                 failures.append((row, info.name, reasons[col]))
-    return out, failures
+    return _scored(out, failures, [(r, f, m) for (r, f), m in notes.items()])
 
 
 def _layer_values(
@@ -797,8 +818,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         -------
         self : ProxyFeaturizer
         """
+        from libranas._optional import require
         from libranas.spaces import get_space
 
+        require("torch", "ProxyFeaturizer")  # one line naming the extra, not a traceback
         self._check_params()
         self.dtype_ = self._resolve_dtype()
         self.space_ = get_space(self.space)
@@ -1011,7 +1034,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         -------
         ndarray of float64, shape (n_archs, n_proxies)
             Columns in ``proxies_`` order; NaN where a proxy failed (with a
-            :class:`ProxyFailedWarning`).
+            :class:`ProxyFailedWarning`). Where a proxy applied a documented fallback
+            (L-SWAG's band without a varying gradient), the score is finite and
+            ``notes_[position]`` lists it (with a :class:`ProxyNoteWarning`); scores read
+            from a store carry no note.
 
         Raises
         ------
@@ -1022,6 +1048,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
         check_is_fitted(self, "proxies_")
         canonical = self._canonical(archs)
+        self.notes_: dict[int, list[str]] = {}  # position -> fallbacks applied (this call)
         proxies = list(self.proxies_)
         out = np.full((len(canonical), len(proxies)), np.nan, dtype=np.float64)
         if not canonical:
@@ -1057,9 +1084,11 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                     names = [proxies[c] for c in cols]
                     part = [canonical[i] for i in rows]
                     chunks = self._parallel(_score_archs, part, [names], self.n_inits)
-                    for a, b, (scores, failures) in chunks:
+                    for a, b, result in chunks:
+                        scores, failures = result
                         idx = rows[a:b]
                         out[np.ix_(idx, cols)] = scores
+                        self._keep_notes(idx, canonical, getattr(result, "notes", ()))
                         errors = {}
                         for row, proxy, reason in failures:
                             errors[(row, proxy)] = reason
@@ -1083,7 +1112,19 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         for i, key in enumerate(keys):
             if first[key] != i:
                 out[i] = out[first[key]]
+                if first[key] in self.notes_:
+                    self.notes_[i] = self.notes_[first[key]]
         return out
+
+    def _keep_notes(self, idx: list[int], canonical: list[Any], notes: Any) -> None:
+        """The fallbacks applied on computed architectures: ``notes_`` and a warning each."""
+        for row, _family, message in notes:
+            self.notes_.setdefault(idx[row], []).append(message)
+            warnings.warn(
+                f"architecture {idx[row]} ({canonical[idx[row]]!r}): {message}",
+                ProxyNoteWarning,
+                stacklevel=5,
+            )
 
     @staticmethod
     def _store_put(store: Any, context: Any, records: list[Any], descriptions: Any) -> bool:
