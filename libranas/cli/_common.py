@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_STATUS = (
@@ -198,3 +198,42 @@ def emit(text: str, output: Path | None, file_text: str | None = None) -> int:
         )
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _batch_geometry(data: str | None) -> tuple[Any, Any]:
+    """Image side and number of classes of ``--data`` where they can be told cheaply."""
+    import numpy as np
+
+    from libranas.datasets.images import named_dataset
+
+    size, classes = "H", "N"
+    if data is not None and Path(data).is_file():
+        try:
+            with np.load(data) as f:
+                size, classes = int(f["x"].shape[-1]), int(f["y"].max()) + 1
+        except (OSError, ValueError, KeyError, EOFError, IndexError):
+            pass
+    elif data is not None and named_dataset(data) in ("cifar10", "cifar100"):
+        size, classes = 32, 100 if named_dataset(data) == "cifar100" else 10
+    return size, classes
+
+
+def input_size_hint(space: str, options: list[str], data: str | None) -> str:
+    """For a batch that does not fit the networks of ``--space``: the ``--space-option``s
+    that build them for it, where the space takes ``img_size`` / ``num_classes``."""
+    import inspect
+
+    from libranas.spaces import get_space, list_spaces
+
+    if space not in list_spaces():
+        return ""
+    # the options the space's class takes (a registered factory may pass **options on)
+    params = inspect.signature(type(get_space(space)).__init__).parameters
+    given = {item.partition("=")[0] for item in options}
+    wanted = [k for k in ("img_size", "num_classes") if k in params and k not in given]
+    if not wanted:
+        return ""
+    size, classes = _batch_geometry(data)
+    value = {"img_size": size, "num_classes": classes}
+    flags = " ".join(f"--space-option {k}={value[k]}" for k in wanted)
+    return f"; build the networks for this batch: {flags}"

@@ -237,7 +237,7 @@ def offline_message(data: str, exc: Exception) -> str:
 # ---------------------------------------------------------------------------- run
 
 
-def _compute(feat: Any, canonical: list[Any], data_name: str | None) -> tuple[Any, list[Any]]:
+def _compute(feat: Any, canonical: list[Any], args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The scores as a DataFrame, and the warnings raised while computing them."""
     # the featurizer's messages go to stderr: stdout may carry the CSV
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
@@ -246,11 +246,14 @@ def _compute(feat: Any, canonical: list[Any], data_name: str | None) -> tuple[An
             feat.fit()
             table = feat.set_output(transform="pandas").transform(canonical)
         except OSError as exc:
-            if data_name is not None:
-                raise UsageError(offline_message(data_name, exc)) from None
+            if args.data is not None and named_dataset(args.data):
+                raise UsageError(offline_message(args.data, exc)) from None
             raise UsageError(str(exc)) from None
         except (ValueError, TypeError) as exc:
-            raise UsageError(str(exc)) from None
+            hint = ""
+            if "does not fit space" in str(exc):
+                hint = _common.input_size_hint(args.space, args.space_option, args.data)
+            raise UsageError(f"{str(exc).rstrip('.')}{hint}") from None
     return table, list(caught)
 
 
@@ -329,8 +332,7 @@ def run(args: argparse.Namespace) -> int:
         store=args.store,
     )
     start = time.perf_counter()
-    named = args.data if args.data is not None and named_dataset(args.data) else None
-    table, caught = _compute(feat, canonical, named)
+    table, caught = _compute(feat, canonical, args)
     table.insert(0, "arch", [format_arch(a) for a in canonical])
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
