@@ -201,20 +201,21 @@ def emit(text: str, output: Path | None, file_text: str | None = None) -> int:
 
 
 def _batch_geometry(data: str | None) -> tuple[Any, Any]:
-    """Image side and number of classes of ``--data`` where they can be told cheaply."""
+    """Image side and number of classes of ``--data`` where they can be told cheaply: the
+    classes from the dataset its name says, else from the file's largest label."""
     import numpy as np
 
     from libranas.datasets.images import named_dataset
 
-    size, classes = "H", "N"
+    known = {"cifar10": 10, "cifar100": 100}.get(named_dataset(data) or "")
+    size, classes = 32 if known and not Path(data).is_file() else "H", known or "N"
     if data is not None and Path(data).is_file():
         try:
             with np.load(data) as f:
-                size, classes = int(f["x"].shape[-1]), int(f["y"].max()) + 1
+                size = int(f["x"].shape[-1])
+                classes = known or int(f["y"].max()) + 1
         except (OSError, ValueError, KeyError, EOFError, IndexError):
             pass
-    elif data is not None and named_dataset(data) in ("cifar10", "cifar100"):
-        size, classes = 32, 100 if named_dataset(data) == "cifar100" else 10
     return size, classes
 
 
