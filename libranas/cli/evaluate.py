@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import textwrap
 import time
 import warnings
 from typing import Any
@@ -231,12 +232,16 @@ def _legend(summary: Any) -> str:
     methods = list(dict.fromkeys(summary["method"]))
     width = max(len(m) for m in methods)
     lines = ["", "Methods:"]
-    lines += [f"  {m:<{width}}  {METHOD_DESCRIPTIONS.get(m, '')}" for m in methods]
-    lines.append(
-        "  A blank cell: the method does not apply there (no libranas lib_* columns, or no "
+    indent = " " * (width + 4)
+    for m in methods:
+        text = f"  {m:<{width}}  {METHOD_DESCRIPTIONS.get(m, '')}"
+        lines += textwrap.wrap(text, 96, subsequent_indent=indent)
+    note = (
+        "A blank cell: the method does not apply there (no libranas lib_* columns, or no "
         "graph features for that space). (k unscored): evaluated architectures with no finite "
         "score, left out of rho."
     )
+    lines += textwrap.wrap(note, 96, initial_indent="  ", subsequent_indent="  ")
     return "\n".join(lines) + "\n"
 
 
