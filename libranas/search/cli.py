@@ -271,7 +271,7 @@ def _print(result: dict[str, Any]) -> None:
             last = (n, arch)
     # the trajectory follows the scorer of its time; the last line is what was returned
     acc = f" (test accuracy {result['test_acc']:.2f})" if known else ""
-    print(f"returned (refined with the final scorer): {_format_arch(result['best_arch'])}{acc}")
+    print(f"returned: {_format_arch(result['best_arch'])}{acc}")
 
 
 def _write_json(path: str, result: dict[str, Any]) -> None:
