@@ -3,6 +3,8 @@ gradient that varies across samples, the documented fallback applies and is reco
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -66,7 +68,8 @@ def test_timm_models_get_finite_scores(model):
         data=(x, y),
         batch_size=16,
     ).fit([model])
-    with pytest.warns() as record:
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         scores = feat.transform([model])
     assert np.isfinite(scores).all(), scores
     noted = [w for w in record if issubclass(w.category, ProxyNoteWarning)]
