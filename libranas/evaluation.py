@@ -18,6 +18,12 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from libranas._evaluate_defaults import (  # noqa: F401 - re-exported
+    FULL_SEEDS,
+    QUICK_BENCHMARKS,
+    QUICK_METHODS,
+    QUICK_SEEDS,
+)
 from libranas._validation import check_int, rank_correlation
 from libranas.datasets import Benchmark
 from libranas.ranker import ZCRanker
@@ -67,11 +73,7 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
     "paper-in-sample": "the paper's protocol: LIBRA selects with EVERY label, scored on the "
     "same architectures (in-sample, not comparable)",
 }
-#: ``libranas evaluate`` without arguments (about 30 s on 2 cores): the 724-cell NB201 tables
-#: and NB301, a zero-label, two few-label and the strongest learned method, 10 splits
-QUICK_BENCHMARKS = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "nb301-cifar10")
-QUICK_METHODS = ("best-proxy", "libra+rank-mean", "training-free-default", "ranker-all+graph")
-QUICK_SEEDS, FULL_SEEDS = 10, 30
+
 #: methods that read the libranas-computed columns (skipped where a benchmark lacks them)
 LIBRANAS_METHODS = ("training-free-default",)
 

@@ -23,7 +23,12 @@ FULL_TIME = "about 20-25 minutes on a busy 2-core machine"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    from libranas.evaluation import FULL_SEEDS, QUICK_BENCHMARKS, QUICK_METHODS, QUICK_SEEDS
+    from libranas._evaluate_defaults import (
+        FULL_SEEDS,
+        QUICK_BENCHMARKS,
+        QUICK_METHODS,
+        QUICK_SEEDS,
+    )
 
     ev = sub.add_parser(
         "evaluate",
