@@ -18,6 +18,12 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from libranas._evaluate_defaults import (  # noqa: F401 - re-exported
+    FULL_SEEDS,
+    QUICK_BENCHMARKS,
+    QUICK_METHODS,
+    QUICK_SEEDS,
+)
 from libranas._validation import check_int, rank_correlation
 from libranas.datasets import Benchmark
 from libranas.ranker import ZCRanker
@@ -53,6 +59,21 @@ METHODS: dict[str, Callable[[int, list[str]], Any]] = {
     ),
 }
 DEFAULT_METHODS = tuple(METHODS)
+#: one line per method: what it is (the legend of ``libranas evaluate``)
+METHOD_DESCRIPTIONS: dict[str, str] = {
+    "best-proxy": "the one proxy best correlated on the labelled split (LIBRA's first pick)",
+    "libra+rank-mean": "LIBRA's selection (up to 3 proxies, labelled split), mean of ranks",
+    "libra+xgboost": "LIBRA's selection, then ZCRanker('xgboost') fitted on the labelled split",
+    "xgboost-all": "ZCRanker('xgboost') on every proxy column",
+    "xgboost-all+encoding": "ZCRanker('xgboost') on every proxy + the architecture's one-hot",
+    "ranker-all": "ZCRanker() (default ensemble) on every proxy column",
+    "ranker-all+graph": "ZCRanker() on every proxy + ArchFeaturizer graph features and one-hot",
+    "training-free-default": "zero labels: log-rank fusion of the TRAINING_FREE_DEFAULT "
+    "proxies (lib_* columns)",
+    "paper-in-sample": "the paper's protocol: LIBRA selects with EVERY label, scored on the "
+    "same architectures (in-sample, not comparable)",
+}
+
 #: methods that read the libranas-computed columns (skipped where a benchmark lacks them)
 LIBRANAS_METHODS = ("training-free-default",)
 
@@ -444,8 +465,21 @@ def _aggregate(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def format_table(summary: pd.DataFrame, fmt: str = "markdown") -> str:
-    """Render :func:`summarize` output as markdown (one row per benchmark), csv or json."""
+def best_methods(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per benchmark, the method of :func:`summarize` output with the highest mean rho
+    (``paper-in-sample`` left out: another protocol)."""
+    same = summary[(summary["method"] != "paper-in-sample") & summary["rho_mean"].notna()]
+    idx = same.groupby("benchmark", sort=False)["rho_mean"].idxmax()
+    return same.loc[idx, ["benchmark", "method", "rho_mean", "rho_std"]].reset_index(drop=True)
+
+
+def format_table(summary: pd.DataFrame, fmt: str = "markdown", *, spreads: bool = True) -> str:
+    """Render :func:`summarize` output as markdown (one row per benchmark), csv or json.
+
+    ``spreads=False`` (markdown only): mean rho alone in each cell; otherwise
+    ``rho±std / tau±std``. A cell's ``(k unscored)``: evaluated architectures the method
+    gave no finite score (left out of rho and tau).
+    """
     if fmt == "csv":
         return summary.to_csv(index=False)
     if fmt == "json":
@@ -454,7 +488,9 @@ def format_table(summary: pd.DataFrame, fmt: str = "markdown") -> str:
         raise ValueError(f"unknown format {fmt!r}; use 'markdown', 'csv' or 'json'")
 
     def cell(r: pd.Series) -> str:
-        if r["method"] == "paper-in-sample":
+        if not spreads:
+            text = f"{r.rho_mean:.3f}"
+        elif r["method"] == "paper-in-sample":
             text = f"{r.rho_mean:.3f} / {r.tau_mean:.3f}"
         else:
             text = f"{r.rho_mean:.3f}±{r.rho_std:.3f} / {r.tau_mean:.3f}±{r.tau_std:.3f}"

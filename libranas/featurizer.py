@@ -45,6 +45,19 @@ MAX_CHUNK = 8
 _TORCH_RNG_LOCK = threading.Lock()
 
 
+def _uint8_images(x: np.ndarray) -> np.ndarray:
+    """uint8 images ``(N, 3, H, W)`` -> float32 normalised with the ImageNet statistics
+    (:func:`libranas.datasets.images.normalize_uint8`); any other array unchanged."""
+    if x.dtype != np.uint8:
+        return x
+    from libranas.datasets.images import normalize_uint8
+
+    try:
+        return normalize_uint8(x, "imagenet")
+    except ValueError as exc:
+        raise ValueError(f"data x: {exc}") from None
+
+
 class ProxyFailedWarning(UserWarning):
     """A proxy raised (or returned a non-finite value) on one architecture; its cell is NaN.
 
@@ -57,6 +70,24 @@ class ProxyFailedWarning(UserWarning):
     ) -> None:
         super().__init__(message)
         self.proxy, self.arch, self.reason = proxy, arch, reason
+
+
+class ProxyNoteWarning(UserWarning):
+    """A proxy applied a documented fallback on one architecture (e.g. L-SWAG's band had no
+    varying gradient); its score is finite, and the note is kept in ``notes_``."""
+
+
+class _Scored(tuple):
+    """``(scores, failures)`` of :func:`_score_archs`, unpacked as before, with ``notes``:
+    ``(row, proxy family, message)`` of the documented fallbacks the proxies applied."""
+
+    notes: list[tuple[int, str, str]]
+
+
+def _scored(out: np.ndarray, failures: list[Any], notes: list[Any]) -> _Scored:
+    result = _Scored((out, failures))
+    result.notes = notes
+    return result
 
 
 def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
@@ -157,6 +188,7 @@ def _score_archs(
     xt, yt = _tensors(x, y, device, dtype)
     out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
     failures: list[tuple[int, str, str]] = []
+    notes: dict[tuple[int, str], str] = {}  # (row, family) -> the first initialisation's note
     for row, (arch, arch_seeds) in enumerate(zip(archs, seeds, strict=True)):
         inits = (int(arch_seeds),) if np.ndim(arch_seeds) == 0 else tuple(arch_seeds)
         total = np.zeros(len(proxies))
@@ -178,13 +210,15 @@ def _score_archs(
                         count[col] += 1
                     else:
                         reasons.setdefault(col, f"non-finite score {value}")
+                for family, message in npass.cache.get("notes", {}).items():
+                    notes.setdefault((row, family), message)
             del npass, model
         for col, info in enumerate(infos):
             if count[col]:
                 out[row, col] = total[col] / count[col]
             else:
                 failures.append((row, info.name, reasons[col]))
-    return out, failures
+    return _scored(out, failures, [(r, f, m) for (r, f), m in notes.items()])
 
 
 def _layer_values(
@@ -250,8 +284,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         The batch every network is scored on.
 
         - ``(x, y)``: arrays or tensors; ``x`` floating point ``(N, C, H, W)`` (already
-          normalised), ``y`` integer class labels ``(N,)``. The first ``batch_size``
-          samples are used (all of them when there are fewer).
+          normalised) or uint8 images ``(N, 3, H, W)`` (normalised with the ImageNet
+          statistics, :func:`libranas.datasets.images.normalize_uint8`; for a dataset's own
+          statistics normalise them first), ``y`` integer class labels ``(N,)``. The first
+          ``batch_size`` samples are used (all of them when there are fewer).
         - ``"cifar10"`` or ``"cifar100"``: ``batch_size`` training images drawn from the
           dataset, downloaded once through torchvision into ``$LIBRANAS_CACHE`` (default
           ``~/.cache/libranas``; offline, an ``OSError`` says where to put the files),
@@ -714,10 +750,11 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         return np.concatenate(xs)[: self.batch_size], np.concatenate(ys)[: self.batch_size]
 
     def _check_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = _uint8_images(x)
         if not np.issubdtype(x.dtype, np.floating):
             raise TypeError(
-                f"data x must be floating point (normalised images), got dtype {x.dtype}; for "
-                "uint8 images pass the .npz path or use libranas.datasets.load_image_batch"
+                f"data x must be uint8 images or floating point (normalised images), got dtype "
+                f"{x.dtype}"
             )
         y = check_labels(y)  # issue 25: float labels refused, the same for .npz files
         if y.ndim != 1 or x.ndim < 2 or len(x) != len(y):
@@ -816,8 +853,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         -------
         self : ProxyFeaturizer
         """
+        from libranas._optional import require
         from libranas.spaces import get_space
 
+        require("torch", "ProxyFeaturizer")  # one line naming the extra, not a traceback
         self._check_params()
         self.dtype_ = self._resolve_dtype()
         self.space_ = get_space(self.space)
@@ -1030,7 +1069,10 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         -------
         ndarray of float64, shape (n_archs, n_proxies)
             Columns in ``proxies_`` order; NaN where a proxy failed (with a
-            :class:`ProxyFailedWarning`).
+            :class:`ProxyFailedWarning`). Where a proxy applied a documented fallback
+            (L-SWAG's band without a varying gradient), the score is finite and
+            ``notes_[position]`` lists it (with a :class:`ProxyNoteWarning`); scores read
+            from a store carry no note.
 
         Raises
         ------
@@ -1041,6 +1083,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
         check_is_fitted(self, "proxies_")
         canonical = self._canonical(archs)
+        self.notes_: dict[int, list[str]] = {}  # position -> fallbacks applied (this call)
         proxies = list(self.proxies_)
         out = np.full((len(canonical), len(proxies)), np.nan, dtype=np.float64)
         if not canonical:
@@ -1076,9 +1119,11 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                     names = [proxies[c] for c in cols]
                     part = [canonical[i] for i in rows]
                     chunks = self._parallel(_score_archs, part, [names], self.n_inits)
-                    for a, b, (scores, failures) in chunks:
+                    for a, b, result in chunks:
+                        scores, failures = result
                         idx = rows[a:b]
                         out[np.ix_(idx, cols)] = scores
+                        self._keep_notes(idx, canonical, getattr(result, "notes", ()))
                         errors = {}
                         for row, proxy, reason in failures:
                             errors[(row, proxy)] = reason
@@ -1102,7 +1147,19 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         for i, key in enumerate(keys):
             if first[key] != i:
                 out[i] = out[first[key]]
+                if first[key] in self.notes_:
+                    self.notes_[i] = self.notes_[first[key]]
         return out
+
+    def _keep_notes(self, idx: list[int], canonical: list[Any], notes: Any) -> None:
+        """The fallbacks applied on computed architectures: ``notes_`` and a warning each."""
+        for row, _family, message in notes:
+            self.notes_.setdefault(idx[row], []).append(message)
+            warnings.warn(
+                f"architecture {idx[row]} ({canonical[idx[row]]!r}): {message}",
+                ProxyNoteWarning,
+                stacklevel=5,
+            )
 
     @staticmethod
     def _store_put(store: Any, context: Any, records: list[Any], descriptions: Any) -> bool:

@@ -77,14 +77,9 @@ _RESERVED_XGB_KEYS = (
 
 
 def _import_xgboost() -> Any:
-    try:
-        import xgboost
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "ZCRanker's XGBoost methods need the xgboost package: `pip install xgboost` "
-            "(or the 6 MB CPU-only `pip install xgboost-cpu`)."
-        ) from exc
-    return xgboost
+    from libranas._optional import require
+
+    return require("xgboost", "ZCRanker's XGBoost methods")
 
 
 # --------------------------------------------------------------------------- rank utilities

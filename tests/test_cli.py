@@ -1,6 +1,7 @@
 import io
 import json
 
+import numpy as np
 import pytest
 
 from libranas.cli import main
@@ -73,8 +74,10 @@ def test_cli_evaluate_markdown_to_file(tmp_path, capsys):
         == 0
     )
     text = out.read_text()
-    assert "| tnb101-micro-jigsaw |" in text and "±" in text
-    assert text == capsys.readouterr().out
+    assert "| tnb101-micro-jigsaw |" in text and "±" in text  # the file: tau and spreads
+    shown = capsys.readouterr().out
+    assert "| tnb101-micro-jigsaw |" in shown and "±" not in shown  # the screen: rho only
+    assert "Kendall tau" in text and "Best method per benchmark" in shown
 
 
 def _one_line_error(capsys, *fragments):
@@ -165,7 +168,7 @@ def test_cli_evaluate_prints_the_table_before_writing_and_writes_atomically(
     def disk_full(path, text):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "write_atomic", disk_full)
+    monkeypatch.setattr(cli._common, "write_atomic", disk_full)
     argv = ["evaluate", "nb301-cifar10", "--seeds", "1", "--methods", "best-proxy"]
     assert main([*argv, "-o", str(out)]) == 1
     captured = capsys.readouterr()
@@ -174,7 +177,8 @@ def test_cli_evaluate_prints_the_table_before_writing_and_writes_atomically(
     assert out.read_text() == "old"  # untouched, never half-written
     monkeypatch.undo()
     assert main([*argv, "-o", str(out)]) == 0
-    assert out.read_text() == capsys.readouterr().out
+    assert "| nb301-cifar10 |" in out.read_text() and "±" in out.read_text()
+    assert "| nb301-cifar10 |" in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir()] == ["table.md"]  # no temporary file left
 
 
@@ -387,3 +391,131 @@ def test_cli_score_arch_column_reads_back_as_input(space, options, tmp_path, cap
     (tmp_path / "archs.txt").write_text("\n".join(table["arch"]) + "\n")
     assert main([*base, "--archs-file", str(tmp_path / "archs.txt"), "-o", str(again)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), table)
+
+
+# ---------------------------------------------------------------------------- the main job
+
+
+def _fake_evaluate(calls):
+    """evaluate_benchmark's output shape, without the computation (what is run is the point)."""
+    import pandas as pd
+
+    def fake(bench, *, n_labelled, seeds, methods, progress=None, n_jobs=None):
+        seeds = list(seeds)
+        calls.append((bench.name, tuple(methods), len(seeds)))
+        rows = [
+            {
+                "benchmark": bench.name,
+                "method": m,
+                "seed": s,
+                "n_labelled": n_labelled,
+                "n_evaluated": len(bench) - n_labelled,
+                "rho": 0.5 + 0.1 * i + 0.01 * s,
+                "tau": 0.4,
+                "n_unscored": 0,
+                "selected": "all",
+            }
+            for i, m in enumerate(methods)
+            for s in seeds
+        ]
+        for _ in seeds:
+            if progress is not None:
+                progress()
+        return pd.DataFrame(rows)
+
+    return fake
+
+
+def test_evaluate_default_is_the_quick_study_and_reads_as_a_report(capsys, monkeypatch):
+    import libranas.evaluation as ev
+
+    calls = []
+    monkeypatch.setattr(ev, "evaluate_benchmark", _fake_evaluate(calls))
+    assert main(["evaluate"]) == 0
+    assert [c[0] for c in calls] == list(ev.QUICK_BENCHMARKS)
+    assert all(c[1] == ev.QUICK_METHODS and c[2] == ev.QUICK_SEEDS for c in calls)
+    out, err = capsys.readouterr()
+    assert out.startswith("Spearman rho") and "validation accuracy" in out
+    assert "100 labelled" in out and "10 splits" in out and "±" not in out
+    for method in ev.QUICK_METHODS:  # every column explained in the legend
+        assert f"  {method}  " in out.split("Methods:")[1]
+    best = out.split("Best method per benchmark")[1]
+    assert all(f"{b}: ranker-all+graph" in best for b in ev.QUICK_BENCHMARKS)
+    assert "Took " in out
+    # stderr is not a terminal here: one progress line per finished benchmark, one note line
+    progress = [line for line in err.splitlines() if line.startswith("[")]
+    assert len(progress) == len(ev.QUICK_BENCHMARKS) and progress[0].startswith("[1/4] nb201")
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert len(notes) == len({n.split(":")[1] for n in notes}) and "-v for details" in notes[0]
+
+
+def test_evaluate_full_is_every_table_method_and_30_splits(capsys, monkeypatch):
+    import libranas.evaluation as ev
+    from libranas.datasets import list_benchmarks
+
+    calls = []
+    monkeypatch.setattr(ev, "evaluate_benchmark", _fake_evaluate(calls))
+    assert main(["evaluate", "--full", "-v"]) == 0
+    assert [c[0] for c in calls] == list_benchmarks()
+    assert all(c[1] == tuple(ev.METHODS) and c[2] == ev.FULL_SEEDS for c in calls)
+    out, err = capsys.readouterr()
+    assert "±" in out and "Kendall tau" in out  # --verbose: tau and the spreads
+    assert "note: nb201-cifar10: missing or non-finite proxy values kept as NaN (epe_nas: 1" in err
+
+
+def test_evaluate_help_states_the_full_time(capsys):
+    assert main(["evaluate", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--full" in text and "minutes" in text
+
+
+# ---------------------------------------------------------------------------- data, messages
+
+
+def test_export_batch_writes_an_npz_that_score_reads(tmp_path, capsys):
+    from _data import require_data
+
+    source = require_data("images/cifar10_960_uint8.npz")
+    out = tmp_path / "cifar10_16_uint8.npz"
+    assert main(["data", "export-batch", str(source), "-n", "16", "-o", str(out)]) == 0
+    with np.load(out) as f, np.load(source) as g:
+        assert f["x"].dtype == np.uint8 and f["x"].shape == (16, 3, 32, 32)
+        # the images are the source's, with their labels
+        first = np.flatnonzero((g["x"] == f["x"][0]).all(axis=(1, 2, 3)))[0]
+        assert g["y"][first] == f["y"][0]
+    assert main(["score", "5", "--proxies", "nwot", "--data", str(out), "--batch-size", "8"]) == 0
+    assert "nwot" in capsys.readouterr().out
+    assert main(["data", "export-batch", str(source), "-n", "5000", "-o", str(out)]) == 2
+    assert "holds 960 images" in capsys.readouterr().err
+
+
+def test_score_offline_dataset_name_says_what_works_from_the_shell(monkeypatch, capsys):
+    import libranas.datasets.sources as sources
+
+    def offline(name, root):
+        raise OSError(f"could not download {name!r} into {str(root)!r} (URLError). Without a n")
+
+    monkeypatch.setattr(sources, "_torchvision_dataset", offline)
+    assert main(["score", "5", "--proxies", "nwot", "--data", "cifar10"]) == 2
+    line = _one_line_error(capsys, "--data cifar10", "libranas data export-batch cifar10")
+    assert "data=(x, y)" not in line and "--data an .npz" in line
+
+
+def test_vit_space_that_does_not_fit_the_batch_names_the_options(tmp_path, capsys):
+    from _data import require_data
+
+    source = require_data("images/cifar100_960_uint8.npz")
+    batch = tmp_path / "cifar100_8_uint8.npz"
+    assert main(["data", "export-batch", str(source), "-n", "8", "-o", str(batch)]) == 0
+    capsys.readouterr()
+    argv = ["score", "--random", "1", "--space", "autoformer-tiny", "--proxies", "nwot"]
+    assert main([*argv, "--data", str(batch), "--batch-size", "8"]) == 2
+    _one_line_error(capsys, "--space-option img_size=32 --space-option num_classes=100")
+
+
+def test_search_printout_ends_with_the_returned_architecture(capsys):
+    argv = ["search", "--space", "nb201", "--budget", "120", "--labelled", "30", "--seed", "0"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    best = out[0].removeprefix("best architecture: ")
+    assert out[-1].startswith("returned") and best in out[-1]

@@ -347,7 +347,7 @@ def test_labels_must_fit_num_classes():
     [
         ({"batch_size": 1}, ValueError, "batch_size"),
         ({"data": (torch.zeros(1, 3, 32, 32), torch.zeros(1).long())}, ValueError, "2 samples"),
-        ({"data": (np.zeros((4, 3, 32, 32), np.uint8), np.zeros(4, int))}, TypeError, "uint8"),
+        ({"data": (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(4, int))}, ValueError, "channels"),
         ({"data": (torch.randn(4, 3, 32, 32), torch.zeros(4))}, TypeError, "integer class"),
         ({"data": (torch.randn(4, 3, 32, 32), torch.zeros(3).long())}, ValueError, "one label"),
         ({"data": 3}, TypeError, "data must be"),

@@ -19,6 +19,39 @@ NORMALIZATION = {
 }
 
 
+def normalize_uint8(x: np.ndarray, dataset: str = "imagenet") -> np.ndarray:
+    """uint8 images ``(N, 3, H, W)`` as float32, normalised with a dataset's statistics.
+
+    ``(x / 255 - mean) / std`` per channel, with the mean and standard deviation of
+    ``dataset``: ``"imagenet"`` (:data:`libranas.datasets.sources.IMAGENET_NORMALIZATION`,
+    what :class:`~libranas.ProxyFeaturizer` applies to uint8 ``(x, y)`` arrays, as to the
+    raw images of a folder) or a key of :data:`NORMALIZATION` (``"cifar10"``,
+    ``"cifar100"``, ``"imagenet16"``).
+
+    Examples
+    --------
+    >>> x = np.full((2, 3, 4, 4), 255, dtype=np.uint8)
+    >>> [round(float(v), 3) for v in normalize_uint8(x, "cifar10")[0, :, 0, 0]]
+    [2.059, 2.126, 2.116]
+    """
+    if dataset == "imagenet":
+        from libranas.datasets.sources import IMAGENET_NORMALIZATION
+
+        stats = IMAGENET_NORMALIZATION
+    elif dataset in NORMALIZATION:
+        stats = NORMALIZATION[dataset]
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {['imagenet', *NORMALIZATION]}")
+    x = np.asarray(x)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(
+            f"expected uint8 images of shape (N, 3, H, W), got {x.dtype} {x.shape}"
+            + ("; move the channels first: x.transpose(0, 3, 1, 2)" if x.shape[-1:] == (3,) else "")
+        )
+    mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1) for v in stats)
+    return (x.astype(np.float32) / 255.0 - mean) / std
+
+
 def _dataset_from_name(path: Path) -> str:
     name = path.name.lower()
     for key in ("cifar100", "cifar10", "imagenet16"):
@@ -104,8 +137,7 @@ def load_image_batch(
         raise ValueError(f"n={n} must be between 1 and the {len(x_all)} images in the file")
     rng = np.random.default_rng(random_state)
     pick = np.sort(rng.choice(len(x_all), size=n, replace=False))
-    mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1) for v in NORMALIZATION[dataset])
-    x = (x_all[pick].astype(np.float32) / 255.0 - mean) / std
+    x = normalize_uint8(x_all[pick], dataset)
     from libranas._batch_checks import check_labels
 
     # float labels are refused (3.5 was truncated to 3): the rule of (x, y) arrays

@@ -51,9 +51,16 @@ Signs: bigger is better for all three. Psi >= 1, and Lambda is positive in pract
 negative the product would reward *fewer* patterns, so ``lswag_lambda`` and
 ``lswag_psi`` are also registered as separate columns.
 
-Errors (``ValueError``): no layer in the band with a varying gradient, no activation
+**No varying gradient in the band** (documented fallback): a band whose layers all have a
+constant per-sample gradient (a network whose deep layers see 1 x 1 feature maps) would
+leave Lambda undefined; Lambda then sums the layers nearest to the band that do have a
+varying gradient, and the pass records a note (see :func:`lswag_lambda`), which the
+featurizer keeps per architecture (``ProxyFeaturizer.notes_``) and reports with a
+``ProxyNoteWarning``.
+
+Errors (``ValueError``): no layer of the network with a varying gradient, no activation
 module ran, an invalid band, or (with ``lswag_empty_band="error"``) no weight layer in
-the band.
+the band (or none with a varying gradient).
 
 Examples
 --------
@@ -199,14 +206,52 @@ def _band(network_pass: NetworkPass) -> tuple[float, float] | None:
     options=_BAND_OPTIONS,
 )
 def lswag_lambda(network_pass: NetworkPass) -> float:
-    """Lambda: sum over the band's layers of :func:`layer_log_sigma` (bigger is better)."""
+    """Lambda: sum over the band's layers of :func:`layer_log_sigma` (bigger is better).
+
+    When no layer of the band has a gradient that varies across samples (e.g. timm's
+    ``resnet18`` at 32 px: its deepest blocks see 1 x 1 feature maps, whose per-sample
+    BatchNorm output is constant), Lambda sums the layers *with* a varying gradient whose
+    depth is nearest to the band (:func:`nearest_varying_layers`) and records that on the
+    pass (``network_pass.cache["notes"]["lswag"]``; :class:`~libranas.ProxyFeaturizer`
+    reports it per architecture in ``notes_``). With ``lswag_empty_band="error"`` it raises
+    instead, as it does when no layer of the network has a varying gradient.
+    """
     values = layer_log_sigma(network_pass)
     empty = network_pass.options.get("lswag_empty_band", "nearest")
-    in_band = values[band_layers(values.size, _band(network_pass), empty)]
+    band = _band(network_pass)
+    in_band = values[band_layers(values.size, band, empty)]
     finite = in_band[~np.isnan(in_band)]
-    if finite.size == 0:
+    if finite.size:
+        return float(finite.sum())
+    use = nearest_varying_layers(values, band)
+    if empty == "error" or not use.any():
         raise ValueError("lswag: no layer in the band has a gradient that varies across samples")
-    return float(finite.sum())
+    depths = ", ".join(f"{100 * k / values.size:.0f}%" for k in np.flatnonzero(use))
+    notes = network_pass.cache.setdefault("notes", {})
+    notes["lswag"] = (
+        f"L-SWAG band {band}: no layer has a gradient that varies across samples; Lambda "
+        f"used the nearest layer(s) that have one (depth {depths} of {values.size} layers)"
+    )
+    return float(values[use].sum())
+
+
+def nearest_varying_layers(values: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
+    """Mask of the layers with a finite :func:`layer_log_sigma` whose depth
+    ``100 * l / D`` is nearest to ``band`` (ties: all of them; no band: every such layer).
+
+    Examples
+    --------
+    >>> v = np.array([1.0, 2.0, np.nan, np.nan])  # depths 0, 25, 50, 75
+    >>> nearest_varying_layers(v, (60, 80)).nonzero()[0].tolist()
+    [1]
+    """
+    ok = ~np.isnan(values)
+    if band is None or not ok.any():
+        return ok
+    lo, hi = band
+    depth = 100 * np.arange(values.size) / values.size
+    dist = np.where(ok, np.maximum(np.maximum(lo - depth, depth - hi), 0.0), np.inf)
+    return ok & np.isclose(dist, dist.min(), rtol=0, atol=1e-9)
 
 
 @register_proxy(

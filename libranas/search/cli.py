@@ -372,6 +372,9 @@ def _print(result: dict[str, Any]) -> None:
             value = f"{acc:6.2f}" if known else f"{score:8.4g}"
             print(f"  {n:6d}  {value}  {_format_arch(arch)}")
             last = (n, arch)
+    # the trajectory follows the scorer of its time; the last line is what was returned
+    acc = f" (test accuracy {result['test_acc']:.2f})" if known else ""
+    print(f"returned: {_format_arch(result['best_arch'])}{acc}")
 
 
 def _write_json(path: str, result: dict[str, Any]) -> None:
@@ -414,10 +417,12 @@ def run_search(args: argparse.Namespace) -> int:
             )
         live = _live_options(args, space)
         if args.method == "tpe":
+            from libranas._optional import missing_extra_message
+
             try:
                 import optuna
             except ImportError:
-                raise _UserError("--method tpe needs optuna: pip install optuna") from None
+                raise _UserError(missing_extra_message("optuna", "--method tpe")) from None
             optuna.logging.set_verbosity(optuna.logging.WARNING)
         _check_budget(args, space)
         from libranas.datasets.zc_tables import NonFiniteValuesWarning
@@ -446,7 +451,12 @@ def run_search(args: argparse.Namespace) -> int:
                 random_state=args.seed,
             )
     except (ValueError, TypeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = ""
+        if "does not fit space" in str(exc):  # e.g. a 224-px ViT and a 32-px batch
+            from libranas.cli._common import input_size_hint
+
+            hint = input_size_hint(args.space, args.space_option, args.data)
+        print(f"error: {str(exc).rstrip('.') if hint else exc}{hint}", file=sys.stderr)
         return USAGE_ERROR
     everywhere = _report_warnings(caught, result["n_evaluated"])
     _print(result)

@@ -45,11 +45,9 @@ _MIRROR_ATTR = "libranas_mirror"
 
 
 def _import_optuna() -> Any:
-    try:
-        import optuna
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Optuna searches need optuna: `pip install optuna`") from exc
-    return optuna
+    from libranas._optional import require
+
+    return require("optuna", "Optuna searches")
 
 
 def suggest_architecture(trial: Any, space: Any) -> Any:
