@@ -170,15 +170,69 @@ def _loss_backward(
     if "weight_grads" in items:
         result["weight_grads"] = {"layers": layers, "grads": plain, "channel_terms": terms}
     if want_hg:
-        hg: list[torch.Tensor | None] = [None] * len(layers)
-        live = [i for i, g in enumerate(grads) if g is not None and g.requires_grad]
-        if live:
-            z = sum((grads[i].detach() * grads[i]).sum() for i in live)
-            out_hg = torch.autograd.grad(z, [weights[i] for i in live], allow_unused=True)
-            for i, h in zip(live, out_hg, strict=True):
-                hg[i] = None if h is None else h.detach()
+        try:
+            hg = _hessian_grad(weights, grads)
+        except RuntimeError as exc:
+            # an op with no double derivative (hardsigmoid in MobileNetV3): a central
+            # difference of the gradient along g instead, noted per architecture
+            try:
+                hg = _hessian_grad_difference(npass, weights, plain)
+            except RuntimeError as exc2:  # only H g's consumers (GraSP) fail then
+                result["hessian_grad"] = RuntimeError(
+                    f"Hessian-gradient product failed: {exc}; by differences: {exc2}"
+                )
+                return result
+            npass.cache.setdefault("notes", {})["grasp"] = (
+                f"H g by a central difference of the gradient (double backward failed: {exc})"
+            )
         result["hessian_grad"] = {"layers": layers, "grads": plain, "hg": hg}
     return result
+
+
+def _hessian_grad_difference(
+    npass: Any, weights: list, grads: list[torch.Tensor], step: float = 1e-3
+) -> list[torch.Tensor | None]:
+    """``H g ~ (grad L(w + e g) - grad L(w - e g)) / (2 e)``, ``e = step / |g|``.
+
+    The fallback for networks whose ops have no double derivative: two more forward and
+    backward passes in the model's own mode, seeded, buffers restored, weights put back.
+    """
+    norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()
+    if not norm > 0:
+        return [torch.zeros_like(w) for w in weights]
+    eps = step / norm
+    originals = [w.detach().clone() for w in weights]
+
+    def grads_at(sign: float) -> tuple[torch.Tensor | None, ...]:
+        with torch.no_grad():
+            for w, w0, g in zip(weights, originals, grads, strict=True):
+                w.copy_(w0 + sign * eps * g)
+        with preserved_buffers(npass.model), npass.seeded(), torch.enable_grad():
+            loss = npass.loss_fn(npass.model(npass.inputs), npass.targets)
+            return torch.autograd.grad(loss, weights, allow_unused=True)
+
+    try:
+        plus, minus = grads_at(1.0), grads_at(-1.0)
+    finally:
+        with torch.no_grad():
+            for w, w0 in zip(weights, originals, strict=True):
+                w.copy_(w0)
+    return [
+        None if a is None or b is None else ((a - b) / (2 * eps)).detach()
+        for a, b in zip(plus, minus, strict=True)
+    ]
+
+
+def _hessian_grad(weights: list, grads: Sequence[Any]) -> list[torch.Tensor | None]:
+    """``H g`` per weight, by a second backward of ``<stop_grad(g), g>``."""
+    hg: list[torch.Tensor | None] = [None] * len(weights)
+    live = [i for i, g in enumerate(grads) if g is not None and g.requires_grad]
+    if live:
+        z = sum((grads[i].detach() * grads[i]).sum() for i in live)
+        out_hg = torch.autograd.grad(z, [weights[i] for i in live], allow_unused=True)
+        for i, h in zip(live, out_hg, strict=True):
+            hg[i] = None if h is None else h.detach()
+    return hg
 
 
 def feature_blocks(

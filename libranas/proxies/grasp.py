@@ -14,7 +14,10 @@ backwards; :attr:`~libranas.proxies._engine.NetworkPass.hessian_grad`, whose for
 and first backward also serve the saliency proxies and the input Jacobian when they are
 planned together). Gradients are taken with :func:`torch.autograd.grad` (the model's
 ``.grad`` fields are not written) and BatchNorm running statistics are restored
-afterwards, so the model is left unchanged. Bigger is predicted better
+afterwards, so the model is left unchanged. Where an op has no double derivative in torch
+(``hardsigmoid`` in MobileNetV3), ``H g`` is the central difference
+``(grad L(w + e g) - grad L(w - e g)) / 2e`` with ``e = 1e-3 / |g|`` instead, and the
+featurizer records that per architecture (``ProxyFeaturizer.notes_``). Bigger is predicted better
 (NAS-Bench-Suite-Zero's sign; the GraSP paper prunes the weights with the LARGEST
 saliency, i.e. it would rank the opposite way, see Abdelfattah et al. 2021 for the
 discussion).
