@@ -442,6 +442,8 @@ def _trace_fx(model: Any, example: Any) -> RawGraph:
             node = RawNode(kind=_OUTPUT, inputs=producers, shape=shape)
         elif n.op == "get_attr":
             continue  # a parameter or buffer: not computed from the input
+        elif shape is None:
+            continue  # sizes and other non-tensors: a shape is not a data dependence
         elif n.op == "call_module":
             module = gm.get_submodule(n.target)
             node = _classify_module(module, shape)
@@ -539,8 +541,11 @@ def _trace_hooks(model: Any, example: Any) -> RawGraph:
         register(out, graph.add(node))
 
     handles = []
+    containers = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
     for module in model.modules():
-        if not list(module.children()):  # leaf module
+        # torch.nn's own modules are the leaves, as for torch.fx; a user's module (even one
+        # without children, e.g. a "zero" op) is read through the functions it calls
+        if type(module).__module__.startswith("torch.nn") and not isinstance(module, containers):
             handles.append(module.register_forward_pre_hook(pre_hook))
             handles.append(module.register_forward_hook(post_hook))
     graph.add(RawNode(kind=_INPUT, inputs=[], shape=_shape(example)))
@@ -724,20 +729,29 @@ def features_from_graph(graph: RawGraph) -> np.ndarray:
             return 1
         return int(shape[-1]) if len(shape) == 3 else int(shape[1])
 
-    res = np.array([positions(nodes[i].shape) for i in ops], dtype=float)
+    # nodes inside an attention (score maps, their softmax, attention x values) are not
+    # feature maps: they do not define resolutions
+    internal = np.zeros(n, dtype=bool)
+    for i in ops:
+        if kinds[i] in ("attention", "matmul"):
+            internal[i] = True
+        elif kinds[i] in ("identity", "act_other", "other") and preds[i]:
+            internal[i] = all(internal[p] for p in preds[i])
+    staged = [i for i in ops if not internal[i]]
+    res = np.array([positions(nodes[i].shape) for i in staged], dtype=float)
     groups = sorted(set(res.tolist()), reverse=True)
     row["n_resolutions"] = float(len(groups))
     max_depth = max(float(depth_pos.max()), 1.0)
     for k in range(N_STAGE_SLOTS):
         members = [g for j, g in enumerate(groups) if min(j, N_STAGE_SLOTS - 1) == k]
-        sel = [ops[j] for j in range(len(ops)) if res[j] in members]
+        sel = [staged[j] for j in range(len(staged)) if res[j] in members]
         if not sel:
             for s in _PER_STAGE:
                 row[f"stage{k}:{s}"] = 0.0
             continue
         row[f"stage{k}:log2_side"] = 0.5 * math.log2(max(members))
         row[f"stage{k}:log2_width"] = math.log2(max(width(nodes[i].shape) for i in sel))
-        row[f"stage{k}:op_share"] = len(sel) / len(ops)
+        row[f"stage{k}:op_share"] = len(sel) / len(staged)
         row[f"stage{k}:flop_share"] = float(flops[sel].sum() / total_flops)
         row[f"stage{k}:param_share"] = float(params[sel].sum() / total_params)
         row[f"stage{k}:start"] = float(min(depth_pos[i] for i in sel) / max_depth)
@@ -853,11 +867,11 @@ def network_features(
     Examples
     --------
     >>> from libranas.spaces import get_space
-    >>> row = network_features(get_space("nb201"), "|nor_conv_3x3~0|+|none~0|none~1|+"
+    >>> row = network_features(get_space("nb201"), "|nor_conv_3x3~0|+|none~0|skip_connect~1|+"
     ...                        "|none~0|none~1|skip_connect~2|")
     >>> names = network_feature_names()
     >>> int(row[names.index("add:count")]), int(row[names.index("conv3x3:count")])
-    (2, 21)
+    (2, 20)
     """
     return _cached(space, arch, input_shape, num_classes, tracer)[0].copy()
 
