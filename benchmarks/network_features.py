@@ -126,7 +126,7 @@ def compute_features(space_name: str, space, archs: list, keys: list[str]) -> pd
     from libranas import network_features as nf
 
     path = _feature_file(space_name)
-    done = pd.read_csv(path, index_col="arch") if path.exists() else None
+    done = pd.read_csv(path, index_col="arch", dtype={"arch": str}) if path.exists() else None
     have = set() if done is None else set(done.index)
     names = nf.network_feature_names()
     todo = [(k, a) for k, a in zip(keys, archs, strict=True) if k not in have]
@@ -154,7 +154,7 @@ def compute_features(space_name: str, space, archs: list, keys: list[str]) -> pd
                 "libranas.network_features.network_features(space, arch) with the space's "
                 "default input shape and classes\n"
             )
-        done = pd.read_csv(path, index_col="arch")
+        done = pd.read_csv(path, index_col="arch", dtype={"arch": str})
     return done.loc[keys]
 
 
@@ -180,7 +180,7 @@ def features_stage() -> None:
 def network_table(name: str) -> pd.DataFrame:
     """Network feature columns (``network:<name>``) of a benchmark's architectures."""
     bench = _bench(name)
-    feats = pd.read_csv(_feature_file(bench.space), index_col="arch")
+    feats = pd.read_csv(_feature_file(bench.space), index_col="arch", dtype={"arch": str})
     feats = feats.loc[[str(a) for a in bench.X.index]].drop(columns=["seconds", "tracer", "device"])
     feats.index = bench.X.index
     feats.columns = [f"network:{c}" for c in feats.columns]
@@ -308,8 +308,12 @@ def autoformer_table() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]
     proxies = [p for p in list_proxies() if p in df.columns]
     Z = df[proxies].astype(float)
     Z.columns = [f"proxy:{c}" for c in proxies]
-    feats = pd.read_csv(_feature_file("autoformer-tiny-32px"), index_col="arch")
-    feats = feats.loc[df["index"].to_numpy()].drop(columns=["seconds", "tracer", "device"])
+    feats = pd.read_csv(
+        _feature_file("autoformer-tiny-32px"), index_col="arch", dtype={"arch": str}
+    )
+    feats = feats.loc[df["index"].astype(str).to_numpy()].drop(
+        columns=["seconds", "tracer", "device"]
+    )
     feats.columns = [f"network:{c}" for c in feats.columns]
     feats.index = Z.index
     gt = json.loads(AF_GT.read_text())

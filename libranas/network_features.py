@@ -561,6 +561,52 @@ def _trace_hooks(model: Any, example: Any) -> RawGraph:
     return graph
 
 
+def _shape_preserving(module: Any) -> bool:
+    """torch.nn modules whose output has their input's shape (norms, activations, identity,
+    dropout): the tracers skip computing them, which on ``meta`` tensors is most of the cost
+    (batch norm there runs a Python decomposition)."""
+    from torch import nn
+
+    kinds = (
+        nn.modules.batchnorm._BatchNorm,
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.modules.instancenorm._InstanceNorm,
+        nn.ReLU,
+        nn.ReLU6,
+        nn.GELU,
+        nn.SiLU,
+        nn.Sigmoid,
+        nn.Tanh,
+        nn.Hardswish,
+        nn.LeakyReLU,
+        nn.ELU,
+        nn.Identity,
+        nn.modules.dropout._DropoutNd,
+    )
+    return isinstance(module, kinds)
+
+
+class _SkipShapePreserving:
+    """Within the block, shape-preserving modules return their input unchanged."""
+
+    def __init__(self, model: Any) -> None:
+        self.modules = [m for m in model.modules() if _shape_preserving(m)]
+
+    def __enter__(self) -> None:
+        for m in self.modules:
+            m.forward = _passthrough
+
+    def __exit__(self, *exc: Any) -> None:
+        for m in self.modules:
+            del m.forward
+
+
+def _passthrough(x: Any, *args: Any, **kwargs: Any) -> Any:
+    # a new tensor object (an alias): the hook tracer links tensors by identity
+    return x.detach() if _is_tensor(x) else x
+
+
 def trace_network(
     model: Any, input_shape: Sequence[int], device: str = "meta", tracer: str = "auto"
 ) -> RawGraph:
@@ -587,6 +633,11 @@ def trace_network(
     example = torch.zeros((1, *tuple(int(s) for s in input_shape)), device=device)
     was_training = model.training
     model.eval()
+    with _SkipShapePreserving(model):
+        return _trace(model, example, tracer, device, was_training)
+
+
+def _trace(model: Any, example: Any, tracer: str, device: str, was_training: bool) -> RawGraph:
     try:
         if tracer in ("auto", "fx"):
             try:
