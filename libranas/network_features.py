@@ -72,6 +72,7 @@ __all__ = [
     "network_feature_names",
     "network_features",
     "network_features_many",
+    "trace_info",
     "trace_network",
 ]
 

@@ -20,7 +20,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["TransferRanker", "leave_one_space_out", "rank_within", "transfer_table"]
+__all__ = [
+    "TransferRanker",
+    "evaluate_transfer",
+    "leave_one_space_out",
+    "rank_within",
+    "transfer_table",
+]
 
 
 def rank_within(values: Any, groups: Any = None) -> np.ndarray:
