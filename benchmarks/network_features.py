@@ -423,7 +423,7 @@ def transfer_tables() -> tuple[dict, dict, dict]:
     return tables, baselines, what
 
 
-def transfer_stage(seeds: range, held_out: list[str]) -> None:
+def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_SIZES) -> None:
     from libranas.transfer import leave_one_space_out
 
     _torch_one_thread()
@@ -436,10 +436,12 @@ def transfer_stage(seeds: range, held_out: list[str]) -> None:
                 mine = old[old.held_out == name]
                 if phase == "zero" and (mine.k == 0).any():
                     continue
-                if phase == "k" and (mine.k == max(AF_SIZES)).sum() >= 2 * len(seeds):
+                if phase == "k" and (mine.k == max(k_values)).sum() >= 2 * len(seeds):
                     continue
             start = time.perf_counter()
-            ks = (0,) if phase == "zero" else AF_SIZES
+            ks = (0,) if phase == "zero" else tuple(k_values)
+            if not ks:
+                continue
             rows = leave_one_space_out(tables, k_values=ks, n_splits=len(seeds), held_out=[name],
                                        baselines=baselines, random_state=0)  # fmt: skip
             if phase == "k":
@@ -712,6 +714,7 @@ def main() -> None:
     parser.add_argument("--benchmarks", nargs="*", default=BENCHMARKS)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
     parser.add_argument("--held-out", nargs="*", default=TRANSFER_ORDER)
+    parser.add_argument("--k", nargs="*", type=int, default=AF_SIZES, help="transfer: k > 0")
     args = parser.parse_args()
     if args.stage == "features":
         features_stage()
@@ -722,7 +725,7 @@ def main() -> None:
     elif args.stage == "autoformer":
         autoformer_stage(range(args.seeds))
     elif args.stage == "transfer":
-        transfer_stage(range(args.seeds), args.held_out)
+        transfer_stage(range(args.seeds), args.held_out, args.k)
     else:
         report()
 
