@@ -466,7 +466,7 @@ def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_S
 COST = C.CACHE / "network_features_cost.csv"
 
 
-def cost_stage(n: int = 5) -> None:
+def cost_stage(n: int = 3) -> None:
     """Seconds per architecture (build on meta + trace + features, fresh cache), side by side."""
     from libranas import network_features as nf
     from libranas.spaces import get_space
@@ -547,7 +547,7 @@ def report() -> None:
     lines += ["## Cost per architecture", ""]
     if COST.exists():
         cost = pd.read_csv(COST)
-        lines += ["`python benchmarks/network_features.py cost`: 5 sampled architectures per "
+        lines += ["`python benchmarks/network_features.py cost`: 3 sampled architectures per "
                   "space, fresh cache, one process, side by side (median seconds: build on "
                   "`meta` + trace + features).", "",
                   "| space | options | input | median s | max s | tracer | device |",
