@@ -480,10 +480,13 @@ def cost_stage(n: int = 3) -> None:
     for name, opts in cases:
         space = get_space(name, **opts)
         for arch in space.sample(n, random_state=0):
+            cpu = time.process_time()
             nf.network_features(space, arch)
+            cpu = time.process_time() - cpu
             info = nf.trace_info(space, arch)
             rows.append({"space": name, "options": json.dumps(opts), "arch": str(arch)[:60],
-                         "input_shape": str(space.default_input_shape), **info})  # fmt: skip
+                         "input_shape": str(space.default_input_shape), "cpu_seconds": cpu,
+                         **info})  # fmt: skip
         print(name, opts, f"{np.median([r['seconds'] for r in rows[-n:]]):.2f} s", flush=True)
     out = pd.DataFrame(rows)
     out["code"] = C.code_version()
@@ -548,12 +551,14 @@ def report() -> None:
     if COST.exists():
         cost = pd.read_csv(COST)
         lines += ["`python benchmarks/network_features.py cost`: 3 sampled architectures per "
-                  "space, fresh cache, one process, side by side (median seconds: build on "
-                  "`meta` + trace + features).", "",
-                  "| space | options | input | median s | max s | tracer | device |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "space, fresh cache, one process, side by side: build on `meta` + trace + "
+                  "features, CPU seconds of the process (one torch thread) and wall seconds "
+                  "(the 2 cores were shared with ~10 other jobs, load ~12: wall >> CPU).", "",
+                  "| space | options | input | median CPU s | median wall s | max wall s | tracer | device |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for (sp, opts), g in cost.groupby(["space", "options"], sort=False):
-            lines.append(f"| {sp} | {opts} | {g.input_shape.iloc[0]} | {g.seconds.median():.2f} | "
+            lines.append(f"| {sp} | {opts} | {g.input_shape.iloc[0]} | {g.cpu_seconds.median():.2f} | "
+                         f"{g.seconds.median():.2f} | "
                          f"{g.seconds.max():.2f} | {'/'.join(sorted(set(g.tracer)))} | "
                          f"{'/'.join(sorted(set(g.device)))} |")  # fmt: skip
         lines.append("")
