@@ -479,15 +479,17 @@ def cost_stage(n: int = 3) -> None:
     rows = []
     for name, opts in cases:
         space = get_space(name, **opts)
-        for arch in space.sample(n, random_state=0):
-            cpu = time.process_time()
+        archs = list({str(a): a for a in space.sample(n, random_state=0)}.values())  # distinct
+        for arch in archs:
+            cpu, wall = time.process_time(), time.perf_counter()
             nf.network_features(space, arch)
-            cpu = time.process_time() - cpu
-            info = nf.trace_info(space, arch)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            info = dict(nf.trace_info(space, arch), seconds=wall)
             rows.append({"space": name, "options": json.dumps(opts), "arch": str(arch)[:60],
                          "input_shape": str(space.default_input_shape), "cpu_seconds": cpu,
                          **info})  # fmt: skip
-        print(name, opts, f"{np.median([r['seconds'] for r in rows[-n:]]):.2f} s", flush=True)
+        print(name, opts, f"{np.median([r['cpu_seconds'] for r in rows[-len(archs):]]):.2f} s",
+              flush=True)  # fmt: skip
     out = pd.DataFrame(rows)
     out["code"] = C.code_version()
     out.to_csv(COST, index=False)
@@ -583,6 +585,7 @@ def report() -> None:
     if COST.exists():
         cost = pd.read_csv(COST)
         lines += ["`python benchmarks/network_features.py cost`: 3 sampled architectures per "
+                  "space (1 for a one-model timm list), "
                   "space, fresh cache, one process, side by side: build on `meta` + trace + "
                   "features, CPU seconds of the process (one torch thread) and wall seconds "
                   "(the 2 cores were shared with ~10 other jobs, load ~12: wall >> CPU).", "",
