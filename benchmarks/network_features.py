@@ -613,7 +613,8 @@ def report() -> None:
                       *[f"    {m}" for m in MANIFEST.read_text().splitlines()], ""]  # fmt: skip
     # ---------------------------------------------------------------- 100 labelled
     if RUNS.exists():
-        runs = pd.read_csv(RUNS)
+        # two resumable processes may both have run a split: identical rows, keep one
+        runs = pd.read_csv(RUNS).drop_duplicates(["benchmark", "features", "seed"])
         lines += [
             "## 100 labelled, 30 splits: proxies + network features vs proxies + hand-made graph features",
             "",
@@ -730,7 +731,7 @@ def report() -> None:
         lines.append("")
     # ---------------------------------------------------------------- transfer
     if TRANSFER_RUNS.exists():
-        tr = pd.read_csv(TRANSFER_RUNS)
+        tr = pd.read_csv(TRANSFER_RUNS).drop_duplicates(["held_out", "method", "k", "seed"])
         lines += [
             "## Transfer between spaces (leave one space out)",
             "",
