@@ -275,6 +275,31 @@ STUDIES: dict[str, Study] = {
             recompute="python benchmarks/semi_supervised.py",
         ),
         Study(
+            "network_features",
+            "network_features",
+            "architecture features read from the PyTorch network (ArchFeaturizer 'network') vs "
+            "the hand-made graph features, 100 labels x 30 splits; AutoFormer-Tiny at 10/20/50 "
+            "labels; leave-one-space-out transfer",
+            ("network_features.md",),
+            (("report",),),
+            "seconds",
+            "about 6 h (features 15 min, runs 3 h, autoformer 30 min, transfer 2 h)",
+            caches=(
+                "network_features/",
+                "network_features_runs.csv",
+                "network_features_autoformer_runs.csv",
+                "network_features_transfer_runs.csv",
+                "network_features_cost.csv",
+            ),
+            quick=(
+                ("runs", "--benchmarks", "tnb101-micro-jigsaw", "--seeds", "1"),
+                ("report",),
+            ),
+            quick_inputs=("network_features/", "predictors_runs.csv"),
+            recompute="python benchmarks/network_features.py features; ... cost; ... runs; "
+            "... autoformer; ... transfer; ... report",
+        ),
+        Study(
             "scale",
             "scale",
             "featurizer throughput and a full-table run with a store (scale)",

@@ -2,9 +2,11 @@
 
 Zero-cost proxies describe how an untrained network behaves; the architecture's own
 structure -- which operations, how they are wired -- is the other half of what a few-label
-predictor needs (GRAF, Kadlecova et al., ICML 2024). The features come from the space
-(:meth:`~libranas.spaces.SearchSpace.graph_features` and
-:meth:`~libranas.spaces.SearchSpace.encode`), so any space that defines them works.
+predictor needs (GRAF, Kadlecova et al., ICML 2024). The ``"graph"`` and ``"onehot"`` groups
+come from the space (:meth:`~libranas.spaces.SearchSpace.graph_features` and
+:meth:`~libranas.spaces.SearchSpace.encode`), so any space that defines them works; the
+``"network"`` group is read from the built PyTorch network itself
+(:mod:`libranas.network_features`), so every space that can build a network has it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["FEATURE_GROUPS", "ArchFeaturizer"]
 
-#: feature group -> (space method giving the names, space method giving one row)
-FEATURE_GROUPS: dict[str, tuple[str, str]] = {
+#: feature group -> (space method giving the names, space method giving the rows); the
+#: ``"network"`` group is read from the built network (:mod:`libranas.network_features`)
+FEATURE_GROUPS: dict[str, tuple[str, str] | None] = {
     "graph": ("graph_feature_names", "graph_features_many"),
     "onehot": ("encoding_names", "encode_many"),
+    "network": None,
 }
 
 
@@ -33,13 +37,24 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
     space : str or SearchSpace, default="nb201"
         A registered space name (:func:`libranas.spaces.list_spaces`) or a space object;
         ``Benchmark.space`` of every bundled table is one.
-    features : sequence of {"graph", "onehot"}, default=("graph", "onehot")
+    features : sequence of {"graph", "onehot", "network"}, default=("graph", "onehot")
         Feature groups, in output order: ``"graph"`` -- the space's graph features (op
         counts, input-output path lengths and counts per operation type, degrees, depths;
-        see :mod:`libranas.spaces._graph`), ``"onehot"`` -- the space's one-hot encoding.
+        see :mod:`libranas.spaces._graph`), ``"onehot"`` -- the space's one-hot encoding,
+        ``"network"`` -- features read from the built network (built on the ``meta`` device,
+        traced with torch.fx, module hooks as the fallback): counts and parameter / FLOP
+        shares per operation type, input-output path counts and lengths through each
+        operation type, depth, widths and resolutions per stage, attention heads, embedding
+        and MLP ratios (:mod:`libranas.network_features`). Its columns are the same for every
+        network, so it works on any space that builds networks (``ModelSpace``, timm lists).
     drop_constant : bool, default=False
         Drop the columns that are constant on the architectures seen in :meth:`fit` (many
         graph features are constant in a given space, e.g. the degree of a cell's input).
+    input_shape : tuple of int, optional
+        ``(C, H, W)`` of the input the ``"network"`` group traces; default the space's
+        ``default_input_shape``.
+    num_classes : int, optional
+        Classes the ``"network"`` group builds networks with; default the space's.
 
     Attributes
     ----------
@@ -65,10 +80,14 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         space: Any = "nb201",
         features: Sequence[str] = ("graph", "onehot"),
         drop_constant: bool = False,
+        input_shape: Sequence[int] | None = None,
+        num_classes: int | None = None,
     ) -> None:
         self.space = space
         self.features = features
         self.drop_constant = drop_constant
+        self.input_shape = input_shape
+        self.num_classes = num_classes
 
     def __sklearn_tags__(self):  # noqa: ANN204 - sklearn Tags
         tags = super().__sklearn_tags__()
@@ -96,6 +115,15 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
     def _all_columns(self, archs: list[Any]) -> tuple[np.ndarray, list[str]]:
         blocks, names = [], []
         for group in self.groups_:
+            if FEATURE_GROUPS[group] is None:
+                from libranas import network_features as nf
+
+                block = nf.network_features_many(
+                    self.space_, archs, input_shape=self.input_shape, num_classes=self.num_classes
+                )
+                blocks.append(block)
+                names += [f"{group}:{n}" for n in nf.network_feature_names()]
+                continue
             names_method, rows_method = FEATURE_GROUPS[group]
             try:
                 group_names = getattr(self.space_, names_method)()

@@ -1,0 +1,367 @@
+"""Rank a new search space with zero (or few) of its labels, from other spaces' tables.
+
+Within one space, proxies and network features order architectures; across spaces their
+raw values mean different things (a 1 M-parameter ViT is small, a 1 M-parameter NB201 cell is
+large). :class:`TransferRanker` therefore rank-normalises every column *within its space*
+(``groups``) and learns the within-space rank of the target, so a model fitted on NB201, NB301
+and TransNAS-Bench-101 ranks AutoFormer networks it has never seen a label of, from their
+within-space feature ranks alone (:func:`rank_within`). With k labels of the new space the
+transfer prediction becomes one more feature of the within-space
+:class:`~libranas.ZCRanker` (:func:`leave_one_space_out`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "TransferRanker",
+    "evaluate_transfer",
+    "leave_one_space_out",
+    "rank_within",
+    "transfer_table",
+]
+
+
+def rank_within(values: Any, groups: Any = None) -> np.ndarray:
+    """Each column's ranks within each group, scaled to [0, 1] (ties averaged).
+
+    A column constant within a group and a missing value get 0.5 (no information).
+
+    Parameters
+    ----------
+    values : array-like, shape (n,) or (n, d)
+    groups : array-like of shape (n,), optional
+        Group label of each row (e.g. the space); default one group.
+
+    Returns
+    -------
+    ndarray of float64, the shape of ``values``
+
+    Examples
+    --------
+    >>> rank_within([10.0, 30.0, 20.0, 1.0, 1.0], groups=["a", "a", "a", "b", "b"])
+    array([0. , 1. , 0.5, 0.5, 0.5])
+    """
+    from scipy.stats import rankdata
+
+    arr = np.asarray(values, dtype=np.float64)
+    one_d = arr.ndim == 1
+    arr = arr.reshape(len(arr), -1)
+    g = np.zeros(len(arr), dtype=int) if groups is None else pd.factorize(np.asarray(groups))[0]
+    if len(g) != len(arr):
+        raise ValueError(f"groups has {len(g)} entries for {len(arr)} rows")
+    out = np.full(arr.shape, 0.5)
+    for label in np.unique(g):
+        rows = np.flatnonzero(g == label)
+        for j in range(arr.shape[1]):
+            col = arr[rows, j]
+            ok = np.isfinite(col)
+            if ok.sum() < 2 or np.ptp(col[ok]) == 0:
+                continue
+            out[rows[ok], j] = (rankdata(col[ok]) - 1.0) / (ok.sum() - 1.0)
+    return out[:, 0] if one_d else out
+
+
+class TransferRanker(RegressorMixin, BaseEstimator):
+    """A ranker fitted on several spaces' labelled tables that ranks an unseen space.
+
+    Features and target are rank-normalised within each space (:func:`rank_within`); the
+    model predicts an architecture's within-space rank from its within-space feature ranks,
+    so the columns must mean the same in every space: network features
+    (:mod:`libranas.network_features`, the same columns for every network) and proxies that
+    every table has.
+
+    Parameters
+    ----------
+    estimator : regressor, optional
+        Fitted on the ranks (with ``sample_weight``); default
+        ``HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05,
+        max_leaf_nodes=15, random_state=random_state)``.
+    balance_groups : bool, default=True
+        Weight rows so that every group (space or task) weighs the same in the fit; a space
+        with 7 tasks then does not outweigh one with 1.
+    random_state : int, optional
+        Seed of the default estimator.
+
+    Attributes
+    ----------
+    estimator_ : fitted regressor
+    feature_names_in_ : ndarray of str
+        Columns seen in :meth:`fit` (when ``X`` is a DataFrame); :meth:`predict` reorders
+        a DataFrame to them and requires them all.
+    n_groups_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = X[:, 0] + 0.1 * rng.normal(size=200)
+    >>> groups = np.repeat(["space-a", "space-b"], 100)
+    >>> model = TransferRanker(random_state=0).fit(X, y, groups=groups)
+    >>> new = rng.normal(size=(50, 3)) * 1000  # another scale: ranks make it comparable
+    >>> from libranas.metrics import spearman
+    >>> spearman(new[:, 0], model.predict(new)) > 0.9
+    True
+    """
+
+    def __init__(
+        self, estimator: Any = None, balance_groups: bool = True, random_state: Any = None
+    ) -> None:
+        self.estimator = estimator
+        self.balance_groups = balance_groups
+        self.random_state = random_state
+
+    def _matrix(self, X: Any, fitting: bool) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
+            if fitting:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                missing = [c for c in self.feature_names_in_ if c not in set(names)]
+                if missing:
+                    raise ValueError(f"X lacks {len(missing)} fitted columns, e.g. {missing[:3]}")
+                X = X.set_axis(names, axis=1)[list(self.feature_names_in_)]
+            return X.to_numpy(dtype=np.float64)
+        arr = np.asarray(X, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ValueError(f"X must be 2-D, got shape {arr.shape}")
+        if fitting and hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return arr
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> TransferRanker:
+        """Fit on the rows of several spaces.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n, d)
+        y : array-like, shape (n,)
+            Any score where higher is better (accuracy); only its within-group rank is used.
+        groups : array-like, shape (n,)
+            Space (or space and task) of each row; required, at least 2 rows per group.
+
+        Returns
+        -------
+        self : TransferRanker
+        """
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        if groups is None:
+            raise ValueError("TransferRanker.fit needs groups (the space of each row)")
+        Xa = self._matrix(X, fitting=True)
+        ya = np.asarray(y, dtype=np.float64).ravel()
+        g = np.asarray(groups)
+        if not (len(Xa) == len(ya) == len(g)):
+            raise ValueError(f"X, y and groups differ in length: {len(Xa)}, {len(ya)}, {len(g)}")
+        codes, labels = pd.factorize(g)
+        counts = np.bincount(codes)
+        if counts.min() < 2:
+            raise ValueError(
+                f"every group needs at least 2 rows; {labels[counts.argmin()]!r} has 1"
+            )
+        if not np.isfinite(ya).all():
+            raise ValueError("y has non-finite values")
+        Xr = rank_within(Xa, codes)
+        yr = rank_within(ya, codes)
+        weight = 1.0 / counts[codes] if self.balance_groups else np.ones(len(ya))
+        est = self.estimator
+        if est is None:
+            est = HistGradientBoostingRegressor(
+                max_iter=300, learning_rate=0.05, max_leaf_nodes=15, random_state=self.random_state
+            )
+        self.estimator_ = clone(est).fit(Xr, yr, sample_weight=weight * len(ya) / weight.sum())
+        self.n_groups_ = len(labels)
+        self.n_features_in_ = Xa.shape[1]
+        return self
+
+    def predict(self, X: Any, groups: Any = None) -> np.ndarray:
+        """Predicted within-space rank (0..1) of each row; ``groups`` default: one space.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n, d)
+            The architectures of the new space (ranks are taken among them).
+        groups : array-like, optional
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+        """
+        check_is_fitted(self, "estimator_")
+        Xa = self._matrix(X, fitting=False)
+        if Xa.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {Xa.shape[1]} columns, the model was fitted on {self.n_features_in_}"
+            )
+        return self.estimator_.predict(rank_within(Xa, groups))
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def transfer_table(bench: Any, proxies: Sequence[str]) -> pd.DataFrame:
+    """``proxies`` columns of a benchmark next to the network features of its architectures.
+
+    Parameters
+    ----------
+    bench : Benchmark
+        From :func:`libranas.load_benchmark`; its space must be able to build networks.
+    proxies : list of str
+        Proxy columns every table of the study has.
+
+    Returns
+    -------
+    DataFrame indexed like ``bench.X``: ``proxy:<name>`` then ``network:<name>`` columns.
+    """
+    from libranas.arch_featurizer import ArchFeaturizer
+
+    missing = [p for p in proxies if p not in bench.X.columns]
+    if missing:
+        raise ValueError(f"benchmark {bench.name!r} lacks proxy columns {missing}")
+    Z = bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
+    feats = ArchFeaturizer(bench.space, features=("network",)).fit(bench.X.index[:1])
+    net = pd.DataFrame(
+        feats.transform(bench.X.index), index=bench.X.index, columns=feats.get_feature_names_out()
+    )
+    return pd.concat([Z, net], axis=1)
+
+
+def leave_one_space_out(
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    k_values: Sequence[int] = (0, 10, 20, 50),
+    n_splits: int = 30,
+    held_out: Sequence[str] | None = None,
+    baselines: Mapping[str, Any] | None = None,
+    random_state: int = 0,
+    progress: Any = None,
+) -> pd.DataFrame:
+    """Leave-one-space-out evaluation of :class:`TransferRanker`.
+
+    For each held-out table, a :class:`TransferRanker` is fitted on every table of *another
+    space* (``space`` differs: two tasks of the held-out space are never in training) and
+    ranks all of the held-out table's architectures with zero of its labels (k = 0). For
+    k > 0, ``n_splits`` draws of k labelled architectures (seed = split + ``random_state``):
+    :class:`~libranas.ZCRanker` on the table's columns (``"within"``) vs on the same columns
+    plus the transfer prediction (``"within+transfer"``), rho / tau on the other
+    architectures.
+
+    Parameters
+    ----------
+    tables : mapping name -> (X, y, space)
+        Columns of X are shared by every table (e.g. :func:`transfer_table`); y higher is
+        better; ``space`` names the space (tasks of one space share it).
+    k_values : sequence of int
+    n_splits : int
+    held_out : list of str, optional
+        Tables to hold out (default all), in this order.
+    baselines : mapping name -> array, optional
+        A training-free score per held-out table (e.g. the log-rank of
+        :data:`libranas.proxies.TRAINING_FREE_DEFAULT`), reported as ``"baseline"`` at k = 0.
+    random_state : int
+    progress : callable, optional
+        Called with each result row (e.g. to append it to a file).
+
+    Returns
+    -------
+    DataFrame with columns held_out, space, method, k, seed, n_evaluated, rho, tau.
+    """
+    from libranas.metrics import kendall, spearman
+    from libranas.ranker import ZCRanker
+
+    names = list(tables)
+    columns = list(tables[names[0]][0].columns)
+    for name, (X, y, _space) in tables.items():
+        if list(X.columns) != columns:
+            raise ValueError(f"table {name!r} has other columns than {names[0]!r}")
+        if len(X) != len(np.asarray(y)):
+            raise ValueError(f"table {name!r}: X and y differ in length")
+    rows: list[dict[str, Any]] = []
+
+    def emit(row: dict[str, Any]) -> None:
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+
+    for name in held_out or names:
+        X, y, space = tables[name]
+        y = np.asarray(y, dtype=np.float64)
+        train = [n for n in names if tables[n][2] != space]
+        if not train:
+            raise ValueError(f"no table of another space than {space!r} to train on")
+        Xt = pd.concat([tables[n][0] for n in train])
+        yt = np.concatenate([np.asarray(tables[n][1], dtype=np.float64) for n in train])
+        gt = np.concatenate([[n] * len(tables[n][0]) for n in train])
+        model = TransferRanker(random_state=random_state).fit(Xt, yt, groups=gt)
+        prior = model.predict(X)
+        base = {"held_out": name, "space": space, "n_evaluated": len(y), "seed": -1, "k": 0}
+        emit({**base, "method": "transfer", "rho": spearman(y, prior), "tau": kendall(y, prior)})
+        if baselines is not None and name in baselines:
+            b = np.asarray(baselines[name], dtype=np.float64)
+            emit({**base, "method": "baseline", "rho": spearman(y, b), "tau": kendall(y, b)})
+        Xp = X.assign(transfer=prior)
+        for k in k_values:
+            if k == 0:
+                continue
+            for split in range(n_splits):
+                seed = random_state + split
+                rng = np.random.default_rng(seed)
+                lab = np.zeros(len(y), dtype=bool)
+                lab[rng.choice(len(y), size=k, replace=False)] = True
+                for method, data in (("within", X), ("within+transfer", Xp)):
+                    fitted = ZCRanker(random_state=seed).fit(data[lab], y[lab])
+                    s = fitted.predict(data[~lab])
+                    emit({"held_out": name, "space": space, "method": method, "k": k,
+                          "seed": seed, "n_evaluated": int((~lab).sum()),
+                          "rho": spearman(y[~lab], s), "tau": kendall(y[~lab], s)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def evaluate_transfer(
+    benchmarks: Sequence[str],
+    proxies: Sequence[str] | None = None,
+    k_values: Sequence[int] = (0, 10, 20, 50),
+    n_splits: int = 30,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """:func:`leave_one_space_out` over bundled benchmark tables, by name.
+
+    What ``libranas evaluate --transfer`` runs: every named table is held out in turn,
+    the others of other spaces train the :class:`TransferRanker`. Columns: the proxy columns
+    every table has (or ``proxies``) and the network features.
+
+    Parameters
+    ----------
+    benchmarks : list of str
+        Names for :func:`libranas.load_benchmark` (at least two spaces).
+    proxies : list of str, optional
+    k_values, n_splits, random_state
+        As :func:`leave_one_space_out`.
+
+    Returns
+    -------
+    DataFrame (see :func:`leave_one_space_out`)
+    """
+    import warnings
+
+    from libranas.datasets import load_benchmark
+
+    benches = {}
+    for name in benchmarks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tables' NaN cells: rank_within gives 0.5
+            benches[name] = load_benchmark(name, libranas_proxies=False)
+    if proxies is None:
+        common = set.intersection(*(set(b.X.columns) for b in benches.values()))
+        proxies = sorted(common)
+    tables = {n: (transfer_table(b, proxies), b.y.to_numpy(), b.space) for n, b in benches.items()}
+    if len({t[2] for t in tables.values()}) < 2:
+        raise ValueError("evaluate_transfer needs tables of at least two spaces")
+    return leave_one_space_out(tables, k_values, n_splits, random_state=random_state)
