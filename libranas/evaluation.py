@@ -216,6 +216,22 @@ def evaluate_benchmark(
         evaluates on all rows.
     """
     methods = list(methods)
+    _check_benchmark_args(bench, methods, n_labelled)
+    extended = {
+        suffix: with_arch_features(bench, groups)
+        for suffix, groups in ARCH_SUFFIXES.items()
+        if any(_suffix(m) == suffix for m in methods)
+    }
+    methods = _runnable_methods(bench, methods, extended)
+    X, y = bench.X, bench.y.to_numpy()
+    rows = _run_splits(bench.name, X, y, seeds, n_labelled, methods, extended, progress, n_jobs)
+    if in_sample:
+        rows.append(_in_sample_row(bench.name, X, y))
+    return pd.DataFrame(rows)
+
+
+def _check_benchmark_args(bench: Benchmark, methods: list[str], n_labelled: int) -> None:
+    """The methods are known and ``n_labelled`` suits them and the benchmark's size."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; known: {sorted(METHODS)}")
@@ -232,12 +248,10 @@ def evaluate_benchmark(
             f"n_labelled={n_labelled} must leave at least 2 of the {n} architectures of "
             f"{bench.name} for evaluation"
         )
-    X, y = bench.X, bench.y.to_numpy()
-    extended = {
-        suffix: with_arch_features(bench, groups)
-        for suffix, groups in ARCH_SUFFIXES.items()
-        if any(_suffix(m) == suffix for m in methods)
-    }
+
+
+def _runnable_methods(bench: Benchmark, methods: list[str], extended: dict[str, Any]) -> list[str]:
+    """The methods that can run on ``bench``; a warning names the others."""
     asked = list(methods)
     # no such features for this space: those methods are not run
     methods = [m for m in methods if _suffix(m) is None or extended[_suffix(m)] is not None]
@@ -253,38 +267,53 @@ def evaluate_benchmark(
             "architecture features, or its table lacks the libranas columns they read); "
             "their column is absent",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of evaluate_benchmark
         )
+    return methods
+
+
+def _run_splits(
+    name: str,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    seeds: Iterable[int],
+    n_labelled: int,
+    methods: list[str],
+    extended: dict[str, Any],
+    progress: Callable[[], None] | None,
+    n_jobs: int | None,
+) -> list[dict[str, Any]]:
+    """One row per (method, seed), the seeds' splits run in parallel."""
     from joblib import Parallel, delayed
 
-    jobs = (
-        delayed(_one_seed)(bench.name, X, y, seed, n_labelled, methods, extended) for seed in seeds
-    )
+    jobs = (delayed(_one_seed)(name, X, y, seed, n_labelled, methods, extended) for seed in seeds)
     rows = []
     # seeds are independent and each is seeded, so results do not depend on n_jobs
     for seed_rows, messages in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
         rows.extend(seed_rows)
         for message in messages:  # warnings raised in a worker, re-raised here
-            warnings.warn(message, UserWarning, stacklevel=2)
+            warnings.warn(message, UserWarning, stacklevel=3)  # the caller of evaluate_benchmark
         if progress is not None:
             progress()
-    if in_sample:
-        model = METHODS["libra+rank-mean"](0, []).fit(X, y)
-        rho, tau, n_unscored = _rank_scores(y, model.predict(X))
-        rows.append(
-            {
-                "benchmark": bench.name,
-                "method": "paper-in-sample",
-                "seed": -1,
-                "n_labelled": n,
-                "n_evaluated": n,
-                "rho": rho,
-                "tau": tau,
-                "n_unscored": n_unscored,
-                "selected": _selected(model),
-            }
-        )
-    return pd.DataFrame(rows)
+    return rows
+
+
+def _in_sample_row(name: str, X: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:
+    """The paper's in-sample protocol: fitted and evaluated on every row."""
+    n = len(X)  # len(bench)
+    model = METHODS["libra+rank-mean"](0, []).fit(X, y)
+    rho, tau, n_unscored = _rank_scores(y, model.predict(X))
+    return {
+        "benchmark": name,
+        "method": "paper-in-sample",
+        "seed": -1,
+        "n_labelled": n,
+        "n_evaluated": n,
+        "rho": rho,
+        "tau": tau,
+        "n_unscored": n_unscored,
+        "selected": _selected(model),
+    }
 
 
 def evaluate_transfer(
@@ -341,6 +370,38 @@ def evaluate_transfer(
             f"ranker must be a training-free fusion {TRAINING_FREE_METHODS} (the target's "
             f"labels are not used), got {ranker!r}"
         )
+    candidates = _transfer_candidates(source, target, columns)
+    n = len(source)
+    if n_labelled is not None:
+        check_int(n_labelled, "n_labelled", low=2)
+        if n_labelled > n:
+            raise ValueError(f"n_labelled={n_labelled} exceeds the {n} rows of {source.name}")
+    X_src, y_src = source.X[candidates], source.y.to_numpy()
+    rows = []
+    for seed in [0] if n_labelled is None else list(seeds):
+        rng = np.random.default_rng(seed)
+        idx = np.arange(n) if n_labelled is None else rng.choice(n, n_labelled, replace=False)
+        chosen, rho, tau, n_unscored = _transfer_split(X_src.iloc[idx], y_src[idx], target, ranker)
+        rows.append(
+            {
+                "source": source.name,
+                "target": target.name,
+                "seed": seed if n_labelled is not None else -1,
+                "n_labelled": n if n_labelled is None else n_labelled,
+                "n_evaluated": len(target.y),
+                "selected": "+".join(map(str, chosen)),
+                "rho": rho,
+                "tau": tau,
+                "n_unscored": n_unscored,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _transfer_candidates(
+    source: Benchmark, target: Benchmark, columns: Iterable[str] | None
+) -> list[str]:
+    """The source's candidate columns, each also a column of the target."""
     candidates = list(source.X.columns if columns is None else columns)
     missing = [c for c in candidates if c not in source.X.columns]
     if missing:
@@ -359,37 +420,21 @@ def evaluate_transfer(
             f"{source.name} and {target.name} share no proxy column; load both with the "
             "same libranas_proxies, or pass columns"
         )
-    n = len(source)
-    if n_labelled is not None:
-        check_int(n_labelled, "n_labelled", low=2)
-        if n_labelled > n:
-            raise ValueError(f"n_labelled={n_labelled} exceeds the {n} rows of {source.name}")
-    X_src, y_src = source.X[candidates], source.y.to_numpy()
-    y_tgt = target.y.to_numpy()
-    rows = []
-    for seed in [0] if n_labelled is None else list(seeds):
-        rng = np.random.default_rng(seed)
-        idx = np.arange(n) if n_labelled is None else rng.choice(n, n_labelled, replace=False)
-        selector = LibraSelector().fit(X_src.iloc[idx], y_src[idx])
-        chosen = list(selector.selected_)
-        # each proxy oriented as it correlates with the source's accuracy
-        signs = [-1.0 if selector.correlations_[c] < 0 else 1.0 for c in chosen]
-        fused = ZCRanker(ranker, signs=signs).fit(target.X[chosen])
-        rho, tau, n_unscored = _rank_scores(y_tgt, fused.predict(target.X[chosen]))
-        rows.append(
-            {
-                "source": source.name,
-                "target": target.name,
-                "seed": seed if n_labelled is not None else -1,
-                "n_labelled": n if n_labelled is None else n_labelled,
-                "n_evaluated": len(y_tgt),
-                "selected": "+".join(map(str, chosen)),
-                "rho": rho,
-                "tau": tau,
-                "n_unscored": n_unscored,
-            }
-        )
-    return pd.DataFrame(rows)
+    return candidates
+
+
+def _transfer_split(
+    X_src: pd.DataFrame, y_src: np.ndarray, target: Benchmark, ranker: str
+) -> tuple[list[Any], float, float, int]:
+    """LIBRA's selection on the labelled source rows; the target ranked by the training-free
+    fusion of the selected proxies: the selection, rho, tau and the unscored count."""
+    selector = LibraSelector().fit(X_src, y_src)
+    chosen = list(selector.selected_)
+    # each proxy oriented as it correlates with the source's accuracy
+    signs = [-1.0 if selector.correlations_[c] < 0 else 1.0 for c in chosen]
+    fused = ZCRanker(ranker, signs=signs).fit(target.X[chosen])
+    rho, tau, n_unscored = _rank_scores(target.y.to_numpy(), fused.predict(target.X[chosen]))
+    return chosen, rho, tau, n_unscored
 
 
 def summarize_transfer(results: pd.DataFrame) -> pd.DataFrame:

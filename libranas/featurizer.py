@@ -1097,59 +1097,98 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         owned = store is not None and store is not self.store  # opened here from a path
         try:
             context, descriptions = self._score_context() if store is not None else (None, None)
-            stored = store.get(context, list(first), proxies) if store is not None else {}
-            todo: dict[tuple[int, ...], list[int]] = {}  # missing columns -> architectures
-            for key, i in first.items():
-                missing = []
-                for col, proxy in enumerate(proxies):
-                    hit = stored.get((key, proxy))
-                    if hit is None:
-                        missing.append(col)
-                        continue
-                    out[i, col] = hit[0]
-                    if hit[1] is not None:
-                        self._warn_failed(i, canonical[i], proxy, f"{hit[1]} (read from the store)")
-                if missing:
-                    todo.setdefault(tuple(missing), []).append(i)
-            n_todo = sum(len(rows) for rows in todo.values())
-            store_ok = True  # False after a failed write: keep computing, stop writing
-            with self._progress(len(first), "ProxyFeaturizer") as bar:
-                bar.update(len(first) - n_todo)
-                for cols, rows in todo.items():
-                    names = [proxies[c] for c in cols]
-                    part = [canonical[i] for i in rows]
-                    chunks = self._parallel(_score_archs, part, [names], self.n_inits)
-                    for a, b, result in chunks:
-                        scores, failures = result
-                        idx = rows[a:b]
-                        out[np.ix_(idx, cols)] = scores
-                        self._keep_notes(idx, canonical, getattr(result, "notes", ()))
-                        errors = {}
-                        for row, proxy, reason in failures:
-                            errors[(row, proxy)] = reason
-                            self._warn_failed(idx[row], canonical[idx[row]], proxy, reason)
-                        if store is not None and store_ok:
-                            store_ok = self._store_put(
-                                store,
-                                context,
-                                [
-                                    (keys[i], name, float(scores[r, j]), errors.get((r, name)))
-                                    for r, i in enumerate(idx)
-                                    for j, name in enumerate(names)
-                                ],
-                                descriptions,
-                            )
-                            descriptions = None  # recorded with the first chunk
-                        bar.update(b - a)
+            todo = self._read_stored(out, store, context, first, canonical, proxies)
+            self._compute_missing(
+                out, todo, len(first), canonical, keys, proxies, store, context, descriptions
+            )
         finally:
             if owned:
                 store.close()
+        self._copy_duplicates(out, keys, first)
+        return out
+
+    # the helpers of transform call the warning helpers one frame deeper than transform:
+    # their stacklevels count it, so that warnings point at transform's caller
+
+    def _read_stored(
+        self,
+        out: np.ndarray,
+        store: Any,
+        context: Any,
+        first: dict[str, int],
+        canonical: list[Any],
+        proxies: list[str],
+    ) -> dict[tuple[int, ...], list[int]]:
+        """Fill ``out`` with the stored scores; the architectures left to compute, grouped
+        by their missing columns."""
+        stored = store.get(context, list(first), proxies) if store is not None else {}
+        todo: dict[tuple[int, ...], list[int]] = {}  # missing columns -> architectures
+        for key, i in first.items():
+            missing = []
+            for col, proxy in enumerate(proxies):
+                hit = stored.get((key, proxy))
+                if hit is None:
+                    missing.append(col)
+                    continue
+                out[i, col] = hit[0]
+                if hit[1] is not None:
+                    self._warn_failed(i, canonical[i], proxy, f"{hit[1]} (read from the store)")
+            if missing:
+                todo.setdefault(tuple(missing), []).append(i)
+        return todo
+
+    def _compute_missing(
+        self,
+        out: np.ndarray,
+        todo: dict[tuple[int, ...], list[int]],
+        n_distinct: int,
+        canonical: list[Any],
+        keys: list[str],
+        proxies: list[str],
+        store: Any,
+        context: Any,
+        descriptions: Any,
+    ) -> None:
+        """Score the missing columns (in parallel chunks) into ``out``, writing each chunk
+        to the store."""
+        n_todo = sum(len(rows) for rows in todo.values())
+        store_ok = True  # False after a failed write: keep computing, stop writing
+        with self._progress(n_distinct, "ProxyFeaturizer") as bar:
+            bar.update(n_distinct - n_todo)
+            for cols, rows in todo.items():
+                names = [proxies[c] for c in cols]
+                part = [canonical[i] for i in rows]
+                chunks = self._parallel(_score_archs, part, [names], self.n_inits)
+                for a, b, result in chunks:
+                    scores, failures = result
+                    idx = rows[a:b]
+                    out[np.ix_(idx, cols)] = scores
+                    self._keep_notes(idx, canonical, getattr(result, "notes", ()))
+                    errors = {}
+                    for row, proxy, reason in failures:
+                        errors[(row, proxy)] = reason
+                        self._warn_failed(idx[row], canonical[idx[row]], proxy, reason)
+                    if store is not None and store_ok:
+                        store_ok = self._store_put(
+                            store,
+                            context,
+                            [
+                                (keys[i], name, float(scores[r, j]), errors.get((r, name)))
+                                for r, i in enumerate(idx)
+                                for j, name in enumerate(names)
+                            ],
+                            descriptions,
+                        )
+                        descriptions = None  # recorded with the first chunk
+                    bar.update(b - a)
+
+    def _copy_duplicates(self, out: np.ndarray, keys: list[str], first: dict[str, int]) -> None:
+        """Repeated architectures take the row (and notes) of their first occurrence."""
         for i, key in enumerate(keys):
             if first[key] != i:
                 out[i] = out[first[key]]
                 if first[key] in self.notes_:
                     self.notes_[i] = self.notes_[first[key]]
-        return out
 
     def _keep_notes(self, idx: list[int], canonical: list[Any], notes: Any) -> None:
         """The fallbacks applied on computed architectures: ``notes_`` and a warning each."""
@@ -1158,7 +1197,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"architecture {idx[row]} ({canonical[idx[row]]!r}): {message}",
                 ProxyNoteWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     @staticmethod
@@ -1180,7 +1219,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 f"score store {store.path!r} could not be written ({type(exc).__name__}: "
                 f"{exc}); the scores of this call are computed and returned but not stored",
                 ScoreStoreWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
             return False
         return True
@@ -1195,7 +1234,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 arch,
                 reason,
             ),
-            stacklevel=4,  # transform is wrapped by sklearn's set_output
+            stacklevel=5,  # transform's helper < transform < sklearn's set_output wrapper
         )
 
     def _score_context(self) -> tuple[Any, dict[str, tuple[str, Any]]]:

@@ -482,25 +482,49 @@ def _flat_args(args: Any) -> list[Any]:
 def _trace_hooks(model: Any, example: Any) -> RawGraph:
     """Forward hooks on leaf modules + a TorchFunctionMode for the functions between them."""
     import torch
-    from torch.overrides import TorchFunctionMode
 
     graph = RawGraph(tracer="hooks")
-    producer: dict[int, int] = {}  # id(tensor) -> node
-    keep_alive: list[Any] = []  # ids stay unique while tensors live
-    depth = [0]
+    producers = _TensorProducers()
+    depth = [0]  # > 0 inside a hooked module: its own function calls are not nodes
+    handles = _hook_leaf_modules(model, graph, producers, depth)
+    graph.add(RawNode(kind=_INPUT, inputs=[], shape=_shape(example)))
+    producers.register(example, 0)
+    try:
+        with torch.no_grad(), _function_mode(graph, producers, depth):
+            out = model(example)
+    finally:
+        for h in handles:
+            h.remove()
+    graph.add(RawNode(kind=_OUTPUT, inputs=producers.of((out,)), shape=_shape(out)))
+    graph.n_params = int(sum(p.numel() for p in model.parameters()))
+    return graph
 
-    def register(out: Any, node_id: int) -> None:
+
+class _TensorProducers:
+    """The node that produced each tensor, by the tensor's identity."""
+
+    def __init__(self) -> None:
+        self.producer: dict[int, int] = {}  # id(tensor) -> node
+        self.keep_alive: list[Any] = []  # ids stay unique while tensors live
+
+    def register(self, out: Any, node_id: int) -> None:
         for t in _flat_args(out if isinstance(out, (tuple, list)) else (out,)):
             if _is_tensor(t):
-                producer[id(t)] = node_id
-                keep_alive.append(t)
+                self.producer[id(t)] = node_id
+                self.keep_alive.append(t)
 
-    def producers_of(args: Any) -> list[int]:
+    def of(self, args: Any) -> list[int]:
+        """The nodes that produced the tensors in ``args``, in order, without repeats."""
         found = []
         for t in _flat_args(args):
-            if _is_tensor(t) and id(t) in producer and producer[id(t)] not in found:
-                found.append(producer[id(t)])
+            if _is_tensor(t) and id(t) in self.producer and self.producer[id(t)] not in found:
+                found.append(self.producer[id(t)])
         return found
+
+
+def _function_mode(graph: RawGraph, producers: _TensorProducers, depth: list[int]) -> Any:
+    """A TorchFunctionMode adding a node for each function called outside hooked modules."""
+    from torch.overrides import TorchFunctionMode
 
     class _Mode(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
@@ -509,7 +533,7 @@ def _trace_hooks(model: Any, example: Any) -> RawGraph:
             if depth[0] == 0:
                 flat = _flat_args(args) + _flat_args(tuple(kwargs.values()))
                 tensors = [t for t in flat if _is_tensor(t)]
-                inputs = producers_of(flat)
+                inputs = producers.of(flat)
                 if inputs and _shape(out) is not None:
                     node = _classify_function(
                         _func_name(func),
@@ -519,27 +543,36 @@ def _trace_hooks(model: Any, example: Any) -> RawGraph:
                         _shape(out),
                     )
                     node.inputs = inputs
-                    register(out, graph.add(node))
+                    producers.register(out, graph.add(node))
             return out
+
+    return _Mode()
+
+
+def _hook_leaf_modules(
+    model: Any, graph: RawGraph, producers: _TensorProducers, depth: list[int]
+) -> list[Any]:
+    """Hooks adding a node for each outermost torch.nn leaf module called; their handles."""
+    import torch
+
+    seen: set[int] = set()
 
     def pre_hook(module: Any, args: Any) -> None:
         depth[0] += 1
-
-    seen: set[int] = set()
 
     def post_hook(module: Any, args: Any, out: Any) -> None:
         depth[0] -= 1
         if depth[0] != 0:
             return
-        inputs = producers_of(args)
+        inputs = producers.of(args)
         if not inputs:
             return
         node = _classify_module(module, _shape(out))
-        if id(module) in seen:
+        if id(module) in seen:  # a shared module's parameters count once
             node.params = 0
         seen.add(id(module))
         node.inputs = inputs
-        register(out, graph.add(node))
+        producers.register(out, graph.add(node))
 
     handles = []
     containers = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
@@ -549,17 +582,7 @@ def _trace_hooks(model: Any, example: Any) -> RawGraph:
         if type(module).__module__.startswith("torch.nn") and not isinstance(module, containers):
             handles.append(module.register_forward_pre_hook(pre_hook))
             handles.append(module.register_forward_hook(post_hook))
-    graph.add(RawNode(kind=_INPUT, inputs=[], shape=_shape(example)))
-    register(example, 0)
-    try:
-        with torch.no_grad(), _Mode():
-            out = model(example)
-    finally:
-        for h in handles:
-            h.remove()
-    graph.add(RawNode(kind=_OUTPUT, inputs=producers_of((out,)), shape=_shape(out)))
-    graph.n_params = int(sum(p.numel() for p in model.parameters()))
-    return graph
+    return handles
 
 
 def _shape_preserving(module: Any) -> bool:
@@ -697,103 +720,181 @@ def _contract(graph: RawGraph) -> tuple[list[RawNode], list[list[int]]]:
 def features_from_graph(graph: RawGraph) -> np.ndarray:
     """The :func:`network_feature_names` row of a traced graph."""
     nodes, preds = _contract(graph)
-    n = len(nodes)
     kinds = [nd.kind for nd in nodes]
-    t_index = {t: k for k, t in enumerate(OP_TYPES)}
-    n_t = len(OP_TYPES)
-    ops = [i for i, k in enumerate(kinds) if k in t_index]  # operations (not input/output)
-    is_t = np.zeros((n, n_t), dtype=bool)
+    ops = [i for i, k in enumerate(kinds) if k in _T_INDEX]  # operations (not input/output)
+    is_t = np.zeros((len(nodes), len(OP_TYPES)), dtype=bool)
     for i in ops:
-        is_t[i, t_index[kinds[i]]] = True
-    weight = np.array([1.0 if k in t_index else 0.0 for k in kinds])
-    w_param = np.array([1.0 if k.startswith(_PARAMETRIC) else 0.0 for k in kinds])
+        is_t[i, _T_INDEX[kinds[i]]] = True
+    dp = _path_lengths(kinds, preds, is_t)
+    cost = _Costs.of(graph, nodes)
+    row = _global_features(graph, kinds, ops, dp, cost)
+    row.update(_op_type_features(is_t, dp, cost))
+    row.update(_stage_features(nodes, preds, ops, dp, cost))
+    row.update(_attention_features(nodes, preds, ops))
+    return np.array([row[name] for name in network_feature_names()], dtype=np.float64)
 
-    # dynamic programming over the DAG (topological order): paths from the input, and the
-    # shortest / longest path lengths, overall and through each operation type
+
+_T_INDEX = {t: k for k, t in enumerate(OP_TYPES)}
+
+
+@dataclass
+class _Paths:
+    """Path counts and shortest / longest path lengths from the input to each node, overall
+    (``paths``, ``lo``, ``hi``; ``hi_w`` counting parametric operations only) and through each
+    operation type (``paths_t``, ``lo_t``, ``hi_t``, one column per type)."""
+
+    paths: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    hi_w: np.ndarray
+    paths_t: np.ndarray
+    lo_t: np.ndarray
+    hi_t: np.ndarray
+
+    @property
+    def out(self) -> int:
+        return len(self.paths) - 1
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.paths[self.out] > 0)
+
+    @property
+    def depth_pos(self) -> np.ndarray:
+        """The longest path to each node (0 where none)."""
+        return np.where(np.isfinite(self.hi), self.hi, 0.0)
+
+
+def _path_lengths(kinds: list[str], preds: list[list[int]], is_t: np.ndarray) -> _Paths:
+    """Dynamic programming over the DAG (topological order)."""
+    n, n_t = is_t.shape
+    weight = np.array([1.0 if k in _T_INDEX else 0.0 for k in kinds])
+    w_param = np.array([1.0 if k.startswith(_PARAMETRIC) else 0.0 for k in kinds])
     inf = math.inf
-    paths = np.zeros(n)
-    lo = np.full(n, inf)
-    hi = np.full(n, -inf)
-    hi_w = np.full(n, -inf)
-    paths_t = np.zeros((n, n_t))
-    lo_t = np.full((n, n_t), inf)
-    hi_t = np.full((n, n_t), -inf)
+    dp = _Paths(
+        paths=np.zeros(n),
+        lo=np.full(n, inf),
+        hi=np.full(n, -inf),
+        hi_w=np.full(n, -inf),
+        paths_t=np.zeros((n, n_t)),
+        lo_t=np.full((n, n_t), inf),
+        hi_t=np.full((n, n_t), -inf),
+    )
     for i in range(n):
         if kinds[i] == _INPUT:
-            paths[i], lo[i], hi[i], hi_w[i] = 1.0, 0.0, 0.0, 0.0
+            dp.paths[i], dp.lo[i], dp.hi[i], dp.hi_w[i] = 1.0, 0.0, 0.0, 0.0
             continue
         p = preds[i]
         if not p:
             continue
-        paths[i] = paths[p].sum()
-        lo[i] = lo[p].min() + weight[i]
-        hi[i] = hi[p].max() + weight[i]
-        hi_w[i] = hi_w[p].max() + w_param[i]
-        paths_t[i] = paths_t[p].sum(axis=0)
-        lo_t[i] = lo_t[p].min(axis=0) + weight[i]
-        hi_t[i] = hi_t[p].max(axis=0) + weight[i]
+        dp.paths[i] = dp.paths[p].sum()
+        dp.lo[i] = dp.lo[p].min() + weight[i]
+        dp.hi[i] = dp.hi[p].max() + weight[i]
+        dp.hi_w[i] = dp.hi_w[p].max() + w_param[i]
+        dp.paths_t[i] = dp.paths_t[p].sum(axis=0)
+        dp.lo_t[i] = dp.lo_t[p].min(axis=0) + weight[i]
+        dp.hi_t[i] = dp.hi_t[p].max(axis=0) + weight[i]
         own = is_t[i]
-        paths_t[i, own] = paths[i]
-        lo_t[i, own] = lo[i]
-        hi_t[i, own] = hi[i]
-    out = n - 1
-    reached = paths[out] > 0
-    total_paths = paths[out]
-    depth_pos = np.where(np.isfinite(hi), hi, 0.0)  # longest path to each node
+        dp.paths_t[i, own] = dp.paths[i]
+        dp.lo_t[i, own] = dp.lo[i]
+        dp.hi_t[i, own] = dp.hi[i]
+    return dp
 
-    params = np.array([nd.params for nd in nodes], dtype=float)
-    flops = np.array([nd.flops for nd in nodes], dtype=float)
-    total_params = max(float(graph.n_params), 1.0)
-    total_flops = max(float(flops.sum()), 1.0)
 
-    row: dict[str, float] = {
+@dataclass
+class _Costs:
+    """Parameters and FLOPs per node, and the totals that shares divide by (at least 1)."""
+
+    params: np.ndarray
+    flops: np.ndarray
+    total_params: float
+    total_flops: float
+
+    @classmethod
+    def of(cls, graph: RawGraph, nodes: list[RawNode]) -> _Costs:
+        flops = np.array([nd.flops for nd in nodes], dtype=float)
+        return cls(
+            params=np.array([nd.params for nd in nodes], dtype=float),
+            flops=flops,
+            total_params=max(float(graph.n_params), 1.0),
+            total_flops=max(float(flops.sum()), 1.0),
+        )
+
+
+def _global_features(
+    graph: RawGraph, kinds: list[str], ops: list[int], dp: _Paths, cost: _Costs
+) -> dict[str, float]:
+    """Size, depth and path features of the whole network."""
+    out, reached = dp.out, dp.reached
+    return {
         "log10_params": math.log10(1.0 + graph.n_params),
-        "log10_flops": math.log10(1.0 + flops.sum()),
+        "log10_flops": math.log10(1.0 + cost.flops.sum()),
         "n_ops": float(len(ops)),
         "n_merges": float(sum(k in ("add", "concat") for k in kinds)),
-        "depth": float(hi[out]) if reached else 0.0,
-        "depth_weighted": float(hi_w[out]) if reached else 0.0,
-        "log10_paths": math.log10(1.0 + total_paths),
-        "min_len": float(lo[out]) if reached else 0.0,
-        "max_len": float(hi[out]) if reached else 0.0,
+        "depth": float(dp.hi[out]) if reached else 0.0,
+        "depth_weighted": float(dp.hi_w[out]) if reached else 0.0,
+        "log10_paths": math.log10(1.0 + dp.paths[out]),
+        "min_len": float(dp.lo[out]) if reached else 0.0,
+        "max_len": float(dp.hi[out]) if reached else 0.0,
     }
-    for t, k in t_index.items():
+
+
+def _op_type_features(is_t: np.ndarray, dp: _Paths, cost: _Costs) -> dict[str, float]:
+    """Count, cost shares and paths through each operation type."""
+    out = dp.out
+    total_paths = dp.paths[out]
+    row: dict[str, float] = {}
+    for t, k in _T_INDEX.items():
         mask = is_t[:, k]
-        through = paths_t[out, k]
+        through = dp.paths_t[out, k]
         row[f"{t}:count"] = float(mask.sum())
-        row[f"{t}:param_share"] = float(params[mask].sum() / total_params)
-        row[f"{t}:flop_share"] = float(flops[mask].sum() / total_flops)
+        row[f"{t}:param_share"] = float(cost.params[mask].sum() / cost.total_params)
+        row[f"{t}:flop_share"] = float(cost.flops[mask].sum() / cost.total_flops)
         row[f"{t}:log10_paths"] = math.log10(1.0 + through)
         row[f"{t}:path_share"] = float(through / total_paths) if total_paths > 0 else 0.0
-        row[f"{t}:min_len"] = float(lo_t[out, k]) if through > 0 else 0.0
-        row[f"{t}:max_len"] = float(hi_t[out, k]) if through > 0 else 0.0
+        row[f"{t}:min_len"] = float(dp.lo_t[out, k]) if through > 0 else 0.0
+        row[f"{t}:max_len"] = float(dp.hi_t[out, k]) if through > 0 else 0.0
+    return row
 
-    # stages: operations grouped by resolution (positions of a feature map / sequence)
-    def positions(shape: tuple[int, ...] | None) -> int:
-        if not shape or len(shape) <= 2:
-            return 1
-        if len(shape) == 3:
-            return int(shape[1])  # (batch, tokens, width)
-        return int(np.prod(shape[2:]))  # (batch, channels, *spatial)
 
-    def width(shape: tuple[int, ...] | None) -> int:
-        if not shape or len(shape) < 2:
-            return 1
-        return int(shape[-1]) if len(shape) == 3 else int(shape[1])
+def _positions(shape: tuple[int, ...] | None) -> int:
+    """Positions of a feature map / sequence (its resolution)."""
+    if not shape or len(shape) <= 2:
+        return 1
+    if len(shape) == 3:
+        return int(shape[1])  # (batch, tokens, width)
+    return int(np.prod(shape[2:]))  # (batch, channels, *spatial)
 
-    # nodes inside an attention (score maps, their softmax, attention x values) are not
-    # feature maps: they do not define resolutions
-    internal = np.zeros(n, dtype=bool)
+
+def _width(shape: tuple[int, ...] | None) -> int:
+    """Channels of a feature map / width of a sequence."""
+    if not shape or len(shape) < 2:
+        return 1
+    return int(shape[-1]) if len(shape) == 3 else int(shape[1])
+
+
+def _staged_ops(nodes: list[RawNode], preds: list[list[int]], ops: list[int]) -> list[int]:
+    """The operations that define resolutions: nodes inside an attention (score maps, their
+    softmax, attention x values) are not feature maps."""
+    internal = np.zeros(len(nodes), dtype=bool)
     for i in ops:
-        if kinds[i] in ("attention", "matmul"):
+        if nodes[i].kind in ("attention", "matmul"):
             internal[i] = True
-        elif kinds[i] in ("identity", "act_other", "other") and preds[i]:
+        elif nodes[i].kind in ("identity", "act_other", "other") and preds[i]:
             internal[i] = all(internal[p] for p in preds[i])
-    staged = [i for i in ops if not internal[i]]
-    res = np.array([positions(nodes[i].shape) for i in staged], dtype=float)
+    return [i for i in ops if not internal[i]]
+
+
+def _stage_features(
+    nodes: list[RawNode], preds: list[list[int]], ops: list[int], dp: _Paths, cost: _Costs
+) -> dict[str, float]:
+    """Stages: operations grouped by resolution, largest first (the last slot takes the rest)."""
+    staged = _staged_ops(nodes, preds, ops)
+    res = np.array([_positions(nodes[i].shape) for i in staged], dtype=float)
     groups = sorted(set(res.tolist()), reverse=True)
-    row["n_resolutions"] = float(len(groups))
+    depth_pos = dp.depth_pos
     max_depth = max(float(depth_pos.max()), 1.0)
+    row: dict[str, float] = {"n_resolutions": float(len(groups))}
     for k in range(N_STAGE_SLOTS):
         members = [g for j, g in enumerate(groups) if min(j, N_STAGE_SLOTS - 1) == k]
         sel = [staged[j] for j in range(len(staged)) if res[j] in members]
@@ -802,14 +903,20 @@ def features_from_graph(graph: RawGraph) -> np.ndarray:
                 row[f"stage{k}:{s}"] = 0.0
             continue
         row[f"stage{k}:log2_side"] = 0.5 * math.log2(max(members))
-        row[f"stage{k}:log2_width"] = math.log2(max(width(nodes[i].shape) for i in sel))
+        row[f"stage{k}:log2_width"] = math.log2(max(_width(nodes[i].shape) for i in sel))
         row[f"stage{k}:op_share"] = len(sel) / len(staged)
-        row[f"stage{k}:flop_share"] = float(flops[sel].sum() / total_flops)
-        row[f"stage{k}:param_share"] = float(params[sel].sum() / total_params)
+        row[f"stage{k}:flop_share"] = float(cost.flops[sel].sum() / cost.total_flops)
+        row[f"stage{k}:param_share"] = float(cost.params[sel].sum() / cost.total_params)
         row[f"stage{k}:start"] = float(min(depth_pos[i] for i in sel) / max_depth)
+    return row
 
-    # attention blocks: heads; embedding = input width of the linear maps feeding the attention
-    attn = [i for i in ops if kinds[i] == "attention"]
+
+def _attention_features(
+    nodes: list[RawNode], preds: list[list[int]], ops: list[int]
+) -> dict[str, float]:
+    """Attention blocks (heads; embedding = input width of the linear maps feeding the
+    attention) and MLP expansion ratios."""
+    attn = [i for i in ops if nodes[i].kind == "attention"]
     heads, embeds = [], []
     for i in attn:
         heads.append(nodes[i].heads)
@@ -818,14 +925,14 @@ def features_from_graph(graph: RawGraph) -> np.ndarray:
         )
         embeds.append(max(widths) if widths else 0)
     ratios = _mlp_ratios(ops, preds, nodes)
-    row["attn:count"] = float(len(attn))
+    row: dict[str, float] = {"attn:count": float(len(attn))}
     for key, vals in (("heads", heads), ("log2_embed", [math.log2(e) for e in embeds if e > 0])):
         for stat, f in (("mean", np.mean), ("min", np.min), ("max", np.max)):
             row[f"attn:{key}_{stat}"] = float(f(vals)) if vals else 0.0
     row["mlp:count"] = float(len(ratios))
     for stat, f in (("mean", np.mean), ("min", np.min), ("max", np.max)):
         row[f"mlp:ratio_{stat}"] = float(f(ratios)) if ratios else 0.0
-    return np.array([row[name] for name in network_feature_names()], dtype=np.float64)
+    return row
 
 
 def _linear_ancestor_widths(i: int, preds: list[list[int]], nodes: list[RawNode]) -> list[int]:

@@ -402,61 +402,11 @@ def _write_json(path: str, result: dict[str, Any]) -> None:
 
 def run_search(args: argparse.Namespace) -> int:
     """Handler of ``libranas search``: check, run, print a summary, write ``--output``."""
-    import warnings
-
-    from libranas.search.protocol import search
-
     try:
-        _check_args(args)
-        _check_resume_seeds(args)
-        space = _space(args)
-        if args.mode == "tabular" and args.space_option:
-            raise _UserError(
-                "--space-option changes the networks, but tabular mode reads the bundled table "
-                "of the space's default networks; use --mode live"
-            )
-        live = _live_options(args, space)
-        if args.method == "tpe":
-            from libranas._optional import missing_extra_message
-
-            try:
-                import optuna
-            except ImportError:
-                raise _UserError(missing_extra_message("optuna", "--method tpe")) from None
-            optuna.logging.set_verbosity(optuna.logging.WARNING)
-        _check_budget(args, space)
-        from libranas.datasets.zc_tables import NonFiniteValuesWarning
-        from libranas.search.storage import BaseStorage, get_storage
-
-        store = get_storage(args.storage) or BaseStorage()
-        with warnings.catch_warnings(record=True) as caught, store.writer():
-            warnings.simplefilter("always")
-            # the bundled tables' own gaps are documented with the benchmarks
-            warnings.simplefilter("ignore", NonFiniteValuesWarning)
-            result = search(
-                space,
-                args.task,
-                budget=args.budget,
-                labelled=args.labelled,
-                method=args.method,
-                mode=args.mode,
-                refine=not args.no_refine,
-                ranker=args.ranker,
-                proxies=_proxies(args),
-                population=args.population,
-                batch_size=args.batch_size,
-                constraints=_constraints(args),
-                storage=args.storage,
-                live_options=live,
-                random_state=args.seed,
-            )
+        space, live = _prepare(args)
+        result, caught = _search(args, space, live)
     except (ValueError, TypeError, OSError) as exc:
-        hint = ""
-        if "does not fit space" in str(exc):  # e.g. a 224-px ViT and a 32-px batch
-            from libranas.cli._common import input_size_hint
-
-            hint = input_size_hint(args.space, args.space_option, args.data)
-        print(f"error: {str(exc).rstrip('.') if hint else exc}{hint}", file=sys.stderr)
+        _print_error(args, exc)
         return USAGE_ERROR
     everywhere = _report_warnings(caught, result["n_evaluated"])
     _print(result)
@@ -467,6 +417,78 @@ def run_search(args: argparse.Namespace) -> int:
             print(f"error: could not write {args.output!r}: {exc}", file=sys.stderr)
             return 1
         print(f"results written to {args.output}")
+    return _proxies_failed_status(result, everywhere)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Check the command line; the space and the live-mode options."""
+    _check_args(args)
+    _check_resume_seeds(args)
+    space = _space(args)
+    if args.mode == "tabular" and args.space_option:
+        raise _UserError(
+            "--space-option changes the networks, but tabular mode reads the bundled table "
+            "of the space's default networks; use --mode live"
+        )
+    live = _live_options(args, space)
+    if args.method == "tpe":
+        from libranas._optional import missing_extra_message
+
+        try:
+            import optuna
+        except ImportError:
+            raise _UserError(missing_extra_message("optuna", "--method tpe")) from None
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _check_budget(args, space)
+    return space, live
+
+
+def _search(args: argparse.Namespace, space: Any, live: Any) -> tuple[dict[str, Any], list[Any]]:
+    """Run the search; its result and the warnings it raised."""
+    import warnings
+
+    from libranas.datasets.zc_tables import NonFiniteValuesWarning
+    from libranas.search.protocol import search
+    from libranas.search.storage import BaseStorage, get_storage
+
+    store = get_storage(args.storage) or BaseStorage()
+    with warnings.catch_warnings(record=True) as caught, store.writer():
+        warnings.simplefilter("always")
+        # the bundled tables' own gaps are documented with the benchmarks
+        warnings.simplefilter("ignore", NonFiniteValuesWarning)
+        result = search(
+            space,
+            args.task,
+            budget=args.budget,
+            labelled=args.labelled,
+            method=args.method,
+            mode=args.mode,
+            refine=not args.no_refine,
+            ranker=args.ranker,
+            proxies=_proxies(args),
+            population=args.population,
+            batch_size=args.batch_size,
+            constraints=_constraints(args),
+            storage=args.storage,
+            live_options=live,
+            random_state=args.seed,
+        )
+    return result, caught
+
+
+def _print_error(args: argparse.Namespace, exc: Exception) -> None:
+    """One line on stderr, with a hint where the input size does not fit the space."""
+    hint = ""
+    if "does not fit space" in str(exc):  # e.g. a 224-px ViT and a 32-px batch
+        from libranas.cli._common import input_size_hint
+
+        hint = input_size_hint(args.space, args.space_option, args.data)
+    print(f"error: {str(exc).rstrip('.') if hint else exc}{hint}", file=sys.stderr)
+
+
+def _proxies_failed_status(result: dict[str, Any], everywhere: list[str]) -> int:
+    """FAILED, with an error naming them, when requested proxies failed on every architecture
+    or every proxy failed on the best one; else 0."""
     scores = list(result["proxy_scores"].values())
     if everywhere or (scores and all(v != v for v in scores)):
         what = (
@@ -496,8 +518,6 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
     >>> args.budget, args.labelled, args.func is run_search
     (300, 100, True)
     """
-    from libranas.search.protocol import METHODS
-
     p = subparsers.add_parser(
         "search",
         help="zero-shot architecture search (tabular or live proxies, with or without labels)",
@@ -509,6 +529,17 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
             "trajectory. Labelled architectures count in the budget."
         ),
     )
+    # declared in this order: the order of --help
+    _add_space_arguments(p)
+    _add_search_arguments(p)
+    _add_output_arguments(p)
+    _add_constraint_arguments(p)
+    _add_live_arguments(p)
+    p.set_defaults(func=run_search)
+    return p
+
+
+def _add_space_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", default="nb201", help="search space (see `libranas list spaces`)")
     p.add_argument(
         "--space-option",
@@ -518,6 +549,11 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="option of the space, e.g. channels=8 or img_size=32 (repeatable)",
     )
     p.add_argument("--task", default=None, help="task, e.g. cifar10 (default: the space's)")
+
+
+def _add_search_arguments(p: argparse.ArgumentParser) -> None:
+    from libranas.search.protocol import METHODS
+
     p.add_argument("--budget", type=int, default=1000, help="architectures evaluated (1000)")
     p.add_argument("--labelled", type=int, default=100, help="labelled architectures (100)")
     p.add_argument("--method", default="evolution", choices=list(METHODS))
@@ -527,12 +563,22 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--population", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=10, help="architectures scored per call")
     p.add_argument("--seed", type=int, default=0)
+
+
+def _add_output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", default=None, help="resumable search record (JSON lines)")
     p.add_argument("--output", "-o", default=None, help="write the results (JSON) here")
+
+
+def _add_constraint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-params", type=float, default=None, help="millions of parameters")
     p.add_argument("--max-flops", type=float, default=None, help="MFLOPs (multiply-adds)")
     p.add_argument("--max-latency", type=float, default=None, help="ms on --device")
     p.add_argument("--device", default=None, help="hardware device of --max-latency")
+
+
+def _add_live_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of live mode (and --proxies, which tabular mode reads too)."""
     p.add_argument(
         "--data",
         default=None,
@@ -585,5 +631,3 @@ def add_search_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="live mode: SQLite store of proxy scores (default with --storage: "
         "<storage>.proxies.sqlite, so a resumed search recomputes nothing)",
     )
-    p.set_defaults(func=run_search)
-    return p
