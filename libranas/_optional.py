@@ -36,6 +36,46 @@ EXTRAS: dict[str, str] = {
 class MissingExtraError(ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        _install_one_line_hook()
+
+
+def _one_line_hook(previous):  # noqa: ANN001, ANN202 - sys.excepthook's signature
+    def hook(kind, value, tb):  # noqa: ANN001, ANN202
+        if not isinstance(value, MissingExtraError):
+            return previous(kind, value, tb)
+        # a script (python -c, python file.py) that reaches a missing extra uncaught ends
+        # as the command line does: one line naming the extra and exit status 2
+        import logging
+        import os
+        import sys
+
+        print(f"error: {value}", file=sys.stderr)
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(2)
+
+    hook.libranas_missing_extra = True
+    return hook
+
+
+def _install_one_line_hook() -> None:
+    """Make an *uncaught* :class:`MissingExtraError` one line and exit status 2.
+
+    Installed when such an error is first created, on top of whatever ``sys.excepthook``
+    is (it defers every other exception to it). Interactive shells (IPython, Jupyter) do
+    not use ``sys.excepthook``: they show the error as usual, with its message.
+    """
+    import sys
+
+    if not getattr(sys.excepthook, "libranas_missing_extra", False):
+        sys.excepthook = _one_line_hook(sys.excepthook)
+
 
 def extra_for(module: str | None) -> str | None:
     """The extra that installs ``module`` (a dotted name is read by its top level), or None."""

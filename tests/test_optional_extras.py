@@ -111,3 +111,35 @@ def test_core_works_without_any_extra(tmp_path):
     """
     run = _run(TORCH | {"xgboost", "optuna", "dask", "ray"}, code, tmp_path)
     assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "extra"),
+    [
+        ("from libranas import ProxyFeaturizer\nProxyFeaturizer('nb201').fit(None)", "torch"),
+        ("from libranas.spaces import get_space\nget_space('timm', num_classes=10)", "torch"),
+        (
+            "from libranas.spaces import get_space\ns = get_space('nb201')\n"
+            "s.build(s.sample(1, random_state=0)[0])",
+            "torch",
+        ),
+    ],
+)
+def test_an_uncaught_missing_extra_ends_a_script_in_one_line_exit_2(code, extra, tmp_path):
+    """`python -c '...'` as a user writes it: no traceback, one line, exit status 2."""
+    run = _run(TORCH, "print('before', flush=True)\n" + code, tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == "before\n"  # what was printed before stays printed
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert lines[0].startswith("error: ") and f'pip install "libranas[{extra}]"' in lines[0]
+
+
+def test_other_uncaught_errors_keep_their_traceback(tmp_path):
+    code = (
+        "from libranas._optional import MissingExtraError\n"
+        "MissingExtraError('created, not raised')\n"  # installs the hook
+        "raise ValueError('a bug')\n"
+    )
+    run = _run(set(), code, tmp_path)
+    assert run.returncode == 1 and "Traceback" in run.stderr and "ValueError: a bug" in run.stderr

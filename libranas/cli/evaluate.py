@@ -1,6 +1,6 @@
 """``libranas evaluate``: how well proxies, LIBRA and the rankers rank bundled benchmarks.
 
-Without arguments a quick default (about 30 s on 2 cores): the 724-cell NB201 tables and
+Without arguments a quick default (under a minute on 2 cores): the 724-cell NB201 tables and
 NB301, four methods, 10 splits. ``--full`` is the whole study: every bundled table, every
 method, 30 splits.
 """
@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "Spearman rho between each method's scores and the table's validation accuracy: "
             "per split, --n-labelled architectures are drawn to fit on and every other one "
             f"is ranked. Default: {', '.join(QUICK_BENCHMARKS)} with "
-            f"{', '.join(QUICK_METHODS)}, {QUICK_SEEDS} splits (about 30 s on 2 cores). "
+            f"{', '.join(QUICK_METHODS)}, {QUICK_SEEDS} splits (under a minute on 2 cores). "
             f"--full: every bundled table, every method, {FULL_SEEDS} splits ({FULL_TIME})."
         ),
         epilog=EXIT_STATUS,

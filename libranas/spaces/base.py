@@ -66,6 +66,29 @@ def size_prior_from_counts(counts: Any) -> tuple[float, float]:
     return mu, (mu - low) ** 2 / math.log(4.0)
 
 
+def _naming_missing_extra(build: Any) -> Any:
+    """``build`` whose ImportError of an optional module (torch, timm) names the extra."""
+    import functools
+
+    if getattr(build, "_names_missing_extra", False):
+        return build
+
+    @functools.wraps(build)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return build(self, *args, **kwargs)
+        except ImportError as exc:
+            from libranas._optional import as_missing_extra
+
+            missing = as_missing_extra(exc, f"{type(self).__name__}.build")
+            if missing is None:
+                raise
+            raise missing from None
+
+    wrapper._names_missing_extra = True
+    return wrapper
+
+
 class SearchSpace(ABC):
     """A family of architectures.
 
@@ -133,6 +156,11 @@ class SearchSpace(ABC):
     @abstractmethod
     def build(self, arch: Any, num_classes: int | None = None) -> Any:
         """Build the untrained ``torch.nn.Module`` of ``arch``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:  # every space's build names the extra when torch is missing
+            cls.build = _naming_missing_extra(cls.__dict__["build"])
 
     def encode_many(self, archs: list[Any]) -> np.ndarray:
         """Stack :meth:`encode` over ``archs`` into an ``(n, d)`` array."""

@@ -39,7 +39,9 @@ DEFAULT_MODELS: tuple[str, ...] = (
 
 @lru_cache(maxsize=1)
 def _timm_names() -> frozenset[str]:
-    import timm
+    from libranas._optional import require
+
+    timm = require("timm", 'get_space("timm")')
 
     return frozenset(timm.list_models())
 
