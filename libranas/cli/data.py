@@ -9,7 +9,7 @@ import sys
 import zipfile
 from typing import Any
 
-from libranas.cli import _common
+import libranas.cli._common as _common
 from libranas.cli._common import EXIT_OK, EXIT_STATUS, UsageError, int_at_least
 
 

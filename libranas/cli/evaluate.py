@@ -15,8 +15,8 @@ import time
 import warnings
 from typing import Any
 
+import libranas.cli._common as _common
 from libranas._resources import cap_n_jobs
-from libranas.cli import _common
 from libranas.cli._common import EXIT_STATUS, UsageError, check_output_path, int_at_least
 
 #: measured on this project's shared 2-core machine (see docs/results.rst)

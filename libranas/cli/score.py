@@ -14,13 +14,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import libranas.cli._common as _common
 from libranas._resources import (
     DEFAULT_TORCH_THREADS,
     cap_n_jobs,
     check_random_count,
     set_torch_threads,
 )
-from libranas.cli import _common
 from libranas.cli._common import (
     EXIT_FAILED,
     EXIT_OK,

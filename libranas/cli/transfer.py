@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from libranas.cli import _common
+import libranas.cli._common as _common
 from libranas.cli._common import UsageError
 
 

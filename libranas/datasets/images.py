@@ -9,6 +9,10 @@ from typing import Any
 import numpy as np
 
 # per-channel mean/std in [0, 1] units used when training NAS-Bench-201 networks
+#: mean / std (in [0, 1] units) applied to raw images of a Dataset or an image folder, and to
+#: uint8 ``(x, y)`` arrays (:func:`normalize_uint8`)
+IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
 NORMALIZATION = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
@@ -23,7 +27,7 @@ def normalize_uint8(x: np.ndarray, dataset: str = "imagenet") -> np.ndarray:
     """uint8 images ``(N, 3, H, W)`` as float32, normalised with a dataset's statistics.
 
     ``(x / 255 - mean) / std`` per channel, with the mean and standard deviation of
-    ``dataset``: ``"imagenet"`` (:data:`libranas.datasets.sources.IMAGENET_NORMALIZATION`,
+    ``dataset``: ``"imagenet"`` (:data:`IMAGENET_NORMALIZATION`,
     what :class:`~libranas.ProxyFeaturizer` applies to uint8 ``(x, y)`` arrays, as to the
     raw images of a folder) or a key of :data:`NORMALIZATION` (``"cifar10"``,
     ``"cifar100"``, ``"imagenet16"``).
@@ -35,8 +39,6 @@ def normalize_uint8(x: np.ndarray, dataset: str = "imagenet") -> np.ndarray:
     [2.059, 2.126, 2.116]
     """
     if dataset == "imagenet":
-        from libranas.datasets.sources import IMAGENET_NORMALIZATION
-
         stats = IMAGENET_NORMALIZATION
     elif dataset in NORMALIZATION:
         stats = NORMALIZATION[dataset]

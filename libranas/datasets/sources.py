@@ -26,13 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from libranas.datasets.images import NORMALIZATION
+from libranas.datasets.images import IMAGENET_NORMALIZATION, NORMALIZATION
 
 #: dataset names ``data=`` accepts, and their torchvision classes
 DATASET_NAMES: dict[str, str] = {"cifar10": "CIFAR10", "cifar100": "CIFAR100"}
-
-#: mean / std (in [0, 1] units) applied to raw images of a Dataset or an image folder
-IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 def cache_dir() -> Path:
