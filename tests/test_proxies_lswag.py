@@ -154,8 +154,12 @@ def test_layers_without_gradient_variance_are_skipped():
     values = layer_log_sigma(NetworkPass(net, x, y))
     assert np.isnan(values[0]) and np.isfinite(values[-1])
     assert lswag_lambda(NetworkPass(net, x, y)) == pytest.approx(np.nansum(values))
+    # a band holding only the dead layer: the nearest layers that vary (noted), or an error
+    dead_band = NetworkPass(net, x, y, options={"lswag_band": (0, 25)})
+    assert np.isfinite(lswag_lambda(dead_band)) and "nearest" in dead_band.cache["notes"]["lswag"]
+    strict = {"lswag_band": (0, 25), "lswag_empty_band": "error"}
     with pytest.raises(ValueError, match="varies"):
-        lswag_lambda(NetworkPass(net, x, y, options={"lswag_band": (0, 25)}))
+        lswag_lambda(NetworkPass(net, x, y, options=strict))
 
 
 def test_depth_profile_averages_per_network_bins():
