@@ -4,16 +4,17 @@ Each architecture is built at random initialisation (a seed derived from the arc
 itself), run through one shared :class:`~libranas.proxies._engine.NetworkPass` over one
 fixed batch, and scored by every requested proxy. The L-SWAG layer band is calibrated once
 per search space in :meth:`ProxyFeaturizer.fit`.
+
+This module holds the estimator; the batch it loads and checks is in ``_featurizer_batch``,
+streaming scores through a store in ``_featurizer_store``, and the work done per architecture
+(in this process or a joblib worker) in ``_featurizer_workers``.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import threading
 import time
 import warnings
-import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,10 +24,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from libranas._batch_checks import (
     check_batch_size,
-    check_labels,
     check_option_values,
-    check_short_batch,
-    fit_image_size,
+)
+from libranas._featurizer_batch import load_batch, model_only
+from libranas._featurizer_store import read_stored, score_context, store_put
+from libranas._featurizer_workers import (  # noqa: F401 - looked up here (tests patch them)
+    _build,
+    _layer_values,
+    _score_archs,
+    _Scored,
+    _tensors,
+    arch_seed,
 )
 from libranas._validation import as_seed, check_unique
 from libranas._validation import is_int as _is_int
@@ -38,24 +46,6 @@ LSWAG_PROXIES = ("lswag", "lswag_lambda", "lswag_psi")
 _DTYPES = ("float32", "float64")
 #: most architectures per joblib task when several workers share the work
 MAX_CHUNK = 8
-
-
-#: torch's RNG is process-global: architectures scored by threads of one process (joblib's
-#: threading backend) take turns, so each one's seeded build and pass see only its own seed
-_TORCH_RNG_LOCK = threading.Lock()
-
-
-def _uint8_images(x: np.ndarray) -> np.ndarray:
-    """uint8 images ``(N, 3, H, W)`` -> float32 normalised with the ImageNet statistics
-    (:func:`libranas.datasets.images.normalize_uint8`); any other array unchanged."""
-    if x.dtype != np.uint8:
-        return x
-    from libranas.datasets.images import normalize_uint8
-
-    try:
-        return normalize_uint8(x, "imagenet")
-    except ValueError as exc:
-        raise ValueError(f"data x: {exc}") from None
 
 
 class ProxyFailedWarning(UserWarning):
@@ -75,186 +65,6 @@ class ProxyFailedWarning(UserWarning):
 class ProxyNoteWarning(UserWarning):
     """A proxy applied a documented fallback on one architecture (e.g. L-SWAG's band had no
     varying gradient); its score is finite, and the note is kept in ``notes_``."""
-
-
-class _Scored(tuple):
-    """``(scores, failures)`` of :func:`_score_archs`, unpacked as before, with ``notes``:
-    ``(row, proxy family, message)`` of the documented fallbacks the proxies applied."""
-
-    notes: list[tuple[int, str, str]]
-
-
-def _scored(out: np.ndarray, failures: list[Any], notes: list[Any]) -> _Scored:
-    result = _Scored((out, failures))
-    result.notes = notes
-    return result
-
-
-def arch_seed(canonical: Any, random_state: int, init: int = 0) -> int:
-    """Seed of one architecture's initialisation: a function of the architecture and the seed only.
-
-    ``SeedSequence([random_state, crc32(repr(canonical))])``, so the same architecture gets
-    the same weights whatever its position in the list, the other architectures and the
-    number of jobs. Initialisation ``init >= 1`` of the same architecture (``n_inits`` of
-    :class:`ProxyFeaturizer`) uses ``SeedSequence([random_state, crc32(...), init])``.
-
-    Examples
-    --------
-    >>> arch_seed("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 0) == arch_seed(
-    ...     "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 0)
-    True
-    >>> arch_seed("a", 0) != arch_seed("a", 1)
-    True
-    >>> len({arch_seed("a", 0, init) for init in range(3)})
-    3
-    """
-    if not _is_int(init) or init < 0:
-        raise ValueError(f"init must be an int >= 0, got {init!r}")
-    crc = zlib.crc32(repr(canonical).encode("utf-8"))
-    entropy = [int(random_state), crc] + ([int(init)] if init else [])
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
-
-
-# ==================================================================================
-# work done per architecture (module level: picklable for joblib workers)
-# ==================================================================================
-
-
-def _set_worker_threads(n_threads: int, parent_pid: int) -> None:
-    """In a worker process, use ``n_threads`` torch threads (the caller sets its own)."""
-    import torch
-
-    if os.getpid() != parent_pid and torch.get_num_threads() != n_threads:
-        torch.set_num_threads(n_threads)
-
-
-def _tensors(x: np.ndarray, y: np.ndarray, device: str, dtype: str) -> tuple[Any, Any]:
-    import torch
-
-    xt = torch.as_tensor(x).to(device=device, dtype=getattr(torch, dtype))
-    yt = torch.as_tensor(y, dtype=torch.long).to(device)
-    return xt, yt
-
-
-def _build(space: Any, arch: Any, seed: int, num_classes: int | None, device: str, dtype: str):
-    """Build ``arch`` on the CPU under ``seed`` (same weights on every device), then move it."""
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = space.build(arch, num_classes=num_classes)
-    return model.to(device=device, dtype=getattr(torch, dtype))
-
-
-def _rng_devices(device: str) -> list[int]:
-    import torch
-
-    dev = torch.device(device)
-    if dev.type != "cuda":
-        return []
-    return [dev.index if dev.index is not None else torch.cuda.current_device()]
-
-
-def _score_archs(
-    space: Any,
-    archs: list[Any],
-    seeds: list[tuple[int, ...]],
-    x: np.ndarray,
-    y: np.ndarray,
-    proxies: list[str],
-    options: dict[str, Any],
-    device: str,
-    dtype: str,
-    num_classes: int,
-    n_threads: int,
-    parent_pid: int,
-) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Score ``archs``: one network and one shared pass per architecture and initialisation.
-
-    ``seeds[i]`` holds one seed per initialisation of ``archs[i]``; each proxy's score is the
-    mean of its values over the initialisations where it succeeded (with one seed: the
-    value itself). Returns the ``(len(archs), len(proxies))`` scores (NaN where a proxy
-    failed on every initialisation) and the failures as ``(row, proxy, reason)`` (the first
-    initialisation's reason).
-    """
-    import torch
-
-    from libranas.proxies._engine import NetworkPass, plan_for
-    from libranas.proxies._registry import get_proxy
-
-    _set_worker_threads(n_threads, parent_pid)
-    infos = [get_proxy(name) for name in proxies]
-    plan = plan_for(proxies)
-    xt, yt = _tensors(x, y, device, dtype)
-    out = np.full((len(archs), len(proxies)), np.nan, dtype=np.float64)
-    failures: list[tuple[int, str, str]] = []
-    notes: dict[tuple[int, str], str] = {}  # (row, family) -> the first initialisation's note
-    for row, (arch, arch_seeds) in enumerate(zip(archs, seeds, strict=True)):
-        inits = (int(arch_seeds),) if np.ndim(arch_seeds) == 0 else tuple(arch_seeds)
-        total = np.zeros(len(proxies))
-        count = np.zeros(len(proxies), dtype=int)
-        reasons: dict[int, str] = {}
-        for seed in inits:
-            with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
-                torch.manual_seed(seed)
-                model = _build(space, arch, seed, num_classes, device, dtype)
-                npass = NetworkPass(model, xt, yt, seed=seed, options=options, plan=plan)
-                for col, info in enumerate(infos):
-                    try:
-                        value = float(info.func(npass))
-                    except Exception as exc:  # noqa: BLE001 - one proxy failing must not stop the rest
-                        reasons.setdefault(col, f"{type(exc).__name__}: {exc}")
-                        continue
-                    if math.isfinite(value):
-                        total[col] += value
-                        count[col] += 1
-                    else:
-                        reasons.setdefault(col, f"non-finite score {value}")
-                for family, message in npass.cache.get("notes", {}).items():
-                    notes.setdefault((row, family), message)
-            del npass, model
-        for col, info in enumerate(infos):
-            if count[col]:
-                out[row, col] = total[col] / count[col]
-            else:
-                failures.append((row, info.name, reasons[col]))
-    return _scored(out, failures, [(r, f, m) for (r, f), m in notes.items()])
-
-
-def _layer_values(
-    space: Any,
-    archs: list[Any],
-    seeds: list[tuple[int, ...]],
-    x: np.ndarray,
-    y: np.ndarray,
-    options: dict[str, Any],
-    device: str,
-    dtype: str,
-    num_classes: int,
-    n_threads: int,
-    parent_pid: int,
-) -> list[np.ndarray | str]:
-    """Per-layer L-SWAG log sigma of each architecture (or the reason it failed)."""
-    import torch
-
-    from libranas.proxies._engine import NetworkPass
-    from libranas.proxies.lswag import layer_log_sigma
-
-    _set_worker_threads(n_threads, parent_pid)
-    xt, yt = _tensors(x, y, device, dtype)
-    out: list[np.ndarray | str] = []
-    for arch, arch_seeds in zip(archs, seeds, strict=True):
-        seed = int(arch_seeds) if np.ndim(arch_seeds) == 0 else int(arch_seeds[0])
-        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
-            torch.manual_seed(seed)
-            model = _build(space, arch, seed, num_classes, device, dtype)
-            npass = NetworkPass(model, xt, yt, seed=seed, options={**options, "lswag_band": None})
-            try:
-                out.append(np.asarray(layer_log_sigma(npass), dtype=np.float64))
-            except Exception as exc:  # noqa: BLE001 - reported by the caller
-                out.append(f"{type(exc).__name__}: {exc}")
-        del npass, model
-    return out
 
 
 # ==================================================================================
@@ -630,174 +440,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         check_unique(names, "proxies")
         return names
 
-    # ------------------------------------------------------------------ the batch
-    def _load_batch(self, seed: int, model_only: bool) -> tuple[np.ndarray, np.ndarray]:
-        data = self.data
-        if data is None:
-            if not model_only:
-                raise ValueError(
-                    "data=None, but the proxies "
-                    f"{[p for p in self.proxies_ if not self._model_only(p)]} need a batch: "
-                    "pass data=(x, y) arrays or tensors, a torch DataLoader, or the path of an "
-                    ".npz file of uint8 images (e.g. cifar10_960_uint8.npz)"
-                )
-            shape = self.input_shape
-            if shape is None:
-                shape = getattr(self.space_, "default_input_shape", None)
-            if shape is None:
-                raise ValueError(
-                    f"data=None: pass input_shape=(C, H, W) (the space {self.space_!r} has no "
-                    "default_input_shape), or pass data"
-                )
-            shape = self._check_shape(shape)
-            self.data_source_ = {"kind": "zeros", "shape": [2, *shape]}
-            return np.zeros((2, *shape), np.float32), np.zeros(2, np.int64)
-        if isinstance(data, (str, os.PathLike)):
-            x, y = self._from_path(data, seed)
-        elif isinstance(data, (tuple, list)):
-            if len(data) != 2:
-                raise ValueError(f"data must be an (x, y) pair, got a sequence of {len(data)}")
-            x, y = self._as_numpy(data[0], "x"), self._as_numpy(data[1], "y")
-            x, y = x[: self.batch_size], y[: self.batch_size]
-            check_short_batch(len(x), self.batch_size, "data (x, y)")
-            self.data_source_ = {"kind": "arrays", "n": int(len(x))}
-        elif (type(data).__name__ == "DataLoader" or hasattr(data, "dataset")) and (
-            not self._is_dataset(data)
-        ):
-            x, y = self._from_loader(data, seed)
-            check_short_batch(len(x), self.batch_size, "the DataLoader")
-            self.data_source_ = {"kind": "dataloader", "n": int(len(x))}
-        elif self._is_dataset(data):
-            from libranas.datasets.sources import batch_from_dataset
-
-            x, y, self.data_source_ = batch_from_dataset(
-                data, self.batch_size, size=self._target_size(), random_state=seed
-            )
-        else:
-            raise TypeError(
-                "data must be an (x, y) pair of arrays/tensors, a torch Dataset or DataLoader, "
-                "a dataset name ('cifar10', 'cifar100'), an image folder, a path to an .npz "
-                f"image file or None, got {type(data).__name__}"
-            )
-        return self._check_batch(x, y)
-
-    @staticmethod
-    def _is_dataset(data: Any) -> bool:
-        try:
-            from torch.utils.data import Dataset, IterableDataset
-        except ImportError:  # pragma: no cover - torch is needed to score anyway
-            return False
-        return isinstance(data, (Dataset, IterableDataset))
-
-    def _target_size(self) -> tuple[int, int] | None:
-        """``(H, W)`` of the networks' input: ``input_shape`` or the space's default."""
-        shape = self.input_shape or getattr(self.space_, "default_input_shape", None)
-        return None if shape is None or len(shape) < 3 else (int(shape[-2]), int(shape[-1]))
-
-    def _from_path(self, data: str | os.PathLike, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """A dataset name, an image folder or an ``.npz`` file of uint8 images."""
-        from libranas.datasets import load_image_batch
-        from libranas.datasets.sources import (
-            DATASET_NAMES,
-            batch_from_folder,
-            load_dataset_batch,
-        )
-
-        if isinstance(data, str) and data.lower() in DATASET_NAMES and not os.path.exists(data):
-            x, y, self.data_source_ = load_dataset_batch(
-                data, self.batch_size, size=self._target_size(), random_state=seed
-            )
-        elif os.path.isdir(data):
-            x, y, self.data_source_ = batch_from_folder(
-                data, self.batch_size, size=self._target_size(), random_state=seed
-            )
-        else:
-            x, y = load_image_batch(
-                data, n=self.batch_size, num_classes=self.num_classes, random_state=seed
-            )
-            self.data_source_ = {"kind": "npz", "path": str(data), "n": int(len(x))}
-        return x, y
-
-    @staticmethod
-    def _as_numpy(value: Any, what: str) -> np.ndarray:
-        if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-            value = value.detach().cpu().numpy()
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"data {what} must be a numpy array or a torch tensor, got {value!r}")
-        return value
-
-    def _from_loader(self, loader: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
-        have = 0
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            for k, batch in enumerate(loader):
-                if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-                    raise ValueError(
-                        f"the DataLoader must yield (x, y) batches; batch {k} is "
-                        f"{type(batch).__name__}"
-                    )
-                xs.append(self._as_numpy(batch[0], "x"))
-                ys.append(self._as_numpy(batch[1], "y"))
-                have += len(xs[-1])
-                if have >= self.batch_size:
-                    break
-        if not xs:
-            raise ValueError("the DataLoader yielded no batch")
-        return np.concatenate(xs)[: self.batch_size], np.concatenate(ys)[: self.batch_size]
-
-    def _check_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = _uint8_images(x)
-        if not np.issubdtype(x.dtype, np.floating):
-            raise TypeError(
-                f"data x must be uint8 images or floating point (normalised images), got dtype "
-                f"{x.dtype}"
-            )
-        y = check_labels(y)  # issue 25: float labels refused, the same for .npz files
-        if y.ndim != 1 or x.ndim < 2 or len(x) != len(y):
-            raise ValueError(
-                f"data x of shape {x.shape} and y of shape {y.shape} do not form a batch: "
-                "y must be 1-D with one label per sample of x"
-            )
-        if len(x) < 2:
-            raise ValueError(f"the batch needs at least 2 samples, got {len(x)}")
-        if not np.isfinite(x).all():
-            raise ValueError("data x contains NaN or infinite values")
-        # issue 25: arrays, .npz files and DataLoaders against the networks' input size
-        # (a Dataset, a dataset name or a folder were resized when loaded: a no-op for them)
-        from libranas.datasets.images import named_dataset
-
-        x = fit_image_size(
-            x,
-            self._target_size(),
-            self.input_shape is not None,
-            "the data batch",
-            named_dataset(self.data) if isinstance(self.data, (str, os.PathLike)) else None,
-        )
-        if self.input_shape is not None and tuple(x.shape[1:]) != self._check_shape(
-            self.input_shape
-        ):
-            raise ValueError(
-                f"input_shape={tuple(self.input_shape)} but the data batch has shape {x.shape}"
-            )
-        return np.ascontiguousarray(x), y
-
-    @staticmethod
-    def _check_shape(shape: Any) -> tuple[int, ...]:
-        if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence | np.ndarray):
-            raise TypeError(f"input_shape must be a tuple of ints, got {shape!r}")
-        if not shape or not all(_is_int(s) and s > 0 for s in shape):
-            raise ValueError(f"input_shape must be a tuple of positive ints, got {shape!r}")
-        return tuple(int(s) for s in shape)
-
     @staticmethod
     def _model_only(name: str) -> bool:
-        from libranas.proxies import get_proxy
-
-        return get_proxy(name).requires <= {"model"}
+        return model_only(name)
 
     def _check_fits_space(self, given: list[Any] | None = None) -> int:
         """Run one random architecture (the first of ``given`` when the space cannot sample,
@@ -867,8 +512,18 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             given = self._canonical(archs)
         else:
             given = None
-        model_only = all(self._model_only(p) for p in self.proxies_)
-        self.data_ = self._load_batch(self.seed_, model_only)
+        needs_batch = [p for p in self.proxies_ if not self._model_only(p)]
+        # load_batch is called from here (not via a method): its warnings' stacklevels count fit
+        x, y, self.data_source_ = load_batch(
+            self.data,
+            self.batch_size,
+            self.num_classes,
+            self.input_shape,
+            self.space_,
+            self.seed_,
+            needs_batch,
+        )
+        self.data_ = (x, y)
         self.num_classes_ = self._check_fits_space(given)
         if self.num_classes is not None and self.num_classes_ != self.num_classes:
             raise ValueError(
@@ -1121,20 +776,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
     ) -> dict[tuple[int, ...], list[int]]:
         """Fill ``out`` with the stored scores; the architectures left to compute, grouped
         by their missing columns."""
-        stored = store.get(context, list(first), proxies) if store is not None else {}
-        todo: dict[tuple[int, ...], list[int]] = {}  # missing columns -> architectures
-        for key, i in first.items():
-            missing = []
-            for col, proxy in enumerate(proxies):
-                hit = stored.get((key, proxy))
-                if hit is None:
-                    missing.append(col)
-                    continue
-                out[i, col] = hit[0]
-                if hit[1] is not None:
-                    self._warn_failed(i, canonical[i], proxy, f"{hit[1]} (read from the store)")
-            if missing:
-                todo.setdefault(tuple(missing), []).append(i)
+        todo, failed = read_stored(out, store, context, first, proxies)
+        for i, proxy, reason in failed:
+            self._warn_failed(i, canonical[i], proxy, f"{reason} (read from the store)")
         return todo
 
     def _compute_missing(
@@ -1169,7 +813,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                         errors[(row, proxy)] = reason
                         self._warn_failed(idx[row], canonical[idx[row]], proxy, reason)
                     if store is not None and store_ok:
-                        store_ok = self._store_put(
+                        store_ok = store_put(
                             store,
                             context,
                             [
@@ -1201,30 +845,6 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             )
 
     @staticmethod
-    def _store_put(store: Any, context: Any, records: list[Any], descriptions: Any) -> bool:
-        """Write one chunk's scores; on a store error warn once and return False.
-
-        A store that cannot be written (read-only file, full disk, locked past the timeout)
-        must not cost the scores being computed: they are still returned by
-        :meth:`transform`, with a :class:`~libranas.store.ScoreStoreWarning`.
-        """
-        import sqlite3
-
-        from libranas.store import ScoreStoreWarning
-
-        try:
-            store.put(context, records, descriptions)
-        except (sqlite3.Error, OSError, ValueError) as exc:
-            warnings.warn(
-                f"score store {store.path!r} could not be written ({type(exc).__name__}: "
-                f"{exc}); the scores of this call are computed and returned but not stored",
-                ScoreStoreWarning,
-                stacklevel=6,
-            )
-            return False
-        return True
-
-    @staticmethod
     def _warn_failed(i: int, arch: Any, proxy: str, reason: str) -> None:
         warnings.warn(
             ProxyFailedWarning(
@@ -1239,30 +859,15 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
 
     def _score_context(self) -> tuple[Any, dict[str, tuple[str, Any]]]:
         """Store key of this fitted featurizer's scores, and what its fingerprints stand for."""
-        import torch
-
-        from libranas import __version__
-        from libranas.store import ScoreContext, data_fingerprint, options_fingerprint
-
-        x, y = self.data_
-        values = {  # everything but the batch and the seed that changes a score
-            "lswag_band": None if self.lswag_band_ is None else list(self.lswag_band_),
-            "options": self.options or {},
-            "dtype": self.dtype_,
-            "num_classes": int(self.num_classes_),
-            "device": torch.device(self.device_).type,
-        }
-        prior = getattr(self, "size_prior_", None)
-        if prior is not None and tuple(prior) != (1.5, 1.5):  # absent for NB201's prior
-            values["reg_swap_prior"] = [float(prior[0]), float(prior[1])]
-        if self.n_inits != 1:  # absent for one init: stores written before n_inits still match
-            values["n_inits"] = int(self.n_inits)
-        context = ScoreContext(
-            space=repr(self.space_),
-            data_fp=data_fingerprint(x, y),
-            seed=int(self.seed_),
-            version=__version__,
-            options_fp=options_fingerprint(values),
+        return score_context(
+            self.space_,
+            self.data_,
+            self.seed_,
+            self.lswag_band_,
+            self.options,
+            self.dtype_,
+            self.num_classes_,
+            self.device_,
+            getattr(self, "size_prior_", None),
+            self.n_inits,
         )
-        data = {"x_shape": list(x.shape), "x_dtype": str(x.dtype), "y_shape": list(y.shape)}
-        return context, {context.options_fp: ("options", values), context.data_fp: ("data", data)}
