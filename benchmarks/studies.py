@@ -257,6 +257,11 @@ STUDIES: dict[str, Study] = {
             "about 1 min",
             "about 1 min (select: every set of 1-4 of 16 proxies on the development half)",
             quick=(("select", "--quick"),),
+            quick_inputs=(
+                "results:lswag_autoformer.csv",
+                "lswag_vit_autoformer.csv",
+                "proxy_tables/cost.csv",
+            ),
             recompute="python benchmarks/darts_default.py select --store; "
             "python benchmarks/darts_default.py report",
         ),
