@@ -66,7 +66,8 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks: set[str] = set()
 
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
+# results/*.md are the CLI's outputs, shown by literalinclude in results.rst, not pages
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute", "results/*.md"]
 templates_path: list[str] = []
 html_static_path: list[str] = []
 # furo: a wide content column whose code blocks scroll inside the page instead of overflowing
