@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from libranas._warnings import user_stacklevel
+
 __all__ = [
     "MAX_BATCH_SIZE",
     "BatchNoteWarning",
@@ -82,7 +84,7 @@ def check_short_batch(n: int, batch_size: int, source: str) -> None:
             f"{source} holds {n} samples, fewer than batch_size={batch_size}: the proxies are "
             f"computed on {n} (pass batch_size={n} to say so, or give more samples)",
             BatchNoteWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -117,7 +119,7 @@ def fit_image_size(
             f"used at {size} (pass input_shape=(C, {target[0]}, {target[1]}) to resize them "
             "as a Dataset's images are)",
             BatchNoteWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return x
     import torch
@@ -130,7 +132,7 @@ def fit_image_size(
     warnings.warn(
         f"{source}: images resized from {size} to {want} (input_shape), as a Dataset's are",
         BatchNoteWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     return resized.astype(x.dtype, copy=False)
 

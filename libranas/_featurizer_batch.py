@@ -2,9 +2,8 @@
 estimator accepts (arrays, tensors, a DataLoader or Dataset, a dataset name, an image folder,
 an ``.npz`` file, or none) and checking it against the networks' input.
 
-Plain functions of what they need; :meth:`ProxyFeaturizer.fit` calls :func:`load_batch`
-directly, so the warnings raised here (``stacklevel`` counted from ``fit``) point at the same
-line as before the split.
+Plain functions of what they need, called by :meth:`ProxyFeaturizer.fit`; their warnings name
+the user's line (:func:`libranas._warnings.user_stacklevel`).
 """
 
 from __future__ import annotations

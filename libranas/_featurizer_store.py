@@ -2,8 +2,8 @@
 (:mod:`libranas.store`): the key of a fitted featurizer's scores, reading the stored ones,
 writing each computed chunk.
 
-Plain functions; :meth:`ProxyFeaturizer.transform`'s helpers call them at the depth their
-warnings' ``stacklevel`` counts, so the warnings point at ``transform``'s caller.
+Plain functions called by :meth:`ProxyFeaturizer.transform`'s helpers; their warnings name
+the user's line (:func:`libranas._warnings.user_stacklevel`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import warnings
 from typing import Any
 
 import numpy as np
+
+from libranas._warnings import user_stacklevel
 
 
 def read_stored(
@@ -50,8 +52,7 @@ def store_put(store: Any, context: Any, records: list[Any], descriptions: Any) -
     A store that cannot be written (read-only file, full disk, locked past the timeout)
     must not cost the scores being computed: they are still returned by
     :meth:`~libranas.featurizer.ProxyFeaturizer.transform`, with a
-    :class:`~libranas.store.ScoreStoreWarning`. Called by ``transform``'s helper: the
-    warning's stacklevel counts that.
+    :class:`~libranas.store.ScoreStoreWarning`.
     """
     import sqlite3
 
@@ -64,7 +65,7 @@ def store_put(store: Any, context: Any, records: list[Any], descriptions: Any) -
             f"score store {store.path!r} could not be written ({type(exc).__name__}: "
             f"{exc}); the scores of this call are computed and returned but not stored",
             ScoreStoreWarning,
-            stacklevel=6,
+            stacklevel=user_stacklevel(),
         )
         return False
     return True

@@ -25,6 +25,7 @@ from libranas._evaluate_defaults import (  # noqa: F401 - re-exported
     QUICK_SEEDS,
 )
 from libranas._validation import check_int, rank_correlation
+from libranas._warnings import user_stacklevel
 from libranas.datasets import Benchmark
 from libranas.ranker import ZCRanker
 from libranas.selector import LibraSelector
@@ -267,7 +268,7 @@ def _runnable_methods(bench: Benchmark, methods: list[str], extended: dict[str, 
             "architecture features, or its table lacks the libranas columns they read); "
             "their column is absent",
             UserWarning,
-            stacklevel=3,  # the caller of evaluate_benchmark
+            stacklevel=user_stacklevel(),
         )
     return methods
 
@@ -292,7 +293,7 @@ def _run_splits(
     for seed_rows, messages in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
         rows.extend(seed_rows)
         for message in messages:  # warnings raised in a worker, re-raised here
-            warnings.warn(message, UserWarning, stacklevel=3)  # the caller of evaluate_benchmark
+            warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         if progress is not None:
             progress()
     return rows

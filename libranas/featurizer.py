@@ -38,6 +38,7 @@ from libranas._featurizer_workers import (  # noqa: F401 - looked up here (tests
 )
 from libranas._validation import as_seed, check_unique
 from libranas._validation import is_int as _is_int
+from libranas._warnings import user_stacklevel
 
 __all__ = ["ProxyFailedWarning", "ProxyFeaturizer", "arch_seed"]
 
@@ -513,7 +514,6 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         else:
             given = None
         needs_batch = [p for p in self.proxies_ if not self._model_only(p)]
-        # load_batch is called from here (not via a method): its warnings' stacklevels count fit
         x, y, self.data_source_ = load_batch(
             self.data,
             self.batch_size,
@@ -580,7 +580,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 warnings.warn(
                     f"band calibration: architecture {arch!r} skipped: {r}",
                     ProxyFailedWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
         if not values:
             raise ValueError(
@@ -762,9 +762,6 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         self._copy_duplicates(out, keys, first)
         return out
 
-    # the helpers of transform call the warning helpers one frame deeper than transform:
-    # their stacklevels count it, so that warnings point at transform's caller
-
     def _read_stored(
         self,
         out: np.ndarray,
@@ -841,7 +838,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"architecture {idx[row]} ({canonical[idx[row]]!r}): {message}",
                 ProxyNoteWarning,
-                stacklevel=6,
+                stacklevel=user_stacklevel(),
             )
 
     @staticmethod
@@ -854,7 +851,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
                 arch,
                 reason,
             ),
-            stacklevel=5,  # transform's helper < transform < sklearn's set_output wrapper
+            stacklevel=user_stacklevel(),
         )
 
     def _score_context(self) -> tuple[Any, dict[str, tuple[str, Any]]]:

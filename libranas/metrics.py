@@ -32,6 +32,7 @@ from sklearn.metrics import get_scorer as _sk_get_scorer
 from sklearn.metrics import make_scorer, ndcg_score
 
 from libranas._validation import rank_correlation
+from libranas._warnings import user_stacklevel
 
 __all__ = [
     "spearman",
@@ -78,7 +79,7 @@ def _warn_if_constant(t: np.ndarray, s: np.ndarray) -> None:
         warnings.warn(
             "an input is constant: the rank correlation is undefined (NaN)",
             stats.ConstantInputWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

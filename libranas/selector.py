@@ -28,6 +28,7 @@ from libranas._validation import (
     rank_correlation,
 )
 from libranas._validation import is_int as _is_int
+from libranas._warnings import user_stacklevel
 
 __all__ = ["LibraSelector", "TARGET_KEY", "sturges_bins"]
 
@@ -517,7 +518,7 @@ class LibraSelector(SelectorMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------- steps of Algorithm 1
-# Warnings use stacklevel=3: they are raised two calls below the user's ``fit``.
+# Warnings name the user's line (``user_stacklevel``), however deep they are raised.
 
 
 def _warn_infinite_columns(X: np.ndarray, names: list[str]) -> None:
@@ -527,7 +528,7 @@ def _warn_infinite_columns(X: np.ndarray, names: list[str]) -> None:
             f"columns {inf_cols} contain +-inf; those rows are ignored for the statistics "
             f"of those columns (not imputed)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -553,7 +554,9 @@ def _proxy_correlations(
         else:
             rho[j] = _spearman(X[m, j], y[m])
     for name, reason in excluded.items():
-        warnings.warn(f"proxy column {name!r} skipped: {reason}", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"proxy column {name!r} skipped: {reason}", UserWarning, stacklevel=user_stacklevel()
+        )
     if not rho:
         raise ValueError(f"no usable proxy column in X: {excluded}")
     return rho, excluded
@@ -580,7 +583,7 @@ def _window_information_gain(
                 f"{names[z1]!r}; its information gain is undefined and it is skipped in "
                 f"the minimum-gain step",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             ig[j] = np.nan
         else:
@@ -612,7 +615,7 @@ def _bias_correlations(
                 f"bias='auto': column 'params' has fewer than {min_rows} finite rows or is "
                 "constant, so the bias step is skipped (bias_column_ is None)",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             bias_idx = None
     if bias_idx is not None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from libranas._warnings import user_stacklevel
 from libranas.datasets.zc_tables import (
     Benchmark,
     NonFiniteValuesWarning,
@@ -390,7 +391,7 @@ def _merge_libranas(bench: Benchmark, name: str, mode: Any) -> Benchmark:
             f"{name}: libranas proxies that failed on some architectures are NaN ({detail} "
             f"of {len(lib)} architectures)",
             NonFiniteValuesWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return bench
 
@@ -437,7 +438,7 @@ def load_benchmark(name: str, libranas_proxies: bool | Iterable[str] | None = No
             warnings.simplefilter("always")
             bench = load_zc_table(bundled_path(e.file), e.task, space=e.space, name=name)
         for w in caught:  # re-emit at the caller's level
-            warnings.warn(w.message, w.category, stacklevel=2)
+            warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
         bench.target, bench.source = e.target, e.source
         return _merge_libranas(bench, name, libranas_proxies)
     df = _read_csv(e.file)

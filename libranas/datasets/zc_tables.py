@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from libranas._warnings import user_stacklevel
+
 # file-name fragment -> search-space name, for files that do not say their space
 _SPACE_FROM_FILENAME = {
     "nasbench201": "nb201",
@@ -337,4 +339,4 @@ def _warn_non_finite(bench: Benchmark, failed: dict[str, int] | None = None) -> 
             message += (
                 f"; {total} of them were NASLib's failure value -1e8 ({which}), read as missing"
             )
-        warnings.warn(message, NonFiniteValuesWarning, stacklevel=3)
+        warnings.warn(message, NonFiniteValuesWarning, stacklevel=user_stacklevel())
