@@ -64,20 +64,7 @@ SETTINGS = {
     "gauss": {"space_options": {}, "batch": 64, "options": {"az_input": "gaussian"}},
 }
 
-CLASSIC = (  # NAS-Bench-Suite-Zero's 12 proxies (the bundled tables' columns)
-    "epe_nas",
-    "fisher",
-    "flops",
-    "grad_norm",
-    "grasp",
-    "jacov",
-    "l2_norm",
-    "nwot",
-    "params",
-    "plain",
-    "snip",
-    "synflow",
-)
+CLASSIC = C.SUITE_ZERO_PROXIES  # NAS-Bench-Suite-Zero's 12 (the bundled tables' columns)
 AZ_PROXIES = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 # Proxy groups: one cache file per (benchmark, group, setting). A group's proxies share one
 # pass per network. New proxies get a new group (a cache's columns never change).

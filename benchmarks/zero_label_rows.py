@@ -8,7 +8,6 @@ variant tried (:func:`select_search`), and the default's rho on every benchmark.
 from __future__ import annotations
 
 import itertools
-import json
 import warnings
 from typing import Any
 
@@ -20,11 +19,7 @@ from _common import AZNAS_SET, log_ranks, rho_last
 OUT = C.RESULTS
 REPORT = OUT / "zero_label.md"
 SEARCH_DIR = OUT / "zero_label_search"
-AF_MAIN = OUT / "lswag_autoformer.csv"
-AF_EXTRA = C.CACHE / "lswag_vit_autoformer.csv"
-AF_GT = C.DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
 AF_TARGET = "c100_kd_acc"
-COST = C.CACHE / "proxy_tables" / "cost.csv"
 ZL_CELLS = C.CACHE / "zero_label_cells.csv"
 
 #: issue 11's target for the live NB201 search (mean test accuracy of the returned cell)
@@ -52,11 +47,7 @@ MAX_SET = 2 if C.QUICK else 4  # --quick: sets of 1-2 proxies (the report's code
 
 
 def quiet_load(name: str, libranas_proxies: Any = None) -> Any:
-    from libranas.datasets import load_benchmark
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_benchmark(name, libranas_proxies=libranas_proxies)
+    return C.quiet_benchmark(name, libranas_proxies)
 
 
 # ------------------------------------------------------------------------- fusions
@@ -81,22 +72,12 @@ def dev_nb201() -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def dev_autoformer() -> tuple[pd.DataFrame, np.ndarray]:
-    from libranas.proxies import list_proxies
-
-    main = pd.read_csv(AF_MAIN).set_index("index")
-    extra = pd.read_csv(AF_EXTRA).set_index("index")
-    names = [p for p in list_proxies() if p in main.columns or p in extra.columns]
-    table = main.join(extra.drop(columns=["arch", "seconds", "errors"]), how="inner")[names]
-    gt = json.loads(AF_GT.read_text())
-    y = np.array([g[AF_TARGET] for g in gt], dtype=float)[table.index.to_numpy()]
-    return table.astype(float), y
+    return C.autoformer_proxies(AF_TARGET)
 
 
 def nb201_costs() -> pd.Series:
     """Median CPU seconds per NB201 CIFAR-10 cell of every proxy alone (one thread)."""
-    df = pd.read_csv(COST)
-    df = df[(df["benchmark"] == DEV) & (df["setting"] == "full") & (df["what"] == df["proxies"])]
-    return df.groupby("what")["cpu_seconds"].median()
+    return C.nb201_proxy_costs()
 
 
 # ------------------------------------------------------------------------ selection
