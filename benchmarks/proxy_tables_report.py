@@ -270,7 +270,10 @@ def verify_section() -> list[str]:
         "ProxyFeaturizer at the table's setting; a proxy is reused when every checked cell "
         f"agrees within a relative difference of {VERIFY_RTOL:g} or within {VERIFY_RTOL:g} of "
         "the proxy's standard deviation over the benchmark's cells (else it is recomputed). "
-        "Library at the check: "
+        "Library at the check (the commit each row of "
+        "`benchmarks/data/proxy_tables/verify_imports.csv` records; `python "
+        "benchmarks/proxy_tables.py --verify-imports 4 --verify-again` redoes it at the present "
+        "commit): "
         + ", ".join(commits)
         + (" (+dirty: the shared working tree had uncommitted edits elsewhere)." if dirty else "."),
         "",
