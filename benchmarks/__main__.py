@@ -30,7 +30,8 @@ def _data_dir() -> Path:
 
 def list_studies() -> int:
     for s in STUDIES.values():
-        quick = "yes" if s.quick is not None else f"no ({s.quick_note})"
+        note = f" ({s.quick_note})" if s.quick_note else ""
+        quick = f"yes{note}" if s.quick is not None else f"no{note}"
         print(f"{s.name}\n    {s.measures}")
         print(f"    results: {', '.join(s.results) or '(caches only)'}")
         print(f"    caches:  {', '.join(s.caches) or '-'} (benchmarks/data)")

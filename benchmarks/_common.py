@@ -393,3 +393,98 @@ def rho_last(score: np.ndarray, y: np.ndarray) -> float:
 
     s = np.where(np.isnan(score), -np.inf, score)
     return float(spearmanr(s, y).statistic)
+
+
+# ------------------------------------------------ the tables and features studies share
+
+#: NAS-Bench-Suite-Zero's 12 proxies (the bundled tables' own columns)
+SUITE_ZERO_PROXIES = (
+    "epe_nas",
+    "fisher",
+    "flops",
+    "grad_norm",
+    "grasp",
+    "jacov",
+    "l2_norm",
+    "nwot",
+    "params",
+    "plain",
+    "snip",
+    "synflow",
+)
+NB201_TABLES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120")
+TNB101_MICRO_TABLES = (
+    "tnb101-micro-autoencoder",
+    "tnb101-micro-class_object",
+    "tnb101-micro-class_scene",
+    "tnb101-micro-jigsaw",
+    "tnb101-micro-normal",
+    "tnb101-micro-room_layout",
+    "tnb101-micro-segmentsemantic",
+)
+#: the 100 trained AutoFormer-Tiny subnets of Auto-Prox and their targets
+AUTOFORMER_GT = DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
+AUTOFORMER_TARGETS = [
+    "c100_base_acc",
+    "c100_kd_acc",
+    "flower_base_acc",
+    "flower_kd_acc",
+    "chaoyang_base_acc",
+    "chaoyang_kd_acc",
+    "imagenet_super_acc",
+]
+
+
+def quiet_benchmark(name: str, libranas_proxies: Any = False) -> Any:
+    """``load_benchmark(name, libranas_proxies=...)`` without the loader's warnings (the
+    tables' NaN cells, reported where they matter)."""
+    from libranas.datasets import load_benchmark
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_benchmark(name, libranas_proxies=libranas_proxies)
+
+
+def table_with_arch_features(
+    name: str, groups: Sequence[str] = ("graph", "onehot")
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
+    """A bundled table's NAS-Bench-Suite-Zero proxies next to ``ArchFeaturizer`` columns of
+    every group in ``groups``: ``(X, y, columns of each group)`` (``"proxies"`` first)."""
+    from libranas import ArchFeaturizer
+
+    bench = quiet_benchmark(name)
+    parts, columns = [bench.X], {"proxies": list(bench.X.columns)}
+    for group in groups:
+        feats = ArchFeaturizer(bench.space, features=[group]).fit(bench.X.index)
+        cols = [str(c) for c in feats.get_feature_names_out()]
+        parts.append(pd.DataFrame(feats.transform(bench.X.index), bench.X.index, cols))
+        columns[group] = cols
+    return pd.concat(parts, axis=1), bench.y.to_numpy(dtype=float), columns
+
+
+def autoformer_proxies(target: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every proxy computed on the 100 AutoFormer-Tiny subnets (``lswag_autoformer.csv`` of
+    the results, joined with ``lswag_vit_autoformer.csv`` of the caches) and ``target``."""
+    import json
+
+    from libranas.proxies import list_proxies
+
+    main = pd.read_csv(RESULTS / "lswag_autoformer.csv").set_index("index")
+    extra = pd.read_csv(CACHE / "lswag_vit_autoformer.csv").set_index("index")
+    names = [p for p in list_proxies() if p in main.columns or p in extra.columns]
+    table = main.join(extra.drop(columns=["arch", "seconds", "errors"]), how="inner")[names]
+    gt = json.loads(AUTOFORMER_GT.read_text())
+    y = np.array([g[target] for g in gt], dtype=float)[table.index.to_numpy()]
+    return table.astype(float), y
+
+
+def nb201_proxy_costs() -> pd.Series:
+    """Median CPU seconds per NB201 CIFAR-10 cell of every proxy alone (one thread), from
+    ``proxy_tables.py --cost``."""
+    df = pd.read_csv(CACHE / "proxy_tables" / "cost.csv")
+    df = df[
+        (df["benchmark"] == "nb201-cifar10")
+        & (df["setting"] == "full")
+        & (df["what"] == df["proxies"])
+    ]
+    return df.groupby("what")["cpu_seconds"].median()

@@ -53,11 +53,7 @@ import _common as C  # noqa: E402
 BENCH = "nb301-cifar10"
 REPORT = C.RESULTS / "darts_default.md"
 STORE = C.ROOT.parent / "libranas" / "spaces" / "data" / "darts_default.json"
-AF_MAIN = C.RESULTS / "lswag_autoformer.csv"
-AF_EXTRA = C.CACHE / "lswag_vit_autoformer.csv"
-AF_GT = C.DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
 AF_TARGET = "c100_kd_acc"
-COST = C.CACHE / "proxy_tables" / "cost.csv"
 RHO_MARGIN = 0.01  # the generic rule's margin (zero_label.py)
 TIE = 0.005  # the generic rule's AutoFormer tie width
 MAX_SET = 4
@@ -88,26 +84,12 @@ def nb301() -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Any]]:
 
 def autoformer() -> tuple[pd.DataFrame, np.ndarray]:
     """Every proxy on the 100 AutoFormer-Tiny subnets (as zero_label.py reads them)."""
-    from libranas.proxies import list_proxies
-
-    main = pd.read_csv(AF_MAIN).set_index("index")
-    extra = pd.read_csv(AF_EXTRA).set_index("index")
-    names = [p for p in list_proxies() if p in main.columns or p in extra.columns]
-    table = main.join(extra.drop(columns=["arch", "seconds", "errors"]), how="inner")[names]
-    gt = json.loads(AF_GT.read_text())
-    y = np.array([g[AF_TARGET] for g in gt], dtype=float)[table.index.to_numpy()]
-    return table.astype(float), y
+    return C.autoformer_proxies(AF_TARGET)
 
 
 def nb201_costs() -> pd.Series:
     """Median CPU seconds per NB201 CIFAR-10 cell of every proxy alone (one thread)."""
-    df = pd.read_csv(COST)
-    df = df[
-        (df["benchmark"] == "nb201-cifar10")
-        & (df["setting"] == "full")
-        & (df["what"] == df["proxies"])
-    ]
-    return df.groupby("what")["cpu_seconds"].median()
+    return C.nb201_proxy_costs()
 
 
 # --------------------------------------------------------------------------- fusion

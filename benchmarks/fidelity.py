@@ -30,20 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
-PROXIES = (
-    "epe_nas",
-    "fisher",
-    "flops",
-    "grad_norm",
-    "grasp",
-    "jacov",
-    "l2_norm",
-    "nwot",
-    "params",
-    "plain",
-    "snip",
-    "synflow",
-)
+PROXIES = C.SUITE_ZERO_PROXIES
 COLS = ["task", "variant", "arch", "seed", *PROXIES, "errors", "seconds"]
 VARIANTS = {
     "main": "init seed arch_seed(cell, 0), batch of 64 (random_state=0)",

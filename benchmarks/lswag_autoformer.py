@@ -21,10 +21,16 @@ Steps (subcommands; ``all`` runs them in order, each resumes from its outputs):
   L-SWAG ablation, LIBRA and ZCRanker cross-validated -> ``results/lswag_autoformer.md``.
 
     nohup .venv/bin/python benchmarks/lswag_autoformer.py all > /tmp/lswag_autoformer.log &
+
+``score --n-nets N --proxies P ... --csv NAME`` scores the first N networks with some proxies
+into another file of the results folder (``python -m benchmarks run lswag_autoformer
+--quick``: 2 networks, the L-SWAG family, zico and params, then the report on a copy of the
+committed scores with fewer bootstrap resamples and splits).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import platform
@@ -48,21 +54,15 @@ CSV = OUT / "lswag_autoformer.csv"
 PROFILE = OUT / "lswag_autoformer_profile.json"
 REPORT = OUT / "lswag_autoformer.md"
 BAND_FILE = ROOT / "libranas" / "spaces" / "data" / "autoformer_band.json"
-GT = C.DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
+GT = C.AUTOFORMER_GT
 IMAGES = C.DATA / "images" / "cifar100_960_uint8.npz"
 
 IMG, PATCH, CLASSES, BATCH, SEED = 32, 4, 100, 32, 0
 N_CALIBRATION = 30
-TARGETS = [
-    "c100_base_acc",
-    "c100_kd_acc",
-    "flower_base_acc",
-    "flower_kd_acc",
-    "chaoyang_base_acc",
-    "chaoyang_kd_acc",
-    "imagenet_super_acc",
-]
+TARGETS = C.AUTOFORMER_TARGETS
 DECILES = list(range(10, 101, 10))
+N_BOOT = 100 if C.QUICK else 1000  # bootstrap resamples of the networks (--quick: fewer)
+CV_SEEDS = 2 if C.QUICK else 10  # random 50/50 splits of the cross-validation
 
 
 def space():
@@ -198,15 +198,22 @@ def _extra_pass(sp, arch, seed: int, x, y, band) -> dict:
     }
 
 
-def score(band: tuple[float, float]) -> None:
+def score(
+    band: tuple[float, float],
+    n_nets: int | None = None,
+    csv_path: Path = CSV,
+    proxies: list[str] | None = None,
+) -> None:
+    """Score the first ``n_nets`` networks (all by default) with ``proxies`` (every registered
+    one by default) into ``csv_path``, resuming."""
     from libranas.featurizer import ProxyFeaturizer, arch_seed
     from libranas.proxies import list_proxies
 
     torch.set_num_threads(1)
-    records = json.loads(GT.read_text())
+    records = json.loads(GT.read_text())[:n_nets]
     sp = space()
     x, y = batch()
-    proxies = list_proxies()
+    proxies = list(proxies) if proxies else list_proxies()
     feat = ProxyFeaturizer(
         sp,
         proxies=proxies,
@@ -220,10 +227,10 @@ def score(band: tuple[float, float]) -> None:
     header = ["index", "arch", "seconds", "extra_seconds", *proxies, "errors"]
     header += ["layer_log_sigma", "psi_upto", "per_sample_impl", "maxrss_MB"]
     done = set()
-    if CSV.exists():
-        done = set(pd.read_csv(CSV)["index"].astype(int))
-    new_file = not CSV.exists()
-    with CSV.open("a", newline="") as fh:
+    if csv_path.exists():
+        done = set(pd.read_csv(csv_path)["index"].astype(int))
+    new_file = not csv_path.exists()
+    with csv_path.open("a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=header)
         if new_file:
             writer.writeheader()
@@ -441,7 +448,7 @@ def report() -> None:
         "",
         "## Claim: L-SWAG matches or beats #params and FLOPs on ViTs",
         "",
-        "Spearman rho with 95% bootstrap intervals (1000 resamples of the networks), and "
+        f"Spearman rho with 95% bootstrap intervals ({N_BOOT} resamples of the networks), and "
         "the paired bootstrap intervals of the differences. `flops` (the registered proxy: "
         "Conv2d/Linear MACs) ranks these networks exactly as `params` does at a fixed token "
         "count; `flops_attn` adds the attention products (2 x heads x 64 x T^2 MACs per "
@@ -454,7 +461,7 @@ def report() -> None:
     for t in TARGETS:
         yv = Y[t].to_numpy()
         cols = {k: Z[k].to_numpy() for k in ("lswag", "params", "flops", "flops_attn")}
-        bt = _boot_rho(cols, yv)
+        bt = _boot_rho(cols, yv, N_BOOT)
         point = {k: _rho_tau(v, yv)[0] for k, v in cols.items()}
 
         def ci(a: np.ndarray) -> str:
@@ -526,8 +533,8 @@ def report() -> None:
         "",
         "## LIBRA and ZCRanker, cross-validated",
         "",
-        "Protocol: 50 networks labelled (selection / fitting) and the other 50 evaluated, 10 "
-        "random splits (seeds 0-9); mean (std) of Spearman rho and Kendall tau on the "
+        "Protocol: 50 networks labelled (selection / fitting) and the other 50 evaluated, "
+        f"{CV_SEEDS} random splits (seeds 0-{CV_SEEDS - 1}); mean (std) of Spearman rho and Kendall tau on the "
         "evaluated half. LIBRA selects on the labelled half (window 0.1, Sturges bins, bias "
         "= params) and fuses by mean normalised rank, AZ-NAS log-rank or XGBoost "
         "(`ZCRanker`); 'XGBoost, all proxies' learns on every proxy column.",
@@ -535,7 +542,7 @@ def report() -> None:
     ]
     cv_means = {}
     for t in ("c100_base_acc", "c100_kd_acc", "imagenet_super_acc"):
-        cv = _cv(Z.drop(columns="flops_attn"), Y[t].to_numpy(), range(10))
+        cv = _cv(Z.drop(columns="flops_attn"), Y[t].to_numpy(), range(CV_SEEDS))
         agg = cv.groupby("method", sort=False).agg(
             rho=("rho", "mean"), rho_sd=("rho", "std"), tau=("tau", "mean"), tau_sd=("tau", "std")
         )
@@ -549,7 +556,7 @@ def report() -> None:
         lines += [
             "",
             "Most frequent LIBRA selections: "
-            + ", ".join(f"{k} ({v // 3}/10)" for k, v in sel.items()),
+            + ", ".join(f"{k} ({v // 3}/{CV_SEEDS})" for k, v in sel.items()),
             "",
         ]
     # ---- reading
@@ -571,7 +578,7 @@ def report() -> None:
         "- Best single proxy per target: "
         + "; ".join(f"{t}: {best_p[t]} ({table[best_p[t]][t][0]:.3f})" for t in TARGETS)
         + ".",
-        "- Cross-validated (50/50 x 10) on c100_kd_acc: "
+        f"- Cross-validated (50/50 x {CV_SEEDS}) on c100_kd_acc: "
         + ", ".join(f"{m} {v:.3f}" for m, v in cv_means["c100_kd_acc"].items())
         + ".",
     ]
@@ -579,18 +586,24 @@ def report() -> None:
     print(REPORT.read_text())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "step", nargs="?", default="all", choices=["calibrate", "profile", "score", "report", "all"]
+    )
+    p.add_argument("--n-nets", type=int, default=None, help="score: the first N networks only")
+    p.add_argument("--csv", default=CSV.name, help="score: file name in the results folder")
+    p.add_argument("--proxies", nargs="+", default=None, help="score: these proxies only")
+    args = p.parse_args(argv)
+    step = args.step
     torch.set_num_threads(1)
-    step = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if step not in ("calibrate", "profile", "score", "report", "all"):
-        raise SystemExit(f"unknown step {step!r}: calibrate | profile | score | report | all")
     OUT.mkdir(parents=True, exist_ok=True)
     if step in ("calibrate", "all", "score"):
         band = calibrate()
     if step in ("profile", "all"):
         profile()
     if step in ("score", "all"):
-        score(band)
+        score(band, args.n_nets, OUT / args.csv, args.proxies)
     if step in ("report", "all"):
         report()
 

@@ -48,7 +48,7 @@ AF_EXTRA = CACHE / "lswag_vit_autoformer.csv"
 PIT_CSV = CACHE / "lswag_vit_pit.csv"
 REPORT = OUT / "lswag_vit.md"
 PIT_BAND = ROOT / "libranas" / "spaces" / "data" / "pit_band.json"
-GT = C.DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
+GT = C.AUTOFORMER_GT
 IMAGES = C.DATA / "images" / "cifar100_960_uint8.npz"
 
 IMG, CLASSES, BATCH, SEED = 32, 100, 32, 0
@@ -58,15 +58,7 @@ N_PIT, N_CALIBRATION = 100, 20
 #: would take about 8 hours here
 AF_SKIP = ("vkdnw", "vkdnw_single")
 AF_SKIP_NOTE = "292 s per network on this shared CPU, about 8 h for the 100"
-TARGETS = [
-    "c100_base_acc",
-    "c100_kd_acc",
-    "flower_base_acc",
-    "flower_kd_acc",
-    "chaoyang_base_acc",
-    "chaoyang_kd_acc",
-    "imagenet_super_acc",
-]
+TARGETS = C.AUTOFORMER_TARGETS
 
 
 def batch() -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-import proxy_tables as PT  # noqa: E402
+import proxy_tables_rows as PT  # noqa: E402
 from _common import AZNAS_SET, SEARCH_RULE_SET, log_ranks, rho_last  # noqa: E402
 
 BENCH = PT.BENCHES["nb301-cifar10"]
@@ -73,6 +73,8 @@ COLS = [
 CACHE = C.CACHE / "nb301_inits.csv"
 REPORT = C.RESULTS / "nb301_inits.md"
 BOOT = 2000
+#: cells with every initialisation the report needs (--quick: its code on a tiny subset)
+MIN_CELLS = 2 if C.QUICK else 20
 
 
 def cache() -> C.CellCache:
@@ -178,7 +180,7 @@ def study() -> dict | None:
     warnings.simplefilter("ignore")
     inits, y, rows = _per_init()
     k = len(inits)
-    if k < 2 or len(y) < 20:
+    if k < 2 or len(y) < MIN_CELLS:
         return None
     yv = y.to_numpy()
     n = len(yv)

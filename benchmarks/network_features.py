@@ -65,19 +65,7 @@ REPORT = C.RESULTS / "network_features.md"
 AF_GT = C.DATA / "autoformer" / "autoprox" / "gt_autoformer.json"
 AF_PROXIES = C.RESULTS / "lswag_autoformer.csv"
 
-BENCHMARKS = [
-    "nb301-cifar10",
-    "nb201-cifar10",
-    "nb201-cifar100",
-    "nb201-imagenet16-120",
-    "tnb101-micro-autoencoder",
-    "tnb101-micro-class_object",
-    "tnb101-micro-class_scene",
-    "tnb101-micro-jigsaw",
-    "tnb101-micro-normal",
-    "tnb101-micro-room_layout",
-    "tnb101-micro-segmentsemantic",
-]
+BENCHMARKS = ["nb301-cifar10", *C.NB201_TABLES, *C.TNB101_MICRO_TABLES]
 FEATURE_SETS = ["proxies+graph+onehot", "proxies+network", "proxies+network+graph+onehot"]
 SEEDS = range(30)
 N_LABELLED = 100
@@ -107,11 +95,7 @@ def autoformer_space():
 
 
 def _bench(name: str):
-    from libranas import load_benchmark
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tables' NaN cells are reported by the loader
-        return load_benchmark(name, libranas_proxies=False)
+    return C.quiet_benchmark(name)  # the tables' NaN cells are reported by the loader
 
 
 # --------------------------------------------------------------------------- features
@@ -194,22 +178,15 @@ _TABLES: dict[str, tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]] = {}
 
 def table(name: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
     if name not in _TABLES:
-        from libranas import ArchFeaturizer
-
-        bench = _bench(name)
-        parts, groups = [bench.X], {"proxies": list(bench.X.columns)}
-        for group in ("graph", "onehot"):
-            feats = ArchFeaturizer(bench.space, features=[group]).fit(bench.X.index)
-            cols = [str(c) for c in feats.get_feature_names_out()]
-            parts.append(pd.DataFrame(feats.transform(bench.X.index), bench.X.index, cols))
-            groups[group] = cols
+        X, y, groups = C.table_with_arch_features(name, ("graph", "onehot"))
+        parts = [X]
         net = network_table(name)
         # columns constant over the whole table (e.g. attention columns of a CNN space) say
         # nothing about any architecture: dropped without looking at a label
         net = net.loc[:, net.nunique(dropna=True) > 1]
         parts.append(net)
         groups["network"] = list(net.columns)
-        _TABLES[name] = (pd.concat(parts, axis=1), bench.y.to_numpy(dtype=float), groups)
+        _TABLES[name] = (pd.concat(parts, axis=1), y, groups)
     return _TABLES[name]
 
 

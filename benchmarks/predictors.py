@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,17 +44,9 @@ DEV_REPORT = C.RESULTS / "predictors_dev.md"
 RUN_COLS = ["benchmark", "features", "predictor", "n_labelled", "seed", "n_evaluated", "rho", "tau"]
 
 BENCHMARKS = [
-    "nb201-cifar10",
-    "nb201-cifar100",
-    "nb201-imagenet16-120",
+    *C.NB201_TABLES,
     "nb301-cifar10",
-    "tnb101-micro-autoencoder",
-    "tnb101-micro-class_object",
-    "tnb101-micro-class_scene",
-    "tnb101-micro-jigsaw",
-    "tnb101-micro-normal",
-    "tnb101-micro-room_layout",
-    "tnb101-micro-segmentsemantic",
+    *C.TNB101_MICRO_TABLES,
 ]
 FEATURE_SETS = ["proxies", "proxies+onehot", "proxies+graph+onehot", "graph+onehot"]
 REPORT_SEEDS = range(30)
@@ -136,18 +127,7 @@ _TABLES: dict[str, tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]] = {}
 def table(name: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
     """All columns of a benchmark (proxies, graph, onehot) and its column groups."""
     if name not in _TABLES:
-        from libranas import ArchFeaturizer, load_benchmark
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the tables' NaN cells are reported by the loader
-            bench = load_benchmark(name, libranas_proxies=False)
-        parts, groups = [bench.X], {"proxies": list(bench.X.columns)}
-        for group in ("graph", "onehot"):
-            feats = ArchFeaturizer(bench.space, features=[group]).fit(bench.X.index)
-            cols = [str(c) for c in feats.get_feature_names_out()]
-            parts.append(pd.DataFrame(feats.transform(bench.X.index), bench.X.index, cols))
-            groups[group] = cols
-        _TABLES[name] = (pd.concat(parts, axis=1), bench.y.to_numpy(dtype=float), groups)
+        _TABLES[name] = C.table_with_arch_features(name, ("graph", "onehot"))
     return _TABLES[name]
 
 

@@ -44,19 +44,7 @@ import _common as C  # noqa: E402
 
 RUNS = C.CACHE / "semi_supervised_runs.csv"
 REPORT = C.RESULTS / "semi_supervised.md"
-BENCHMARKS = [
-    "nb301-cifar10",
-    "nb201-cifar10",
-    "nb201-cifar100",
-    "nb201-imagenet16-120",
-    "tnb101-micro-autoencoder",
-    "tnb101-micro-class_object",
-    "tnb101-micro-class_scene",
-    "tnb101-micro-jigsaw",
-    "tnb101-micro-normal",
-    "tnb101-micro-room_layout",
-    "tnb101-micro-segmentsemantic",
-]
+BENCHMARKS = ["nb301-cifar10", *C.NB201_TABLES, *C.TNB101_MICRO_TABLES]
 #: label counts in the order they are run (100 first on every table: the must-show)
 COUNTS = [100, 32, 64, 128]
 SEEDS = range(30)

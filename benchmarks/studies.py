@@ -155,8 +155,26 @@ STUDIES: dict[str, Study] = {
             (("report",),),
             "about 3 min (report from lswag_autoformer.csv)",
             "about 2 h",
-            quick=None,
-            quick_note="no tiny-subset mode yet: its steps score all 100 networks",
+            quick=(
+                (
+                    "score",
+                    "--n-nets",
+                    "2",
+                    "--proxies",
+                    "lswag",
+                    "lswag_lambda",
+                    "lswag_psi",
+                    "zico",
+                    "params",
+                    "--csv",
+                    "lswag_autoformer_quick_scores.csv",
+                ),
+                ("report",),
+            ),
+            quick_inputs=("results:lswag_autoformer.csv", "results:lswag_autoformer_profile.json"),
+            quick_note="scores 2 networks with 5 proxies, then reports from a copy of the "
+            "committed scores "
+            "(100 bootstrap resamples and 2 splits instead of 1000 and 10)",
             recompute="python benchmarks/lswag_autoformer.py all",
         ),
         Study(
@@ -233,8 +251,8 @@ STUDIES: dict[str, Study] = {
             "seconds",
             "about 4 h (150 cells x 3 inits)",
             caches=("nb301_inits.csv",),
-            quick=(("--run", "--n-cells", "1", "--k", "2", "--verify", "1"),),
-            quick_note="the report needs 20 cells with every initialisation: not in --quick",
+            quick=(("--run", "--report", "--n-cells", "2", "--k", "2", "--verify", "1"),),
+            quick_note="2 cells (the report's minimum in --quick; 20 in a full run)",
             recompute="python benchmarks/nb301_inits.py --run --n-cells 150 --k 3",
         ),
         Study(
