@@ -81,8 +81,10 @@ def write_manifest() -> int:
                 "git",
                 "log",
                 "-1",
-                "--follow",
+                # files merged in from a branch count at their merge commit (first parent)
+                "--diff-merges=first-parent",
                 "--diff-filter=AM",
+                "--no-patch",
                 "--format=%h %cs",
                 "--",
                 str(path),

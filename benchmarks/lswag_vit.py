@@ -46,6 +46,17 @@ CACHE = C.CACHE
 AF_CACHE = OUT / "lswag_autoformer.csv"
 AF_EXTRA = CACHE / "lswag_vit_autoformer.csv"
 PIT_CSV = CACHE / "lswag_vit_pit.csv"
+
+
+def _shown(path: Path) -> str:
+    """A cache path as the report names it: relative to the repository when inside it
+    (``--scratch`` and ``$LIBRANAS_BENCH_CACHE`` may point elsewhere)."""
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 REPORT = OUT / "lswag_vit.md"
 PIT_BAND = ROOT / "libranas" / "spaces" / "data" / "pit_band.json"
 GT = C.AUTOFORMER_GT
@@ -285,13 +296,13 @@ def report() -> None:
         extra = pd.read_csv(AF_EXTRA)
         if set(af["index"]) <= set(extra["index"]):
             af = af.merge(extra.drop(columns=["arch", "seconds", "errors"]), on="index", how="left")
-            extra_note = f", computed here ({AF_EXTRA.relative_to(ROOT)})"
+            extra_note = f", computed here ({_shown(AF_EXTRA)})"
         else:
             extra_note = (
                 f": **not reported**, only {len(extra)} of {len(af)} networks scored "
                 f"(median {extra['seconds'].median():.0f} s per network for these proxies on "
                 "this shared CPU; `score-autoformer` resumes from "
-                f"{AF_EXTRA.relative_to(ROOT)})"
+                f"{_shown(AF_EXTRA)})"
             )
     space = af_space()
     mu, sigma = space.size_prior()
@@ -351,7 +362,7 @@ def report() -> None:
             *(
                 [
                     f"Partial run: {len(pit)} of the {N_PIT} planned networks are scored "
-                    f"(`score-pit` resumes from {PIT_CSV.relative_to(ROOT)}).",
+                    f"(`score-pit` resumes from {_shown(PIT_CSV)}).",
                     "",
                 ]
                 if len(pit) < N_PIT
