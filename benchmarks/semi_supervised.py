@@ -266,7 +266,7 @@ def report(path: Path = RUNS, out: Path = REPORT) -> None:
         for name in BENCHMARKS:
             df = sub[sub["benchmark"] == name]
             if df.empty:
-                L.append(f"| {name} | | 0 | not run | not run | |")
+                L.append(f"| {name} | | 0 | not run | not run | | |")
                 continue
             d, lo, hi, k = paired(df)
             w = df[df["method"] == "SemiSupervisedRanker()"]["blend"]
@@ -300,9 +300,11 @@ def must_show(runs: pd.DataFrame) -> list[str]:
             f"- NB301 >= 0.88 (goal 0.90): {r:.3f} over {nb301['seed'].nunique()} splits: "
             f"{'yes' if r >= 0.88 else 'NO'}."
         )
-    worse = []
+    worse, missing = [], []
     for name in BENCHMARKS[1:]:
         df = sub[sub["benchmark"] == name]
+        if df["seed"].nunique() < len(SEEDS):
+            missing.append(name)
         if df.empty:
             continue
         d, lo, hi, _k = paired(df)
@@ -315,7 +317,23 @@ def must_show(runs: pd.DataFrame) -> list[str]:
         + ("yes, the mean paired difference is >= 0 on every table run" if not worse else "")
         + ("; ".join(f"below on {w}" for w in worse))
         + "."
+        + (
+            f" Not (fully) run yet: {', '.join(missing)}: the claim covers the rest only."
+            if missing
+            else ""
+        )
     )
+    if not nb301.empty:
+        L.append(
+            "- Why NB301 stays below 0.88: the architecture view is a linear model; on the "
+            "development splits the same model reached about 0.907 at 200 labels and 0.936 "
+            "at 600, so 0.88 at 100 labels asks for the accuracy it has with twice the labels; "
+            "FLAN's published 0.94 at 128 labels comes from a different protocol (a GIN "
+            "encoder pre-trained on many more NB301 architectures than this table's 725, "
+            "evaluated on its own test set). The safeguard also gives up part of the gain: on "
+            "the splits where the inner folds do not agree (weight 0) the score is "
+            "ZCRanker()'s."
+        )
     return L + [""]
 
 
