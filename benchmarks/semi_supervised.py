@@ -105,9 +105,9 @@ Also tried, not kept: pseudo-labels for the ridge (unlabelled rows with ZCRanker
 as targets, weight 0.03 / 0.1 / 0.3): NB301 0.868 / 0.865 / 0.858 (worse than without);
 the co-training kernel view added to the blend: 0.870 (no gain); pre-trained columns
 weighted x5 / x10: within 0.003 of x3; pre-training from graph + one-hot vs graph alone:
-the same; kernel ridge widths 0.03-1 and penalties 0.03-0.3: 0.82-0.87. The ridge on these
-columns reaches 0.907 at 200 labels and 0.936 at 600 (5 dev splits): at 100 labels NB301's
-0.88 would need the 200-label accuracy of the same model. Earlier (seeds 1000-1004, the
+the same; kernel ridge widths 0.03-1 and penalties 0.03-0.3: 0.82-0.87. A ridge on the
+proxy ranks + graph columns reaches 0.907 at 200 labels and 0.936 at 600 (5 dev splits):
+NB301's 0.88 at 100 labels would need about its 200-label accuracy. Earlier (seeds 1000-1004, the
 previous session): a Laplacian (manifold) term over a 10-nearest-neighbour graph added
 nothing; 20 principal components of all rows as extra tree features 0.831; self-training
 the ensemble on pseudo-labels 0.854 at ~5x the time.
@@ -325,14 +325,13 @@ def must_show(runs: pd.DataFrame) -> list[str]:
     )
     if not nb301.empty:
         L.append(
-            "- Why NB301 stays below 0.88: the architecture view is a linear model; on the "
-            "development splits the same model reached about 0.907 at 200 labels and 0.936 "
-            "at 600, so 0.88 at 100 labels asks for the accuracy it has with twice the labels; "
-            "FLAN's published 0.94 at 128 labels comes from a different protocol (a GIN "
-            "encoder pre-trained on many more NB301 architectures than this table's 725, "
-            "evaluated on its own test set). The safeguard also gives up part of the gain: on "
-            "the splits where the inner folds do not agree (weight 0) the score is "
-            "ZCRanker()'s."
+            "- Why NB301 stays below 0.88: the architecture view is linear; on development "
+            "splits a ridge on the same proxy ranks + graph columns reached about 0.907 at 200 "
+            "labels and 0.936 at 600, so 0.88 at 100 labels asks for roughly what it does with "
+            "twice the labels. FLAN's 0.94 (128 labels) is another protocol: a GIN encoder "
+            "pre-trained on many more NB301 architectures than this table's 725, tested on the "
+            "rest of its space (ANCHORS.md). The safeguard also gives up part of the gain: on "
+            "splits where the inner folds do not agree (weight 0) the score is ZCRanker()'s."
         )
     return L + [""]
 
