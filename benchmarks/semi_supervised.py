@@ -355,9 +355,13 @@ def cross_check(runs: pd.DataFrame) -> list[str]:
         "## Cross-check",
         "",
         f"On the TransNAS-Bench-101-micro tables (no libranas proxy columns, so the same features "
-        f"as `predictors.py`'s proxies+graph+onehot) the `ZCRanker()` column matches "
-        f"`predictors_runs.csv` (made by `predictors.py`, a separate ZCRanker fit) on "
-        f"{len(both)} common splits: largest |rho difference| {gap:.2g}.",
+        f"as `predictors.py`'s proxies+graph+onehot) the `ZCRanker()` column is compared with "
+        f"`predictors_runs.csv` (made by `predictors.py`, a separate ZCRanker fit, at an older "
+        f"commit: see `benchmarks/data/MANIFEST.md`) on {len(both)} common splits: largest "
+        f"|rho difference| {gap:.2g}, mean rho {both['rho'].mean():.4f} here vs "
+        f"{both['rho_old'].mean():.4f} there. 0 means the same tables, features and model; "
+        f"a gap means one of them changed since that cache was made (the column here is "
+        f"made by the code named above).",
         "",
     ]
 
