@@ -291,7 +291,7 @@ STUDIES: dict[str, Study] = {
             ("semi_supervised.md",),
             (("--report-only",),),
             "seconds",
-            "about 1.5 h",
+            "about 2.5 h (the inner cross-validation fits ZCRanker() 4 times per split)",
             caches=("semi_supervised_runs.csv",),
             quick=(("--quick",),),
             needs_data=False,

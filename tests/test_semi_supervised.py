@@ -1,4 +1,5 @@
-"""SemiSupervisedRanker: unlabelled markers, sklearn contract, determinism, unlabelled rows."""
+"""SemiSupervisedRanker: unlabelled markers, sklearn contract, determinism, unlabelled rows,
+pre-training, the inner cross-validation of the blend weight."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sklearn.base import clone
 from sklearn.linear_model import Ridge
 
 from libranas import ZCRanker
-from libranas.semi_supervised import SemiSupervisedRanker, unlabelled_mask
+from libranas.semi_supervised import SemiSupervisedRanker, choose_blend, unlabelled_mask
 
 N, N_LAB = 200, 30
 
@@ -57,9 +58,10 @@ def test_default_supervised_view_is_zcranker_with_the_same_seed():
 
 
 def test_get_params_and_clone_keep_parameters_unchanged():
-    model = SemiSupervisedRanker(blend=0.3, pseudo_weight=0.2, gamma=1.0, random_state=5)
+    model = SemiSupervisedRanker(blend=0.3, pretrain_weight=2.0, cv=4, random_state=5)
     params = model.get_params()
-    assert params["blend"] == 0.3 and params["pseudo_weight"] == 0.2 and params["random_state"] == 5
+    assert params["blend"] == 0.3 and params["pretrain_weight"] == 2.0 and params["cv"] == 4
+    assert params["random_state"] == 5
     twin = clone(model)
     assert twin.get_params() == params and twin is not model
 
@@ -80,24 +82,76 @@ def test_unlabelled_rows_change_the_model():
     X, acc = _problem()
     y = _marked(acc)
     probe = X[:N_LAB]
-    base = _light().fit(X, y).predict(probe)
+    base = _light(blend=0.5).fit(X, y).predict(probe)
     # the same labelled rows with other unlabelled architectures
     X_other, _ = _problem(seed=1)
     X2 = np.vstack([X[:N_LAB], X_other[N_LAB:]])
-    other = _light().fit(X2, y).predict(probe)
+    other = _light(blend=0.5).fit(X2, y).predict(probe)
     assert not np.allclose(base, other)
-    # pseudo_weight=0 still uses them (the representation); no unlabelled rows at all differs
-    only_labelled = _light().fit(X[:N_LAB], acc[:N_LAB]).predict(probe)
+    # no unlabelled rows at all differs too
+    only_labelled = _light(blend=0.5).fit(X[:N_LAB], acc[:N_LAB]).predict(probe)
     assert not np.allclose(base, only_labelled)
 
 
-def test_pseudo_labels_are_used():
+def test_pretraining_reads_the_architecture_columns_of_every_row():
     X, acc = _problem()
     y = _marked(acc)
-    with_pseudo = _light(pseudo_weight=0.5).fit(X, y)
-    without = _light(pseudo_weight=0.0).fit(X, y)
-    assert with_pseudo.Z_fit_.shape[0] == N and without.Z_fit_.shape[0] == N_LAB
-    assert not np.allclose(with_pseudo.predict(X), without.predict(X))
+    model = _light(blend=0.5, passthrough=[3, 4]).fit(X, y)
+    # two architecture columns -> three proxies' ranks, fitted on all N rows
+    assert model.pretrain_coef_.shape == (2, 3)
+    assert model._representation(X).shape == (N, 5 + 3)
+    without = _light(blend=0.5, passthrough=[3, 4], pretrain_weight=0.0).fit(X, y)
+    assert without.pretrain_coef_ is None
+    assert not np.allclose(model.predict(X), without.predict(X))
+    # no passthrough column: nothing to pre-train from
+    assert _light(blend=0.5).fit(X, y).pretrain_coef_ is None
+
+
+def _views_problem(arch_is_right: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Column "proxy" and three architecture columns; accuracy follows one or the other."""
+    rng = np.random.default_rng(7)
+    arch = rng.normal(size=(N, 3))
+    proxy = rng.normal(size=N)
+    # the proxy alone orders the accuracies exactly, or the architecture columns (nearly) do
+    acc = arch @ np.array([1.0, -0.5, 0.3]) + 0.05 * rng.normal(size=N) if arch_is_right else proxy
+    X = pd.DataFrame(np.column_stack([proxy, arch]), columns=["proxy", "a0", "a1", "a2"])
+    return X, acc
+
+
+@pytest.mark.parametrize("arch_is_right", [True, False])
+def test_inner_cross_validation_weights_the_view_that_ranks_the_labelled_rows(arch_is_right):
+    X, acc = _views_problem(arch_is_right)
+    y = np.full(N, np.nan)
+    y[:60] = acc[:60]
+    # supervised view: the proxy column alone (a training-free fusion that ignores the rest)
+    proxy_only = ZCRanker("rank-mean", passthrough=["a0", "a1", "a2"])
+    model = SemiSupervisedRanker(proxy_only, passthrough=["a*"], random_state=0).fit(X, y)
+    assert model.cv_scores_.shape == (5,)
+    if arch_is_right:
+        assert model.blend_ >= 0.75
+    else:
+        assert model.blend_ == 0.0  # the safeguard: the supervised view alone
+    assert model.score(X[60:], acc[60:]) > 0.8
+
+
+def test_the_safeguard_keeps_the_fallback_unless_the_gain_is_consistent_over_folds():
+    grid = np.array([0.0, 0.5, 1.0])
+    consistent = np.array([[0.50, 0.55, 0.52], [0.40, 0.46, 0.41], [0.60, 0.64, 0.61]])
+    assert choose_blend(consistent, grid, 2.0) == 1
+    # a larger mean gain carried by one fold only: not eligible, the fallback stays
+    noisy = np.array([[0.50, 0.95, 0.40], [0.40, 0.35, 0.30], [0.60, 0.58, 0.50]])
+    assert choose_blend(noisy, grid, 2.0) == 0
+    assert choose_blend(noisy, grid, 0.0) == 1  # no safeguard: the best mean
+
+
+def test_too_few_labelled_rows_for_the_inner_folds_use_the_smallest_weight():
+    X, acc = _problem()
+    y = np.full(N, np.nan)
+    y[:14] = acc[:14]  # fewer than 5 rows per fold for cv=3
+    model = _light().fit(X, y)
+    assert model.cv_scores_ is None and model.blend_ == 0.0
+    assert _light(blend_grid=(0.5, 1.0)).fit(X, y).blend_ == 0.5
+    assert _light(cv=2).fit(X, y).cv_scores_ is not None  # 7 rows per fold
 
 
 def test_ranks_unlabelled_rows_well_on_a_learnable_problem():
@@ -134,9 +188,15 @@ def test_bad_input_is_refused_with_a_clear_error(change, match):
     ("params", "match"),
     [
         ({"blend": 1.5}, "blend"),
-        ({"pseudo_weight": -1.0}, "pseudo_weight"),
-        ({"gamma": 0.0}, "gamma"),
-        ({"alpha": float("nan")}, "alpha"),
+        ({"blend": "auto"}, "blend"),
+        ({"blend_grid": (0.0, 2.0)}, "blend_grid"),
+        ({"blend_grid": ()}, "blend_grid"),
+        ({"min_gain_se": -1.0}, "min_gain_se"),
+        ({"cv": 1}, "cv"),
+        ({"cv": 2.5}, "cv"),
+        ({"pretrain_weight": -1.0}, "pretrain_weight"),
+        ({"pretrain_alpha": 0.0}, "pretrain_alpha"),
+        ({"pretrain_alpha": float("nan")}, "pretrain_alpha"),
     ],
 )
 def test_bad_parameters_are_refused(params, match):
