@@ -177,6 +177,86 @@ def features_stage() -> None:
     compute_features("autoformer-tiny-32px", sp, archs, [str(i) for i in range(len(archs))])
 
 
+def _block_file(space_name: str) -> Path:
+    return FEAT_DIR / f"{space_name}-blocks.jsonl"
+
+
+def compute_blocks(space_name: str, space, archs: list, keys: list[str]) -> dict[str, dict]:
+    """Repeated-block descriptions of ``archs`` (cached by ``keys``, one JSON line each)."""
+    from libranas import block_features as bf
+
+    path = _block_file(space_name)
+    done = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            done[rec["arch"]] = rec
+    todo = [(k, a) for k, a in zip(keys, archs, strict=True) if k not in done]
+    if todo:
+        FEAT_DIR.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        with path.open("a") as fh:
+            for i, (key, arch) in enumerate(todo):
+                t = time.perf_counter()
+                values = bf.block_description(space, arch)
+                rec = {"arch": key, "seconds": round(time.perf_counter() - t, 4), "values": values}
+                fh.write(json.dumps(rec, sort_keys=True) + "\n")
+                done[key] = rec
+                if (i + 1) % 100 == 0 or i + 1 == len(todo):
+                    fh.flush()
+                    print(f"{space_name} blocks: {i + 1}/{len(todo)} archs, "
+                          f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+        with MANIFEST.open("a") as fh:
+            fh.write(
+                f"{path.name}: +{len(todo)} archs by `python benchmarks/network_features.py "
+                f"blocks` at git {C.code_version()}, {time.strftime('%Y-%m-%d %H:%M')} UTC, "
+                f"{platform.processor() or platform.machine()}, torch 1 thread; "
+                "libranas.block_features.block_description(space, arch) with the space's "
+                "default input shape and classes\n"
+            )
+    return {k: done[k] for k in keys}
+
+
+def blocks_stage() -> None:
+    _torch_one_thread()
+    from libranas.spaces import get_space
+
+    seen: set[str] = set()
+    for name in BENCHMARKS:
+        bench = _bench(name)
+        if bench.space in seen:
+            continue
+        seen.add(bench.space)
+        archs = list(bench.X.index)
+        compute_blocks(bench.space, get_space(bench.space), get_space(bench.space).validate_many(archs),
+                       [str(a) for a in archs])  # fmt: skip
+    records = json.loads(AF_GT.read_text())
+    sp = autoformer_space()
+    archs = [sp.validate(r["arch"]) for r in records]
+    compute_blocks("autoformer-tiny-32px", sp, archs, [str(i) for i in range(len(archs))])
+
+
+def block_table(space_name: str, keys: list[str], index) -> pd.DataFrame:
+    """``blocks:<name>`` columns of the architectures ``keys`` of a space's cache.
+
+    The columns are fixed on all of the table's architectures (label-free, as
+    ``ArchFeaturizer(space, features=("blocks",)).fit(archs)`` on the whole table would)."""
+    from libranas import block_features as bf
+
+    path = _block_file(space_name)
+    recs = {}
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        recs[rec["arch"]] = rec["values"]
+    missing = [k for k in keys if k not in recs]
+    if missing:
+        raise SystemExit(f"{path} lacks {len(missing)} archs; run the `blocks` stage first")
+    desc = [recs[k] for k in keys]
+    names = bf.block_vocabulary(desc)
+    return pd.DataFrame(bf.block_matrix(desc, names), index=index,
+                        columns=[f"blocks:{n}" for n in names])  # fmt: skip
+
+
 def network_table(name: str) -> pd.DataFrame:
     """Network feature columns (``network:<name>``) of a benchmark's architectures."""
     bench = _bench(name)
@@ -776,7 +856,7 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "stage", choices=["features", "cost", "runs", "autoformer", "transfer", "report"]
+        "stage", choices=["features", "blocks", "cost", "runs", "autoformer", "transfer", "report"]
     )
     parser.add_argument("--benchmarks", nargs="*", default=BENCHMARKS)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
@@ -785,6 +865,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.stage == "features":
         features_stage()
+    elif args.stage == "blocks":
+        blocks_stage()
     elif args.stage == "cost":
         cost_stage()
     elif args.stage == "runs":

@@ -1,0 +1,469 @@
+"""Repeated-block features: one copy of each repeated cell / block of any PyTorch network.
+
+The whole-network features (:mod:`libranas.network_features`) sum the 8-15 copies of a cell
+into one count per operation type, so *which* operation sits at *which* place of the cell is
+lost. This module finds the repeated blocks in the module tree and describes one copy of
+each distinct block variant, position by position. It reads nothing but the built network
+(no space-specific code), so it works for any network: ``ArchFeaturizer(space,
+features=("network", "blocks"))``.
+
+How blocks are found
+--------------------
+1. **Repeated block classes**: module classes (not ``Sequential`` / ``ModuleList`` /
+   ``ModuleDict``) with at least two *outermost* instances that each contain at least two
+   leaf modules; an instance is outermost when no ancestor is an instance of another
+   repeated block class (found by a fixed point: a class left with fewer than two outermost
+   instances is no block, and its descendants are looked at again).
+2. **Variants**: one forward pass of a batch-1 ``meta`` input (CPU when the network cannot
+   run on ``meta``) records each block's input and output resolution; a block whose output
+   has fewer positions (``H*W`` or tokens) than its smallest input is a ``<Class>/reduce``
+   variant, the others ``<Class>``, so normal and reduction cells are described apart.
+3. **Positions**: inside a block, the children of its ``ModuleList`` / ``ModuleDict``
+   containers (recursively) and its other direct children, named by their path in the block
+   (``edges.2``, ``ops.5``, ``preprocess0``, ``attn``).
+4. **Operation identity** of a position: a leaf module's kind with its kernel, dilation,
+   groups and stride (``conv3x3``, ``conv5x5_d2_dw``, ``maxpool3_s2``, ``identity``, or the
+   class name, e.g. ``zero``); a composite module's class with its leaves in order
+   (``ReLUConvBN(relu,conv3x3,batchnorm2d)``). Widths are left out, so blocks at different
+   stages compare.
+5. **Wiring** (when the forward pass tells it): which block inputs (``in0``, ``in1``) or
+   other positions' outputs reach a position's input through non-position operations
+   (additions, concatenations), e.g. ``ops.4<-ops.0+ops.1`` -- a DARTS genotype's input
+   nodes.
+
+Columns (``blocks:`` prefix in :class:`~libranas.ArchFeaturizer`), per variant ``v``
+------------------------------------------------------------------------------------
+- ``v:n`` -- number of instances; ``stage<k>:v:n`` -- instances whose output is at the k-th
+  largest block output resolution of the network.
+- ``v:count:<kind>`` -- mean number of leaf modules of each kind per instance
+  (:data:`~libranas.network_features.OP_TYPES` kinds and ``other``).
+- ``v:<position>=<op>`` -- the fraction of the variant's instances with that operation at
+  that position (1 or 0 when every copy is the same: a one-hot of the majority genotype;
+  fractions when copies differ, e.g. an AutoFormer's per-block choices);
+  ``v:<position>=absent`` for instances without the position.
+- ``v:<position><-<sources>`` -- the same fractions for the position's wiring.
+- ``v:<position>:log2_params`` -- mean ``log2(1 + parameters)`` of the position (widths,
+  head counts and MLP ratios show here).
+
+Which of these columns exist depends on the architectures: :func:`block_vocabulary` fixes
+them on the architectures an :class:`~libranas.ArchFeaturizer` is fitted on (every
+position's ``=absent`` and ``=unseen`` included), :func:`block_matrix` writes any
+architecture into them: an operation or wiring not seen in the fit counts in the position's
+``=unseen`` column, a variant not seen in the fit in ``unseen_variants:n`` -- nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import weakref
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "block_description",
+    "block_descriptions",
+    "block_matrix",
+    "block_vocabulary",
+    "find_blocks",
+]
+
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+_UNSEEN_VARIANTS = "unseen_variants:n"
+
+
+def _is_container(module: Any) -> bool:
+    from torch import nn
+
+    return isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict))
+
+
+def _is_list(module: Any) -> bool:
+    from torch import nn
+
+    return isinstance(module, (nn.ModuleList, nn.ModuleDict))
+
+
+def _n_leaves(module: Any) -> int:
+    return sum(1 for m in module.modules() if not any(True for _ in m.children()))
+
+
+def find_blocks(model: Any) -> dict[str, Any]:
+    """The outermost instances of the repeated block classes of ``model``, by module path.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    dict
+        Module path -> module, in the network's module order.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> class Block(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.conv, self.act = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+    ...     def forward(self, x):
+    ...         return x + self.act(self.conv(x))
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 1), Block(), Block(), Block())
+    >>> list(find_blocks(net))
+    ['1', '2', '3']
+    """
+    named = [(p, m) for p, m in model.named_modules() if p]
+    candidates = {
+        type(m) for p, m in named if not _is_container(m) and _n_leaves(m) >= 2
+    }  # classes that contain operations
+    while True:
+        outer: dict[str, Any] = {}
+        for path, module in named:
+            if type(module) not in candidates:
+                continue
+            if any(path.startswith(q + ".") for q in outer):
+                continue  # inside an outermost block already
+            outer[path] = module
+        counts = Counter(type(m) for m in outer.values())
+        keep = {c for c in candidates if counts[c] >= 2}
+        if keep == candidates:
+            return outer
+        candidates = keep
+
+
+def _positions(block: Any) -> list[tuple[str, Any]]:
+    """(path in the block, module) of each position, in module order."""
+    out: list[tuple[str, Any]] = []
+
+    def walk(module: Any, prefix: str) -> None:
+        for name, child in module.named_children():
+            path = f"{prefix}{name}"
+            if _is_list(child):
+                walk(child, path + ".")
+            else:
+                out.append((path, child))
+
+    walk(block, "")
+    return out
+
+
+def _leaf_signature(module: Any) -> str:
+    from torch import nn
+
+    if isinstance(module, nn.modules.conv._ConvNd):
+        k = "x".join(str(s) for s in module.kernel_size)
+        sig = ("convT" if module.transposed else "conv") + k
+        if any(d > 1 for d in module.dilation):
+            sig += f"_d{max(module.dilation)}"
+        if module.groups > 1:
+            sig += "_dw" if module.groups == module.in_channels else f"_g{module.groups}"
+        if any(s > 1 for s in module.stride):
+            sig += f"_s{max(module.stride)}"
+        return sig
+    if isinstance(module, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)):
+        kind = "maxpool" if isinstance(module, nn.modules.pooling._MaxPoolNd) else "avgpool"
+        k = module.kernel_size if isinstance(module.kernel_size, int) else max(module.kernel_size)
+        s = module.stride if isinstance(module.stride, int) else max(module.stride or (k,))
+        return f"{kind}{k}" + (f"_s{s}" if s and s > 1 else "")
+    return type(module).__name__.lower()
+
+
+def _signature(module: Any) -> str:
+    leaves = [m for m in module.modules() if not any(True for _ in m.children())]
+    if leaves == [module]:
+        return _leaf_signature(module)
+    return f"{type(module).__name__}({','.join(_leaf_signature(m) for m in leaves)})"
+
+
+def _leaf_kind(module: Any) -> str:
+    from libranas.network_features import _classify_module
+
+    kind = _classify_module(module, None).kind
+    return "other" if kind == "structural" else kind
+
+
+def _positions_of(shape: Any) -> int:
+    if not shape or len(shape) < 3:
+        return 1
+    return int(np.prod(shape[2:])) if len(shape) == 4 else int(shape[1])
+
+
+class _Recorder:
+    """Forward hooks on blocks and positions, and a TorchFunctionMode carrying labels."""
+
+    def __init__(self, blocks: dict[str, Any]) -> None:
+        self.blocks = blocks
+        self.labels: dict[int, frozenset[str]] = {}  # id(tensor) -> sources
+        self.alive: list[Any] = []
+        self.in_shapes: dict[str, list[tuple[int, ...]]] = {}
+        self.out_shape: dict[str, tuple[int, ...] | None] = {}
+        self.sources: dict[str, dict[str, str]] = defaultdict(dict)
+        self.active: list[str] = []  # the block being run (outermost only)
+
+    def label(self, out: Any, value: frozenset[str]) -> None:
+        from libranas.network_features import _flat_args, _is_tensor
+
+        for t in _flat_args(out if isinstance(out, (tuple, list)) else (out,)):
+            if _is_tensor(t):
+                self.labels[id(t)] = value
+                self.alive.append(t)
+
+    def of(self, args: Any) -> frozenset[str]:
+        from libranas.network_features import _flat_args, _is_tensor
+
+        found: set[str] = set()
+        for t in _flat_args(args):
+            if _is_tensor(t):
+                found |= self.labels.get(id(t), frozenset())
+        return frozenset(found)
+
+    def hooks(self) -> list[Any]:
+        from libranas.network_features import _flat_args, _is_tensor, _shape
+
+        handles = []
+        for path, block in self.blocks.items():
+
+            def pre(module: Any, args: Any, path: str = path) -> None:
+                tensors = [t for t in _flat_args(args) if _is_tensor(t)]
+                self.in_shapes.setdefault(path, [_shape(t) for t in tensors])
+                self.active.append(path)
+                for i, t in enumerate(tensors):
+                    self.label(t, frozenset([f"in{i}"]))
+
+            def post(module: Any, args: Any, out: Any, path: str = path) -> None:
+                self.active.pop()
+                self.out_shape.setdefault(path, _shape(out))
+
+            handles.append(block.register_forward_pre_hook(pre))
+            handles.append(block.register_forward_hook(post))
+            for pos, module in _positions(block):
+
+                def ppre(m: Any, args: Any, path: str = path, pos: str = pos) -> None:
+                    if self.active and self.active[-1] == path:
+                        src = self.of(args)
+                        self.sources[path].setdefault(pos, "+".join(sorted(src)) or "const")
+
+                def ppost(m: Any, args: Any, out: Any, path: str = path, pos: str = pos) -> None:
+                    if self.active and self.active[-1] == path:
+                        self.label(out, frozenset([pos]))
+
+                handles.append(module.register_forward_pre_hook(ppre))
+                handles.append(module.register_forward_hook(ppost))
+        return handles
+
+    def mode(self) -> Any:
+        from torch.overrides import TorchFunctionMode
+
+        recorder = self
+
+        class _Mode(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+                kwargs = kwargs or {}
+                out = func(*args, **kwargs)
+                if recorder.active:
+                    src = recorder.of(tuple(args) + tuple(kwargs.values()))
+                    if src:
+                        recorder.label(out, src)
+                return out
+
+        return _Mode()
+
+
+def _run(model: Any, blocks: dict[str, Any], shape: tuple[int, ...], device: str) -> _Recorder:
+    import torch
+
+    from libranas.network_features import _SkipShapePreserving
+
+    recorder = _Recorder(blocks)
+    handles = recorder.hooks()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _SkipShapePreserving(model), recorder.mode():
+            model(torch.zeros((1, *shape), device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return recorder
+
+
+def _describe(model: Any, recorder: _Recorder) -> dict[str, float]:
+    """The named values of one architecture (columns present in it only)."""
+    per_variant: dict[str, list[str]] = defaultdict(list)
+    for path, block in recorder.blocks.items():
+        ins = [_positions_of(s) for s in recorder.in_shapes.get(path, []) if s]
+        out = recorder.out_shape.get(path)
+        reduces = bool(ins) and out is not None and _positions_of(out) < min(ins)
+        per_variant[type(block).__name__ + ("/reduce" if reduces else "")].append(path)
+    resolutions = sorted(
+        {_positions_of(recorder.out_shape.get(p)) for p in recorder.blocks}, reverse=True
+    )
+    values: dict[str, float] = {}
+    for variant, paths in per_variant.items():
+        n = len(paths)
+        values[f"{variant}:n"] = float(n)
+        kinds: Counter[str] = Counter()
+        ops: Counter[str] = Counter()
+        params: dict[str, float] = defaultdict(float)
+        for path in paths:
+            block = recorder.blocks[path]
+            stage = resolutions.index(_positions_of(recorder.out_shape.get(path)))
+            key = f"stage{stage}:{variant}:n"
+            values[key] = values.get(key, 0.0) + 1.0
+            kinds.update(
+                _leaf_kind(m) for m in block.modules() if not any(True for _ in m.children())
+            )
+            for pos, module in _positions(block):
+                ops[f"{variant}:{pos}={_signature(module)}"] += 1
+                src = recorder.sources.get(path, {}).get(pos)
+                if src is not None:
+                    ops[f"{variant}:{pos}<-{src}"] += 1
+                size = sum(p.numel() for p in module.parameters())
+                params[f"{variant}:{pos}:log2_params"] += math.log2(1.0 + size)
+        values.update({f"{variant}:count:{k}": c / n for k, c in kinds.items()})
+        values.update({k: c / n for k, c in ops.items()})
+        values.update({k: s / n for k, s in params.items()})
+    return values
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def block_description(
+    space: Any,
+    arch: Any,
+    input_shape: Sequence[int] | None = None,
+    num_classes: int | None = None,
+) -> dict[str, float]:
+    """The repeated-block values of one architecture: column name -> value.
+
+    Only the columns that apply to this architecture are present (see the module's
+    docstring); :func:`block_matrix` aligns several architectures to fixed columns. Built on
+    the ``meta`` device, cached per (space, architecture, input shape, classes).
+
+    Examples
+    --------
+    >>> from libranas.spaces import get_space
+    >>> d = block_description(get_space("nb201"), "|nor_conv_3x3~0|+|none~0|skip_connect~1|+"
+    ...                       "|none~0|none~1|skip_connect~2|")
+    >>> d["NB201Cell:n"], d["NB201Cell:edges.0=ReLUConvBN(relu,conv3x3,batchnorm2d)"]
+    (15.0, 1.0)
+    """
+    from libranas.network_features import _arch_key, build_network
+
+    shape = input_shape if input_shape is not None else getattr(space, "default_input_shape", None)
+    shape = tuple(int(s) for s in (shape or (3, 32, 32)))
+    key = (_arch_key(arch), shape, num_classes)
+    try:
+        store = _CACHE.setdefault(space, {})
+    except TypeError:  # not weak-referenceable: no cache
+        store = {}
+    if key not in store:
+        model, device = build_network(space, arch, num_classes=num_classes)
+        blocks = find_blocks(model)
+        try:
+            recorder = _run(model, blocks, shape, device)
+        except Exception:  # noqa: BLE001 - a network that cannot run on meta: on the CPU
+            if device != "meta":
+                raise
+            model = space.build(arch, num_classes=num_classes)
+            blocks = find_blocks(model)
+            recorder = _run(model, blocks, shape, "cpu")
+        store[key] = _describe(model, recorder)
+    return dict(store[key])
+
+
+def block_descriptions(
+    space: Any,
+    archs: Sequence[Any],
+    input_shape: Sequence[int] | None = None,
+    num_classes: int | None = None,
+) -> list[dict[str, float]]:
+    """:func:`block_description` of each architecture."""
+    return [block_description(space, a, input_shape, num_classes) for a in archs]
+
+
+def _position_key(name: str) -> str | None:
+    """``variant:position`` of a ``=op`` / ``<-src`` column, else None."""
+    m = re.match(r"^(.*?:[^:=<]+?)(=|<-)", name)
+    return m.group(1) if m and not name.startswith("stage") else None
+
+
+def _natural(name: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def block_vocabulary(descriptions: Sequence[dict[str, float]]) -> list[str]:
+    """The fixed columns for ``descriptions`` (the architectures a featurizer is fitted on).
+
+    Every column any description has, plus ``<variant>:<position>=absent`` and
+    ``=unseen`` for every position and ``unseen_variants:n``, in a stable (natural) order.
+
+    Examples
+    --------
+    >>> block_vocabulary([{"Cell:n": 2.0, "Cell:op.0=conv3x3": 1.0}])
+    ['Cell:n', 'Cell:op.0=absent', 'Cell:op.0=conv3x3', 'Cell:op.0=unseen', 'unseen_variants:n']
+    """
+    names: set[str] = set()
+    for d in descriptions:
+        names.update(d)
+    for name in list(names):
+        pos = _position_key(name)
+        if pos is not None:
+            names.update({f"{pos}=absent", f"{pos}=unseen"})
+    names.add(_UNSEEN_VARIANTS)
+    return sorted(names, key=_natural)
+
+
+def block_matrix(descriptions: Sequence[dict[str, float]], names: Sequence[str]) -> np.ndarray:
+    """``descriptions`` written into the columns ``names`` (from :func:`block_vocabulary`).
+
+    A column an architecture lacks is 0; a position a variant has in ``names`` but an
+    architecture lacks is counted in its ``=absent`` column (1 - the fractions present); an
+    operation or wiring not among ``names`` goes to the position's ``=unseen`` column, a
+    variant not among ``names`` to ``unseen_variants:n``.
+
+    Returns
+    -------
+    ndarray of float64, shape (len(descriptions), len(names))
+    """
+    index = {n: j for j, n in enumerate(names)}
+    variants = {n[: -len(":n")] for n in names if n.endswith(":n") and not n.startswith("stage")}
+    ops_of: dict[str, list[int]] = defaultdict(list)
+    for n, j in index.items():
+        if n.endswith(("=absent", "=unseen")):
+            continue
+        pos = _position_key(n)
+        if pos is not None and "=" in n[len(pos) : len(pos) + 1]:
+            ops_of[pos].append(j)
+    out = np.zeros((len(descriptions), len(names)), dtype=np.float64)
+    for i, d in enumerate(descriptions):
+        for name, value in d.items():
+            if name in index:
+                out[i, index[name]] += value
+                continue
+            variant = name.split(":")[1] if name.startswith("stage") else name.split(":")[0]
+            if variant not in variants:
+                if name.endswith(":n") and not name.startswith("stage"):
+                    out[i, index[_UNSEEN_VARIANTS]] += value
+                continue
+            pos = _position_key(name)
+            if pos is not None and f"{pos}=unseen" in index:
+                out[i, index[f"{pos}=unseen"]] += value
+            elif name.endswith(":log2_params") or ":count:" in name:
+                continue  # a size or kind the fitted variant never had: its identity column
+                # (=unseen) or count columns carry the change
+            else:
+                raise ValueError(f"block column {name!r} has no place among the fitted columns")
+        for pos, cols in ops_of.items():
+            absent = index.get(f"{pos}=absent")
+            if absent is not None:
+                present = out[i, cols].sum() + out[i, index[f"{pos}=unseen"]]
+                out[i, absent] = max(0.0, 1.0 - present) if d.get(f"{pos.split(':')[0]}:n") else 1.0
+    return out
