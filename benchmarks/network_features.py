@@ -78,7 +78,13 @@ BENCHMARKS = [
     "tnb101-micro-room_layout",
     "tnb101-micro-segmentsemantic",
 ]
-FEATURE_SETS = ["proxies+graph+onehot", "proxies+network", "proxies+network+graph+onehot"]
+FEATURE_SETS = [
+    "proxies+graph+onehot",
+    "proxies+network",
+    "proxies+network+graph+onehot",
+    "proxies+network+blocks",
+    "proxies+network+blocks+graph+onehot",
+]
 SEEDS = range(30)
 N_LABELLED = 100
 AF_TARGETS = [
@@ -183,7 +189,7 @@ def _block_file(space_name: str) -> Path:
 
 def compute_blocks(space_name: str, space, archs: list, keys: list[str]) -> dict[str, dict]:
     """Repeated-block descriptions of ``archs`` (cached by ``keys``, one JSON line each)."""
-    from libranas import block_features as bf
+    from libranas import repeated_blocks as bf
 
     path = _block_file(space_name)
     done = {}
@@ -211,7 +217,7 @@ def compute_blocks(space_name: str, space, archs: list, keys: list[str]) -> dict
                 f"{path.name}: +{len(todo)} archs by `python benchmarks/network_features.py "
                 f"blocks` at git {C.code_version()}, {time.strftime('%Y-%m-%d %H:%M')} UTC, "
                 f"{platform.processor() or platform.machine()}, torch 1 thread; "
-                "libranas.block_features.block_description(space, arch) with the space's "
+                "libranas.repeated_blocks.block_description(space, arch) with the space's "
                 "default input shape and classes\n"
             )
     return {k: done[k] for k in keys}
@@ -241,7 +247,7 @@ def block_table(space_name: str, keys: list[str], index) -> pd.DataFrame:
 
     The columns are fixed on all of the table's architectures (label-free, as
     ``ArchFeaturizer(space, features=("blocks",)).fit(archs)`` on the whole table would)."""
-    from libranas import block_features as bf
+    from libranas import repeated_blocks as bf
 
     path = _block_file(space_name)
     recs = {}
@@ -289,6 +295,10 @@ def table(name: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
         net = net.loc[:, net.nunique(dropna=True) > 1]
         parts.append(net)
         groups["network"] = list(net.columns)
+        blocks = block_table(bench.space, [str(a) for a in bench.X.index], bench.X.index)
+        blocks = blocks.loc[:, blocks.nunique(dropna=True) > 1]  # label-free, as above
+        parts.append(blocks)
+        groups["blocks"] = list(blocks.columns)
         _TABLES[name] = (pd.concat(parts, axis=1), bench.y.to_numpy(dtype=float), groups)
     return _TABLES[name]
 

@@ -7,7 +7,7 @@ come from the space (:meth:`~libranas.spaces.SearchSpace.graph_features` and
 :meth:`~libranas.spaces.SearchSpace.encode`), so any space that defines them works; the
 ``"network"`` group is read from the built PyTorch network itself
 (:mod:`libranas.network_features`) and the ``"blocks"`` group from one copy of each of its
-repeated blocks (:mod:`libranas.block_features`), so every space that can build a network
+repeated blocks (:mod:`libranas.repeated_blocks`), so every space that can build a network
 has them.
 """
 
@@ -24,7 +24,7 @@ __all__ = ["FEATURE_GROUPS", "ArchFeaturizer"]
 
 #: feature group -> (space method giving the names, space method giving the rows); the
 #: ``"network"`` group is read from the built network (:mod:`libranas.network_features`),
-#: the ``"blocks"`` group from its repeated blocks (:mod:`libranas.block_features`)
+#: the ``"blocks"`` group from its repeated blocks (:mod:`libranas.repeated_blocks`)
 FEATURE_GROUPS: dict[str, tuple[str, str] | None] = {
     "graph": ("graph_feature_names", "graph_features_many"),
     "onehot": ("encoding_names", "encode_many"),
@@ -53,7 +53,7 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         network, so it works on any space that builds networks (``ModelSpace``, timm lists).
         ``"blocks"`` -- one copy of each repeated block variant of the built network (normal
         and reduction cells apart): the operation at each position of the block, what feeds
-        it, op counts per block, blocks per stage (:mod:`libranas.block_features`); its
+        it, op counts per block, blocks per stage (:mod:`libranas.repeated_blocks`); its
         columns are fixed by :meth:`fit` from the architectures it sees (an operation not
         seen there counts in its position's ``=unseen`` column).
     drop_constant : bool, default=False
@@ -127,7 +127,7 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         blocks, names = [], []
         for group in self.groups_:
             if group == "blocks":
-                from libranas import block_features as bf
+                from libranas import repeated_blocks as bf
 
                 desc = bf.block_descriptions(
                     self.space_, archs, input_shape=self.input_shape, num_classes=self.num_classes

@@ -271,7 +271,7 @@ def leave_one_space_out(
         Called with each result row (e.g. to append it to a file).
     own_columns : mapping name -> DataFrame, optional
         Columns a table has of its own (rows as its X), e.g. its repeated-block features
-        (:mod:`libranas.block_features`, different in every space): for the held-out tables
+        (:mod:`libranas.repeated_blocks`, different in every space): for the held-out tables
         that have them, k > 0 also runs ``"within+own"`` and ``"within+own+transfer"``.
 
     Returns

@@ -1,4 +1,4 @@
-"""Repeated-block features (libranas.block_features, ArchFeaturizer features=("blocks",))."""
+"""Repeated-block features (libranas.repeated_blocks, ArchFeaturizer features=("blocks",))."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from libranas import ArchFeaturizer  # noqa: E402
-from libranas import block_features as bf  # noqa: E402
+from libranas import repeated_blocks as bf  # noqa: E402
 from libranas.spaces import ModelSpace, get_space  # noqa: E402
 
 OPS = {"c3": lambda: nn.Conv2d(8, 8, 3, padding=1), "c1": lambda: nn.Conv2d(8, 8, 1),
@@ -115,7 +115,7 @@ def test_darts_blocks_read_the_normal_and_reduce_genotype():
     assert len({next(iter(s)) for s in normal.values()}) == len(normal)  # and distinct
 
 
-def test_block_features_are_deterministic_and_light_on_a_fresh_space():
+def test_block_features_are_deterministic_on_a_fresh_space():
     arch = get_space("darts").sample(1, random_state=3)[0]
     a = bf.block_description(get_space("darts"), arch)
     b = bf.block_description(get_space("darts"), arch)  # another space object: no cache hit
