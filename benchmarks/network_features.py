@@ -358,7 +358,7 @@ def _append(path: Path, row: dict) -> None:
     pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
 
 
-def runs_stage(benchmarks: list[str], seeds: range) -> None:
+def runs_stage(benchmarks: list[str], seeds: range, feature_sets: list[str] = FEATURE_SETS) -> None:
     _torch_one_thread()
     done = set()
     if RUNS.exists():
@@ -373,7 +373,7 @@ def runs_stage(benchmarks: list[str], seeds: range) -> None:
             for src, rho in zip(mine.source, mine.rho, strict=True):
                 reproduced &= abs(float(src.split(": ")[1].rstrip(")")) - rho) < REPRODUCE_TOL
         for seed in seeds:
-            for features in FEATURE_SETS:
+            for features in feature_sets:
                 if (name, features, seed) in done:
                     continue
                 cached = None
@@ -521,34 +521,62 @@ def transfer_tables() -> tuple[dict, dict, dict]:
     return tables, baselines, what
 
 
-def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_SIZES) -> None:
+TRANSFER_METHODS = ["within", "within+transfer"]
+#: the within-space ranker with the held-out table's repeated-block columns (their names
+#: differ between spaces, so they cannot enter the transfer model itself): at these k
+OWN_K = [20]
+OWN_METHODS = ["within+own", "within+own+transfer"]
+
+
+def _own_blocks(name: str, index) -> pd.DataFrame:
+    """Repeated-block columns of a transfer table (constant ones dropped, label-free)."""
+    if name == "autoformer-tiny":
+        df = pd.read_csv(AF_PROXIES).sort_values("index").reset_index(drop=True)
+        blocks = block_table("autoformer-tiny-32px", df["index"].astype(str).tolist(), index)
+    else:
+        bench = _bench(name)
+        blocks = block_table(bench.space, [str(a) for a in bench.X.index], index)
+    return blocks.loc[:, blocks.nunique(dropna=True) > 1]
+
+
+def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_SIZES,
+                   own_k: list[int] = OWN_K) -> None:  # fmt: skip
+    """Leave one space out; resumes per (held-out table, k, method, seed), rows appended as
+    they are made."""
     from libranas.transfer import leave_one_space_out
 
     _torch_one_thread()
     tables, baselines, _what = transfer_tables()
-    # zero labels for every held-out table first (one fit each), then k = 10 / 20 / 50
-    for phase in ("zero", "k"):
-        old = pd.read_csv(TRANSFER_RUNS) if TRANSFER_RUNS.exists() else None
-        for name in held_out:
-            if old is not None:
-                mine = old[old.held_out == name]
-                if phase == "zero" and (mine.k == 0).any():
-                    continue
-                if phase == "k" and (mine.k == max(k_values)).sum() >= 2 * len(seeds):
-                    continue
-            start = time.perf_counter()
-            ks = (0,) if phase == "zero" else tuple(k_values)
-            if not ks:
-                continue
-            rows = leave_one_space_out(tables, k_values=ks, n_splits=len(seeds), held_out=[name],
-                                       baselines=baselines, random_state=0)  # fmt: skip
-            if phase == "k":
-                rows = rows[rows.k > 0]
-            rows["code"] = C.code_version()
-            rows.to_csv(TRANSFER_RUNS, mode="a", header=not TRANSFER_RUNS.exists(), index=False)
-            summary = rows.groupby(["k", "method"]).rho.mean().round(3).to_dict()
-            print(f"transfer {name} {phase}: {summary} ({time.perf_counter() - start:.0f} s)",
-                  flush=True)  # fmt: skip
+    cols = ["held_out", "k", "method", "seed"]
+    # every held-out table without the block columns first, then the runs with them
+    for ks, methods, name in [([0, *k_values], TRANSFER_METHODS, n) for n in held_out] + [
+        (own_k, OWN_METHODS, n) for n in held_out
+    ]:
+        old = pd.read_csv(TRANSFER_RUNS) if TRANSFER_RUNS.exists() else pd.DataFrame(columns=cols)
+        done = set(map(tuple, old[cols].astype(str).to_numpy()))
+        n_done = old[old.held_out == name].groupby(["k", "method"]).size().to_dict()
+        need = [k for k in ks if any(n_done.get((k, m), 0) < (1 if k == 0 else len(seeds))
+                                     for m in (["transfer"] if k == 0 else methods))]  # fmt: skip
+        if not need:
+            continue
+        own = None
+        if methods == OWN_METHODS:
+            own = {name: _own_blocks(name, tables[name][0].index)}
+        start = time.perf_counter()
+
+        def keep(row: dict, done: set = done) -> None:
+            if tuple(str(row[c]) for c in cols) in done:
+                return
+            row = dict(row, code=C.code_version())
+            pd.DataFrame([row]).to_csv(TRANSFER_RUNS, mode="a",
+                                       header=not TRANSFER_RUNS.exists(), index=False)  # fmt: skip
+
+        rows = leave_one_space_out(tables, k_values=need, n_splits=len(seeds), held_out=[name],
+                                   baselines=baselines, random_state=0, progress=keep,
+                                   own_columns=own, methods=methods)  # fmt: skip
+        summary = rows.groupby(["k", "method"]).rho.mean().round(3).to_dict()
+        print(f"transfer {name} k={need}: {summary} ({time.perf_counter() - start:.0f} s)",
+              flush=True)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- cost
@@ -651,6 +679,123 @@ def _counts(col: pd.Series) -> str:
     return ", ".join(f"{k} {int(v)}" for k, v in col.value_counts().items())
 
 
+#: short names of FEATURE_SETS in the report
+SET_LABELS = {
+    "proxies+graph+onehot": "hand-made",
+    "proxies+network": "network",
+    "proxies+network+graph+onehot": "network+hand-made",
+    "proxies+network+blocks": "network+blocks",
+    "proxies+network+blocks+graph+onehot": "all",
+}
+
+
+def _runs_section(runs: pd.DataFrame) -> list[str]:
+    """The 100-labelled table and its must-show checks."""
+    # two resumable processes may both have run a split: identical rows, keep one
+    runs = runs.drop_duplicates(["benchmark", "features", "seed"])
+    hand, net, nb, all_ = (
+        "proxies+graph+onehot",
+        "proxies+network",
+        "proxies+network+blocks",
+        "proxies+network+blocks+graph+onehot",
+    )
+    lines = [
+        "## 100 labelled, 30 splits: proxies + network (+ repeated-block) features vs proxies + hand-made graph features",
+        "",
+        "Protocol: the bundled NAS-Bench-Suite-Zero table (its proxy columns, "
+        "`load_benchmark(name, libranas_proxies=False)`), target = the table's validation "
+        "accuracy; per split (seed 0..29) 100 architectures drawn uniformly as the labelled "
+        "set, `ZCRanker(random_state=seed)` (defaults) fitted on them only, Spearman rho / "
+        "Kendall tau on all the others. `hand-made` = proxies + the space's graph features "
+        "+ one-hot (exactly `benchmarks/predictors.py`'s default run: seeds 0-1 recomputed "
+        "here and compared with `predictors_runs.csv`, seeds 2-29 taken from it when both "
+        "reproduce to 1e-6; the `hand-made source` line says per benchmark how many runs were "
+        "recomputed and how many reused); `network` = proxies + the 260 network features; "
+        "`network+hand-made` = proxies + network + graph + one-hot; `network+blocks` = proxies + "
+        "network + repeated-block features (`ArchFeaturizer(space, features=('network', "
+        "'blocks'))`, block columns fixed on all of the table's architectures, label-free); "
+        "`all` = proxies + network + blocks + graph + one-hot. Columns constant on the whole "
+        "table are dropped (label-free). Cells: rho mean ± sd / tau mean over the splits; "
+        "paired columns: mean difference of rho ± 95% half-width (1.96 sd / sqrt(splits)), "
+        "splits higher.",
+        "",
+        "| benchmark | evaluated | "
+        + " | ".join(SET_LABELS[f] for f in FEATURE_SETS)
+        + " | network+blocks - hand-made | all - best of hand-made, network+blocks |",
+        "|---|---|" + "---|" * (len(FEATURE_SETS) + 2),
+    ]
+    means: dict[str, pd.Series] = {}
+    for name in BENCHMARKS:
+        r = runs[runs.benchmark == name]
+        if r.empty:
+            continue
+        piv = r.pivot_table(index="seed", columns="features", values="rho")
+        tpiv = r.pivot_table(index="seed", columns="features", values="tau")
+        cells = [
+            f"{_ms(piv[f].dropna())} / {tpiv[f].mean():.3f} ({piv[f].notna().sum()})"
+            if f in piv
+            else "n/a"
+            for f in FEATURE_SETS
+        ]
+        paired = []
+        if {hand, nb} <= set(piv.columns):
+            full = piv[[hand, nb]].dropna()
+            d = _paired(full[nb], full[hand])
+            paired.append(f"{d[0]:+.3f} ± {d[1]:.3f} ({d[2]}/{d[3]})")
+        else:
+            paired.append("n/a")
+        if {hand, nb, all_} <= set(piv.columns):
+            full = piv[[hand, nb, all_]].dropna()
+            best = full[[hand, nb]].mean().idxmax()
+            d = _paired(full[all_], full[best])
+            paired.append(f"{d[0]:+.3f} ± {d[1]:.3f} vs {SET_LABELS[best]} ({d[2]}/{d[3]})")
+        else:
+            paired.append("n/a")
+        means[name] = piv.mean()
+        lines.append(
+            f"| {name} | {int(r.n_evaluated.iloc[0])} | " + " | ".join(cells + paired) + " |"
+        )
+    lines += ["", "Cells: rho mean ± sd / tau mean (splits)."]
+    src = runs[runs.features == hand]
+    rep = src[src.source.astype(str).str.startswith("run (")]
+    if len(rep):
+        diffs = [
+            abs(float(s.split(": ")[1].rstrip(")")) - rho)
+            for s, rho in zip(rep.source, rep.rho, strict=True)
+        ]
+        lines += ["", f"Reproduction of `predictors_runs.csv` (hand-made, seeds 0-1): {len(rep)} runs, "
+                  f"largest |rho difference| {max(diffs):.2e}."]  # fmt: skip
+    srcs = src.assign(reused=src.source.astype(str).eq("predictors_runs.csv")).groupby(
+        "benchmark").reused.agg(["sum", "count"])  # fmt: skip
+    lines += ["", "Hand-made source: " + "; ".join(
+        f"{b} {int(r['count'] - r['sum'])} recomputed, {int(r['sum'])} reused"
+        for b, r in srcs.iterrows()) + "."]  # fmt: skip
+    tnb = [n for n in BENCHMARKS if n.startswith("tnb101") and n in means]
+    lines += ["", "Must-show checks (rho means over the splits; network+blocks is the "
+              "candidate for 'network features', all for 'the combination'):", ""]  # fmt: skip
+    for group, names in (("nb301-cifar10", ["nb301-cifar10"]), ("nb201-cifar10", ["nb201-cifar10"]),
+                         ("nb201-cifar100", ["nb201-cifar100"]),
+                         ("nb201-imagenet16-120", ["nb201-imagenet16-120"]),
+                         (f"TNB101-micro, mean of {len(tnb)} tasks", tnb)):  # fmt: skip
+        ms = [means[n] for n in names if n in means]
+        if not ms or any(f not in m.index or pd.isna(m[f]) for m in ms for f in (hand, nb, all_)):
+            lines.append(f"- {group}: not complete")
+            continue
+        m = pd.concat(ms, axis=1).mean(axis=1)
+        ok = m[nb] >= m[hand] - 0.01
+        lines.append(f"- {group}: hand-made {m[hand]:.3f}, network {m[net]:.3f}, network+blocks "
+                     f"{m[nb]:.3f} ({'within 0.01 or above: yes' if ok else 'NOT within 0.01'}), "
+                     f"all {m[all_]:.3f} ({'>= either: yes' if m[all_] >= max(m[hand], m[nb]) else 'below the better of the two'})")  # fmt: skip
+    if "nb301-cifar10" in means:
+        m = means["nb301-cifar10"].dropna()
+        lines.append(f"- NB301 >= 0.87: best feature set {SET_LABELS[m.idxmax()]} {m.max():.3f} "
+                     f"({'yes' if m.max() >= 0.87 else 'no'})")  # fmt: skip
+    missing = [n for n in BENCHMARKS if n not in means]
+    if missing:
+        lines.append(f"- not run (time): {', '.join(missing)}")
+    return lines + [""]
+
+
 def report() -> None:
     lines = [
         "# Network features: architecture features read from the PyTorch network itself",
@@ -707,90 +852,7 @@ def report() -> None:
                       *[f"    {m}" for m in MANIFEST.read_text().splitlines()], ""]  # fmt: skip
     # ---------------------------------------------------------------- 100 labelled
     if RUNS.exists():
-        # two resumable processes may both have run a split: identical rows, keep one
-        runs = pd.read_csv(RUNS).drop_duplicates(["benchmark", "features", "seed"])
-        lines += [
-            "## 100 labelled, 30 splits: proxies + network features vs proxies + hand-made graph features",
-            "",
-            "Protocol: the bundled NAS-Bench-Suite-Zero table (its proxy columns, "
-            "`load_benchmark(name, libranas_proxies=False)`), target = the table's validation "
-            "accuracy; per split (seed 0..29) 100 architectures drawn uniformly as the labelled "
-            "set, `ZCRanker(random_state=seed)` (defaults) fitted on them only, Spearman rho / "
-            "Kendall tau on all the others. `hand-made` = proxies + the space's graph features "
-            "+ one-hot (exactly `benchmarks/predictors.py`'s default run: seeds 0-1 recomputed "
-            "here and compared with `predictors_runs.csv`, seeds 2-29 taken from it when both "
-            "reproduce to 1e-6; the `hand-made source` line says per benchmark how many runs were "
-            "recomputed and how many reused); `network` = proxies + network features (columns constant on "
-            "the whole table dropped, label-free); `both` = proxies + network + graph + one-hot. "
-            "Cells: rho mean ± sd / tau mean over the splits; `network - hand-made`: paired mean "
-            "difference of rho ± 95% half-width (1.96 sd / sqrt(splits)).",
-            "",
-            "| benchmark | evaluated | splits | hand-made | network | both | network - hand-made | both - best of the two |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        means = {}
-        for name in BENCHMARKS:
-            r = runs[runs.benchmark == name]
-            if r.empty:
-                continue
-            piv = r.pivot_table(index="seed", columns="features", values="rho")
-            tpiv = r.pivot_table(index="seed", columns="features", values="tau")
-            cells = []
-            for f in FEATURE_SETS:
-                if f in piv:
-                    cells.append(f"{_ms(piv[f].dropna())} / {tpiv[f].mean():.3f}")
-                else:
-                    cells.append("n/a")
-            full = piv.dropna()
-            d = (
-                _paired(full[FEATURE_SETS[1]], full[FEATURE_SETS[0]])
-                if len(full.columns) == 3
-                else (np.nan,) * 4
-            )
-            best = full[FEATURE_SETS[:2]].mean().max() if len(full.columns) == 3 else np.nan
-            both_gain = full[FEATURE_SETS[2]].mean() - best if len(full.columns) == 3 else np.nan
-            means[name] = full.mean() if len(full.columns) == 3 else None
-            lines.append(f"| {name} | {int(r.n_evaluated.iloc[0])} | {len(full)} | " + " | ".join(cells)
-                         + f" | {d[0]:+.3f} ± {d[1]:.3f} ({d[2]}/{d[3]} splits higher) | {both_gain:+.3f} |")  # fmt: skip
-        src = runs[runs.features == FEATURE_SETS[0]]
-        rep = src[src.source.astype(str).str.startswith("run (")]
-        if len(rep):
-            diffs = [
-                abs(float(s.split(": ")[1].rstrip(")")) - rho)
-                for s, rho in zip(rep.source, rep.rho, strict=True)
-            ]
-            lines += ["", f"Reproduction of `predictors_runs.csv` (hand-made, seeds 0-1): {len(rep)} runs, "
-                      f"largest |rho difference| {max(diffs):.2e}."]  # fmt: skip
-        hm = runs[runs.features == FEATURE_SETS[0]]
-        srcs = hm.assign(reused=hm.source.astype(str).eq("predictors_runs.csv")).groupby(
-            "benchmark").reused.agg(["sum", "count"])  # fmt: skip
-        lines += ["", "Hand-made source: " + "; ".join(
-            f"{b} {int(r['count'] - r['sum'])} recomputed, {int(r['sum'])} reused"
-            for b, r in srcs.iterrows()) + "."]  # fmt: skip
-        tnb = [n for n in BENCHMARKS if n.startswith("tnb101") and means.get(n) is not None]
-        lines += ["", "Must-show checks (rho means over the splits):", ""]
-        for group, names in (("nb301-cifar10", ["nb301-cifar10"]), ("nb201-cifar10", ["nb201-cifar10"]),
-                             ("nb201-cifar100", ["nb201-cifar100"]),
-                             ("nb201-imagenet16-120", ["nb201-imagenet16-120"]),
-                             (f"TNB101-micro, mean of {len(tnb)} tasks", tnb)):  # fmt: skip
-            ms = [means[n] for n in names if means.get(n) is not None]
-            if not ms:
-                lines.append(f"- {group}: not run")
-                continue
-            m = pd.concat(ms, axis=1).mean(axis=1)
-            hand, net, both = (m[f] for f in FEATURE_SETS)
-            ok = net >= hand - 0.01
-            lines.append(f"- {group}: hand-made {hand:.3f}, network {net:.3f} "
-                         f"({'within 0.01 or above: yes' if ok else 'NOT within 0.01'}), both {both:.3f} "
-                         f"({'>= either: yes' if both >= max(hand, net) else 'below the better of the two'})")  # fmt: skip
-        if means.get("nb301-cifar10") is not None:
-            best = means["nb301-cifar10"].max()
-            lines.append(f"- NB301 >= 0.87: best feature set {means['nb301-cifar10'].idxmax()} {best:.3f} "
-                         f"({'yes' if best >= 0.87 else 'no'})")  # fmt: skip
-        missing = [n for n in BENCHMARKS if n not in means or means[n] is None]
-        if missing:
-            lines.append(f"- not run (time): {', '.join(missing)}")
-        lines.append("")
+        lines += _runs_section(pd.read_csv(RUNS))
     # ---------------------------------------------------------------- AutoFormer
     if AF_RUNS.exists():
         af = pd.read_csv(AF_RUNS)
@@ -840,11 +902,20 @@ def report() -> None:
             "those scores exist (NB201, NB301, AutoFormer); TNB101-micro has none of them "
             "computed, so its row uses params alone (marked). k = 10 / 20 / 50: 30 splits; "
             "`within` = ZCRanker on the held-out table's columns, `+transfer` = the same plus "
-            "the transfer prediction as a feature. Cells: rho mean (± sd).",
+            "the transfer prediction as a feature (methods `within`, `within+transfer` in "
+            "the cache); `within+blocks` / `within+blocks+transfer` (k = "
+            + ", ".join(str(k) for k in OWN_K)
+            + "): the same with the held-out table's repeated-block columns added to the "
+            "within-space ranker (`within+own`, `within+own+transfer` in the cache; block "
+            "columns are named per space, so they cannot enter the transfer model itself).",
             "",
-            "| held out | k=0 transfer | k=0 training-free | k=10 within | k=10 +transfer | k=20 within | k=20 +transfer | k=50 within | k=50 +transfer |",
-            "|---|---|---|---|---|---|---|---|---|",
         ]
+        head = ["held out", "k=0 transfer", "k=0 training-free"]
+        for k in AF_SIZES:
+            head += [f"k={k} within", f"k={k} +transfer"]
+        for k in OWN_K:
+            head += [f"k={k} within+blocks", f"k={k} within+blocks+transfer"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for name in TRANSFER_ORDER:
             r = tr[tr.held_out == name]
             if r.empty:
@@ -852,11 +923,18 @@ def report() -> None:
             z = r[r.k == 0].set_index("method").rho
             cells = [f"{z.get('transfer', np.nan):.3f}",
                      f"{z.get('baseline', np.nan):.3f}" + (" (params only)" if name.startswith("tnb101") else "")]  # fmt: skip
-            for k in AF_SIZES:
-                for m in ("within", "within+transfer"):
-                    v = r[(r.k == k) & (r.method == m)].rho
-                    cells.append(f"{_ms(v)}" if len(v) else "n/a")
+            wanted = [(k, m) for k in AF_SIZES for m in TRANSFER_METHODS]
+            wanted += [(k, m) for k in OWN_K for m in OWN_METHODS]
+            for k, m in wanted:
+                v = r[(r.k == k) & (r.method == m)].rho
+                cells.append(
+                    f"{_ms(v)}" + (f" ({len(v)})" if 0 < len(v) < 30 else "") if len(v) else "n/a"
+                )
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "Cells: rho mean ± sd over the splits; (n) where fewer than 30 splits finished.",
+        ]
         lines.append("")
     lines += NOTES.strip("\n").splitlines() + [""]
     C.write_results(REPORT, "\n".join(lines) + "\n")
@@ -870,8 +948,12 @@ def main() -> None:
     )
     parser.add_argument("--benchmarks", nargs="*", default=BENCHMARKS)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
+    parser.add_argument("--features", nargs="*", default=FEATURE_SETS, choices=FEATURE_SETS,
+                        help="runs: feature sets (default all)")  # fmt: skip
     parser.add_argument("--held-out", nargs="*", default=TRANSFER_ORDER)
     parser.add_argument("--k", nargs="*", type=int, default=AF_SIZES, help="transfer: k > 0")
+    parser.add_argument("--own-k", nargs="*", type=int, default=OWN_K,
+                        help="transfer: k of the within-space runs with the block columns")  # fmt: skip
     args = parser.parse_args()
     if args.stage == "features":
         features_stage()
@@ -880,11 +962,11 @@ def main() -> None:
     elif args.stage == "cost":
         cost_stage()
     elif args.stage == "runs":
-        runs_stage(args.benchmarks, range(args.seeds))
+        runs_stage(args.benchmarks, range(args.seeds), args.features)
     elif args.stage == "autoformer":
         autoformer_stage(range(args.seeds))
     elif args.stage == "transfer":
-        transfer_stage(range(args.seeds), args.held_out, args.k)
+        transfer_stage(range(args.seeds), args.held_out, args.k, args.own_k)
     else:
         report()
 

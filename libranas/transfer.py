@@ -243,6 +243,7 @@ def leave_one_space_out(
     random_state: int = 0,
     progress: Any = None,
     own_columns: Mapping[str, pd.DataFrame] | None = None,
+    methods: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Leave-one-space-out evaluation of :class:`TransferRanker`.
 
@@ -273,6 +274,10 @@ def leave_one_space_out(
         Columns a table has of its own (rows as its X), e.g. its repeated-block features
         (:mod:`libranas.repeated_blocks`, different in every space): for the held-out tables
         that have them, k > 0 also runs ``"within+own"`` and ``"within+own+transfer"``.
+    methods : sequence of str, optional
+        The k > 0 methods to run, a subset of ``"within"``, ``"within+transfer"``,
+        ``"within+own"``, ``"within+own+transfer"`` (default every one that applies); a
+        method that needs ``own_columns`` a held-out table lacks is an error.
 
     Returns
     -------
@@ -281,6 +286,10 @@ def leave_one_space_out(
     from libranas.metrics import kendall, spearman
 
     names = _check_tables(tables)
+    known = ("within", "within+transfer", "within+own", "within+own+transfer")
+    unknown = [m for m in methods or () if m not in known]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; known: {list(known)}")
     if any(k < 0 for k in k_values):
         raise ValueError(f"k_values must be >= 0, got {list(k_values)}")
     rows: list[dict[str, Any]] = []
@@ -308,6 +317,11 @@ def leave_one_space_out(
         if own_columns is not None and name in own_columns:
             own = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
             data.update({"within+own": own, "within+own+transfer": own.assign(transfer=prior)})
+        if methods is not None:
+            lacking = [m for m in methods if m not in data]
+            if lacking:
+                raise ValueError(f"methods {lacking} need own_columns for {name!r}")
+            data = {m: data[m] for m in methods}
         for row in _labelled_splits(data, y, [k for k in k_values if k > 0], n_splits,
                                     random_state):  # fmt: skip
             emit({"held_out": name, "space": space, **row})
