@@ -227,15 +227,13 @@ def blocks_stage() -> None:
     _torch_one_thread()
     from libranas.spaces import get_space
 
-    seen: set[str] = set()
+    archs_of: dict[str, dict[str, object]] = {}  # space -> every table's architectures
     for name in BENCHMARKS:
         bench = _bench(name)
-        if bench.space in seen:
-            continue
-        seen.add(bench.space)
-        archs = list(bench.X.index)
-        compute_blocks(bench.space, get_space(bench.space), get_space(bench.space).validate_many(archs),
-                       [str(a) for a in archs])  # fmt: skip
+        archs_of.setdefault(bench.space, {}).update({str(a): a for a in bench.X.index})
+    for space_name, archs in archs_of.items():
+        space = get_space(space_name)
+        compute_blocks(space_name, space, space.validate_many(list(archs.values())), list(archs))
     records = json.loads(AF_GT.read_text())
     sp = autoformer_space()
     archs = [sp.validate(r["arch"]) for r in records]
@@ -521,6 +519,7 @@ def transfer_tables() -> tuple[dict, dict, dict]:
     return tables, baselines, what
 
 
+TRANSFER_COLUMNS = ["held_out", "space", "n_evaluated", "seed", "k", "method", "rho", "tau", "code"]
 TRANSFER_METHODS = ["within", "within+transfer"]
 #: the within-space ranker with the held-out table's repeated-block columns (their names
 #: differ between spaces, so they cannot enter the transfer model itself): at these k
@@ -568,8 +567,10 @@ def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_S
             if tuple(str(row[c]) for c in cols) in done:
                 return
             row = dict(row, code=C.code_version())
-            pd.DataFrame([row]).to_csv(TRANSFER_RUNS, mode="a",
-                                       header=not TRANSFER_RUNS.exists(), index=False)  # fmt: skip
+            # the file's column order, whatever the row's
+            pd.DataFrame([row])[TRANSFER_COLUMNS].to_csv(
+                TRANSFER_RUNS, mode="a", header=not TRANSFER_RUNS.exists(), index=False
+            )
 
         rows = leave_one_space_out(tables, k_values=need, n_splits=len(seeds), held_out=[name],
                                    baselines=baselines, random_state=0, progress=keep,

@@ -44,6 +44,15 @@ Columns (``blocks:`` prefix in :class:`~libranas.ArchFeaturizer`), per variant `
 - ``v:<position><-<sources>`` -- the same fractions for the position's wiring.
 - ``v:<position>:log2_params`` -- mean ``log2(1 + parameters)`` of the position (widths,
   head counts and MLP ratios show here).
+- GRAF's cell-graph features on the block's position graph (positions linked by the
+  wiring; a position that multiplies its input by 0 -- a cell's ``none`` -- is dead and cuts
+  its edges; the block's inputs are the sources, the positions reaching its output the
+  sinks), means over the variant's instances: ``v:paths:n``, ``v:paths:min_len``,
+  ``v:paths:max_len`` (input-output paths, lengths in positions), ``v:dead:n``, and per
+  operation ``o``: ``v:op:<o>:count`` (live positions), ``v:op:<o>:paths`` (paths through
+  at least one), ``v:op:<o>:min_len``, ``v:op:<o>:max_len``, ``v:op:<o>:only_paths``
+  (paths through nothing else); ``v:param_free:paths`` / ``min_len`` / ``max_len`` (paths
+  through parameter-free positions only).
 
 Which of these columns exist depends on the architectures: :func:`block_vocabulary` fixes
 them on the architectures an :class:`~libranas.ArchFeaturizer` is fitted on (every
@@ -202,7 +211,10 @@ class _Recorder:
         self.alive: list[Any] = []
         self.in_shapes: dict[str, list[tuple[int, ...]]] = {}
         self.out_shape: dict[str, tuple[int, ...] | None] = {}
-        self.sources: dict[str, dict[str, str]] = defaultdict(dict)
+        self.sources: dict[str, dict[str, frozenset[str]]] = defaultdict(dict)
+        self.out_sources: dict[str, frozenset[str]] = {}
+        self.dead: dict[str, set[str]] = defaultdict(set)  # positions multiplying by 0
+        self.zeroed: set[int] = set()  # id(tensor) of outputs of a multiplication by 0
         self.active: list[str] = []  # the block being run (outermost only)
 
     def label(self, out: Any, value: frozenset[str]) -> None:
@@ -237,6 +249,7 @@ class _Recorder:
 
             def post(module: Any, args: Any, out: Any, path: str = path) -> None:
                 self.active.pop()
+                self.out_sources.setdefault(path, self.of((out,)))
                 self.out_shape.setdefault(path, _shape(out))
 
             handles.append(block.register_forward_pre_hook(pre))
@@ -245,12 +258,15 @@ class _Recorder:
 
                 def ppre(m: Any, args: Any, path: str = path, pos: str = pos) -> None:
                     if self.active and self.active[-1] == path:
-                        src = self.of(args)
-                        self.sources[path].setdefault(pos, "+".join(sorted(src)) or "const")
+                        self.sources[path].setdefault(pos, self.of(args))
 
                 def ppost(m: Any, args: Any, out: Any, path: str = path, pos: str = pos) -> None:
                     if self.active and self.active[-1] == path:
-                        self.label(out, frozenset([pos]))
+                        if id(out) in self.zeroed:  # a "none" operation: nothing flows
+                            self.dead[path].add(pos)
+                            self.label(out, frozenset())
+                        else:
+                            self.label(out, frozenset([pos]))
 
                 handles.append(module.register_forward_pre_hook(ppre))
                 handles.append(module.register_forward_hook(ppost))
@@ -259,6 +275,8 @@ class _Recorder:
     def mode(self) -> Any:
         from torch.overrides import TorchFunctionMode
 
+        from libranas.network_features import _MUL_FUNCS, _flat_args, _func_name, _is_tensor
+
         recorder = self
 
         class _Mode(TorchFunctionMode):
@@ -266,9 +284,22 @@ class _Recorder:
                 kwargs = kwargs or {}
                 out = func(*args, **kwargs)
                 if recorder.active:
-                    src = recorder.of(tuple(args) + tuple(kwargs.values()))
+                    flat = _flat_args(tuple(args) + tuple(kwargs.values()))
+                    src = recorder.of(flat)
                     if src:
                         recorder.label(out, src)
+                    tensors = [t for t in flat if _is_tensor(t)]
+                    zero = _func_name(func) in _MUL_FUNCS and any(
+                        isinstance(a, (int, float)) and not isinstance(a, bool) and a == 0
+                        for a in flat
+                    )
+                    if (
+                        _is_tensor(out)
+                        and tensors
+                        and (zero or all(id(t) in recorder.zeroed for t in tensors))
+                    ):
+                        recorder.zeroed.add(id(out))
+                        recorder.alive.append(out)
                 return out
 
         return _Mode()
@@ -323,13 +354,94 @@ def _describe(model: Any, recorder: _Recorder) -> dict[str, float]:
                 ops[f"{variant}:{pos}={_signature(module)}"] += 1
                 src = recorder.sources.get(path, {}).get(pos)
                 if src is not None:
-                    ops[f"{variant}:{pos}<-{src}"] += 1
+                    ops[f"{variant}:{pos}<-{'+'.join(sorted(src)) or 'const'}"] += 1
                 size = sum(p.numel() for p in module.parameters())
                 params[f"{variant}:{pos}:log2_params"] += math.log2(1.0 + size)
+            for name, value in _cell_paths(block, recorder, path).items():
+                params[f"{variant}:{name}"] += value
         values.update({f"{variant}:count:{k}": c / n for k, c in kinds.items()})
         values.update({k: c / n for k, c in ops.items()})
         values.update({k: s / n for k, s in params.items()})
     return values
+
+
+def _path_stats(
+    preds: dict[str, frozenset[str]], order: list[str], sinks: frozenset[str], through: set[str]
+) -> tuple[float, float, float]:
+    """Number, shortest and longest length (in positions) of the input-to-output paths of a
+    block's position graph that visit a position of ``through`` (every path when empty)."""
+    need = 1 if through else 0
+    # per node and "visited through yet": (paths, min length, max length)
+    state: dict[tuple[str, int], tuple[float, float, float]] = {}
+    for node in {q for p in order for q in preds[p] if q.startswith("in")} | {
+        q for q in sinks if q.startswith("in")
+    }:
+        state[(node, 0)] = (1.0, 0.0, 0.0)
+    for p in order:
+        hit = p in through
+        for q in preds[p]:
+            for flag in (0, 1):
+                if (q, flag) not in state:
+                    continue
+                n, lo, hi = state[(q, flag)]
+                key = (p, 1 if (flag or hit) else 0)
+                m, lo2, hi2 = state.get(key, (0.0, math.inf, -math.inf))
+                state[key] = (m + n, min(lo2, lo + 1), max(hi2, hi + 1))
+    total, lo, hi = 0.0, math.inf, -math.inf
+    for q in sinks:
+        for flag in (0, 1) if need == 0 else (1,):
+            if (q, flag) in state:
+                n, a, b = state[(q, flag)]
+                total, lo, hi = total + n, min(lo, a), max(hi, b)
+    return (total, lo, hi) if total else (0.0, 0.0, 0.0)
+
+
+def _cell_paths(block: Any, recorder: _Recorder, path: str) -> dict[str, float]:
+    """GRAF's cell-graph features on one block's position graph: input-output paths overall
+    and through each operation (number, shortest, longest), live positions per operation;
+    positions that multiply by 0 (a cell's ``none``) cut their edges."""
+    dead = recorder.dead.get(path, set())
+    sigs = {pos: _signature(m) for pos, m in _positions(block) if pos not in dead}
+    preds = {
+        pos: frozenset(q for q in recorder.sources.get(path, {}).get(pos, ()) if q not in dead)
+        for pos in sigs
+    }
+    order: list[str] = []  # topological (Kahn); a position in a cycle is left out
+    left = dict(preds)
+    while True:
+        ready = [p for p, q in left.items() if all(x.startswith("in") or x in order for x in q)]
+        if not ready:
+            break
+        for p in ready:
+            order.append(p)
+            del left[p]
+    sinks = frozenset(q for q in recorder.out_sources.get(path, ()) if q not in dead)
+    n, lo, hi = _path_stats(preds, order, sinks, set())
+    out = {"paths:n": n, "paths:min_len": lo, "paths:max_len": hi, "dead:n": float(len(dead))}
+    modules = dict(_positions(block))
+    free = {p for p in sigs if not any(True for _ in modules[p].parameters())}
+    n, lo, hi = _path_stats(*_only(preds, order, sinks, free), set())
+    out.update({"param_free:paths": n, "param_free:min_len": lo, "param_free:max_len": hi})
+    for sig in sorted(set(sigs.values())):
+        through = {p for p, s in sigs.items() if s == sig}
+        n, lo, hi = _path_stats(preds, order, sinks, through)
+        only = _path_stats(*_only(preds, order, sinks, through), set())[0]
+        out.update({f"op:{sig}:count": float(len(through)), f"op:{sig}:paths": n,
+                    f"op:{sig}:min_len": lo, f"op:{sig}:max_len": hi,
+                    f"op:{sig}:only_paths": only})  # fmt: skip
+    return out
+
+
+def _only(
+    preds: dict[str, frozenset[str]], order: list[str], sinks: frozenset[str], keep: set[str]
+) -> tuple[dict[str, frozenset[str]], list[str], frozenset[str]]:
+    """The position graph restricted to the positions ``keep`` (and the block's inputs)."""
+    kept = {p: frozenset(q for q in preds[p] if q in keep or q.startswith("in")) for p in keep}
+    return (
+        kept,
+        [p for p in order if p in keep],
+        frozenset(q for q in sinks if q in keep or q.startswith("in")),
+    )
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -456,9 +568,11 @@ def block_matrix(descriptions: Sequence[dict[str, float]], names: Sequence[str])
             pos = _position_key(name)
             if pos is not None and f"{pos}=unseen" in index:
                 out[i, index[f"{pos}=unseen"]] += value
-            elif name.endswith(":log2_params") or ":count:" in name:
-                continue  # a size or kind the fitted variant never had: its identity column
-                # (=unseen) or count columns carry the change
+            elif name.endswith(":log2_params") or any(
+                tag in name for tag in (":count:", ":op:", ":paths:", ":dead:", ":param_free:")
+            ):
+                continue  # a size, kind or path count of an operation the fit never saw:
+                # its position's =unseen column carries the change
             else:
                 raise ValueError(f"block column {name!r} has no place among the fitted columns")
         for pos, cols in ops_of.items():
