@@ -12,8 +12,16 @@ from libranas import ArchFeaturizer  # noqa: E402
 from libranas import repeated_blocks as bf  # noqa: E402
 from libranas.spaces import ModelSpace, get_space  # noqa: E402
 
+
+class Zero(nn.Module):
+    """A cell's "none" operation."""
+
+    def forward(self, x):
+        return x.mul(0.0)
+
+
 OPS = {"c3": lambda: nn.Conv2d(8, 8, 3, padding=1), "c1": lambda: nn.Conv2d(8, 8, 1),
-       "id": nn.Identity, "mp": lambda: nn.MaxPool2d(3, 1, 1)}  # fmt: skip
+       "id": nn.Identity, "mp": lambda: nn.MaxPool2d(3, 1, 1), "none": Zero}  # fmt: skip
 
 
 class Block(nn.Module):
@@ -51,6 +59,18 @@ def test_model_space_blocks_normal_and_reduce_are_separate_variants():
     # stages: the first two normal blocks at the input resolution, one after the reduction
     assert d["stage0:Block:n"] == 2.0 and d["stage1:Block:n"] == 1.0
     assert d["Block:count:conv3x3"] == 1.0 and d["Block/reduce:count:pool_avg"] == 1.0
+    # the block's graph: in0 -> down (the residual) and in0 -> ops.0 -> ops.1 -> down
+    assert (d["Block:paths:n"], d["Block:paths:min_len"], d["Block:paths:max_len"]) == (2, 1, 3)
+    assert d["Block:op:conv3x3:paths"] == 1.0 and d["Block:op:conv3x3:only_paths"] == 0.0
+
+
+def test_a_none_position_is_dead_and_cuts_its_paths():
+    d = bf.block_description(family(), ("c3", "none", "c1", "mp"))
+    assert d["Block:ops.1=zero"] == 1.0
+    assert d["Block:dead:n"] == 1.0
+    assert (d["Block:paths:n"], d["Block:paths:max_len"]) == (1.0, 1.0)  # the residual only
+    assert d["Block:op:conv3x3:paths"] == 0.0 and d["Block:op:conv3x3:count"] == 1.0
+    assert d["Block/reduce:dead:n"] == 0.0 and d["Block/reduce:paths:n"] == 2.0
 
 
 def test_featurizer_blocks_fixed_columns_absent_and_unseen():
@@ -93,6 +113,13 @@ def test_nb201_blocks_recover_the_hand_made_one_hot():
         same = [c for c in cell_ops if np.array_equal(blocks[:, c], onehot[:, j])]
         assert len(same) == 1, j
     assert len({tuple(blocks[:, c]) for c in cell_ops}) == 30
+    # and the cell's path features are the hand-made GRAF ones (none edges cut)
+    graph = ArchFeaturizer(space, features=("graph",)).fit(archs)
+    G = dict(zip(graph.get_feature_names_out(), graph.transform(archs).T, strict=True))
+    B = dict(zip(names, blocks.T, strict=True))
+    for mine, theirs in (("paths:n", "n_paths"), ("paths:min_len", "min_len"),
+                         ("paths:max_len", "max_len")):  # fmt: skip
+        np.testing.assert_array_equal(B[f"blocks:NB201Cell:{mine}"], G[f"graph:{theirs}"])
 
 
 def test_darts_blocks_read_the_normal_and_reduce_genotype():
