@@ -527,15 +527,34 @@ OWN_K = [20]
 OWN_METHODS = ["within+own", "within+own+transfer"]
 
 
-def _own_blocks(name: str, index) -> pd.DataFrame:
-    """Repeated-block columns of a transfer table (constant ones dropped, label-free)."""
+def _transfer_keys(name: str) -> tuple[str, list[str]]:
+    """(block cache name, cache keys of the table's rows) of a transfer table."""
     if name == "autoformer-tiny":
         df = pd.read_csv(AF_PROXIES).sort_values("index").reset_index(drop=True)
-        blocks = block_table("autoformer-tiny-32px", df["index"].astype(str).tolist(), index)
-    else:
-        bench = _bench(name)
-        blocks = block_table(bench.space, [str(a) for a in bench.X.index], index)
+        return "autoformer-tiny-32px", df["index"].astype(str).tolist()
+    bench = _bench(name)
+    return bench.space, [str(a) for a in bench.X.index]
+
+
+def _own_blocks(name: str, index) -> pd.DataFrame:
+    """Repeated-block columns of a transfer table (constant ones dropped, label-free)."""
+    blocks = block_table(*_transfer_keys(name), index)
     return blocks.loc[:, blocks.nunique(dropna=True) > 1]
+
+
+def _block_summaries(name: str, index) -> pd.DataFrame:
+    """:func:`libranas.repeated_blocks.block_summary` columns (the same in every space)."""
+    from libranas import repeated_blocks as bf
+
+    space_name, keys = _transfer_keys(name)
+    recs = {}
+    for line in _block_file(space_name).read_text().splitlines():
+        rec = json.loads(line)
+        recs[rec["arch"]] = rec["values"]
+    rows = np.stack([bf.block_summary(recs[k]) for k in keys])
+    return pd.DataFrame(
+        rows, index=index, columns=[f"blocksum:{n}" for n in bf.block_summary_names()]
+    )
 
 
 def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_SIZES,
@@ -578,6 +597,33 @@ def transfer_stage(seeds: range, held_out: list[str], k_values: list[int] = AF_S
         summary = rows.groupby(["k", "method"]).rho.mean().round(3).to_dict()
         print(f"transfer {name} k={need}: {summary} ({time.perf_counter() - start:.0f} s)",
               flush=True)  # fmt: skip
+    _transfer_blocks_zero(tables, held_out, cols)
+
+
+def _transfer_blocks_zero(tables: dict, held_out: list[str], cols: list[str]) -> None:
+    """k = 0 with the block summaries (the same columns in every space) added to every
+    table: method ``transfer+blocks``."""
+    from libranas.transfer import leave_one_space_out
+
+    with_blocks = {
+        n: (pd.concat([X, _block_summaries(n, X.index)], axis=1), y, sp)
+        for n, (X, y, sp) in tables.items()
+    }
+    for name in held_out:
+        old = pd.read_csv(TRANSFER_RUNS)
+        if ((old.held_out == name) & (old.method == "transfer+blocks")).any():
+            continue
+
+        def keep(row: dict) -> None:
+            if row["method"] == "transfer":
+                row = dict(row, method="transfer+blocks", code=C.code_version())
+                pd.DataFrame([row])[TRANSFER_COLUMNS].to_csv(
+                    TRANSFER_RUNS, mode="a", header=False, index=False
+                )
+
+        rows = leave_one_space_out(with_blocks, k_values=(0,), n_splits=1, held_out=[name],
+                                   random_state=0, progress=keep, methods=[])  # fmt: skip
+        print(f"transfer+blocks {name}: {rows.rho.iloc[0]:.3f}", flush=True)
 
 
 # --------------------------------------------------------------------------- cost
@@ -844,6 +890,10 @@ def report() -> None:
         f = pd.read_csv(path, usecols=["arch", "seconds", "tracer", "device"])
         tab.append(f"| {path.stem} | {len(f)} | {f.seconds.median():.2f} | {f.seconds.sum() / 60:.1f} | "
                    f"{_counts(f.tracer)} | {_counts(f.device)} |")  # fmt: skip
+    for path in sorted(FEAT_DIR.glob("*-blocks.jsonl")):
+        secs = pd.Series([json.loads(line)["seconds"] for line in path.read_text().splitlines()])
+        tab.append(f"| {path.name} (repeated blocks: build on meta + one forward with hooks) | "
+                   f"{len(secs)} | {secs.median():.2f} | {secs.sum() / 60:.1f} | hooks | meta |")  # fmt: skip
     if tab:
         lines += ["All architectures of the study (`features` stage, while other jobs shared the "
                   "2 cores):", "", "| features of | archs | median s / arch | total min | tracer | device |",
@@ -904,14 +954,18 @@ def report() -> None:
             "computed, so its row uses params alone (marked). k = 10 / 20 / 50: 30 splits; "
             "`within` = ZCRanker on the held-out table's columns, `+transfer` = the same plus "
             "the transfer prediction as a feature (methods `within`, `within+transfer` in "
-            "the cache); `within+blocks` / `within+blocks+transfer` (k = "
+            "the cache); `transfer+blocks` (k = 0): the same TransferRanker with the block "
+            "summaries added (`libranas.repeated_blocks.block_summary`: variants, blocks, and "
+            "per most frequent variant its instances, reduction, positions, dead positions and "
+            "cell-graph paths -- columns that mean the same in every space); "
+            "`within+blocks` / `within+blocks+transfer` (k = "
             + ", ".join(str(k) for k in OWN_K)
             + "): the same with the held-out table's repeated-block columns added to the "
             "within-space ranker (`within+own`, `within+own+transfer` in the cache; block "
             "columns are named per space, so they cannot enter the transfer model itself).",
             "",
         ]
-        head = ["held out", "k=0 transfer", "k=0 training-free"]
+        head = ["held out", "k=0 transfer", "k=0 transfer+blocks", "k=0 training-free"]
         for k in AF_SIZES:
             head += [f"k={k} within", f"k={k} +transfer"]
         for k in OWN_K:
@@ -922,7 +976,7 @@ def report() -> None:
             if r.empty:
                 continue
             z = r[r.k == 0].set_index("method").rho
-            cells = [f"{z.get('transfer', np.nan):.3f}",
+            cells = [f"{z.get('transfer', np.nan):.3f}", f"{z.get('transfer+blocks', np.nan):.3f}",
                      f"{z.get('baseline', np.nan):.3f}" + (" (params only)" if name.startswith("tnb101") else "")]  # fmt: skip
             wanted = [(k, m) for k in AF_SIZES for m in TRANSFER_METHODS]
             wanted += [(k, m) for k in OWN_K for m in OWN_METHODS]

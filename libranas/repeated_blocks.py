@@ -74,12 +74,20 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "SUMMARY_SLOTS",
     "block_description",
     "block_descriptions",
     "block_matrix",
+    "block_summary",
+    "block_summary_names",
     "block_vocabulary",
     "find_blocks",
 ]
+
+#: block variants given summary columns (:func:`block_summary`), most instances first
+SUMMARY_SLOTS = 2
+_SLOT_STATS = ("n", "reduce", "positions", "dead:n", "paths:n", "paths:min_len", "paths:max_len",
+               "param_free:paths", "param_free:min_len", "param_free:max_len")  # fmt: skip
 
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 _UNSEEN_VARIANTS = "unseen_variants:n"
@@ -581,3 +589,48 @@ def block_matrix(descriptions: Sequence[dict[str, float]], names: Sequence[str])
                 present = out[i, cols].sum() + out[i, index[f"{pos}=unseen"]]
                 out[i, absent] = max(0.0, 1.0 - present) if d.get(f"{pos.split(':')[0]}:n") else 1.0
     return out
+
+
+def block_summary_names() -> list[str]:
+    """Names of :func:`block_summary`'s columns (the same for every network).
+
+    Examples
+    --------
+    >>> block_summary_names()[:4]
+    ['n_variants', 'n_blocks', 'slot0:n', 'slot0:reduce']
+    """
+    return ["n_variants", "n_blocks"] + [
+        f"slot{k}:{stat}" for k in range(SUMMARY_SLOTS) for stat in _SLOT_STATS
+    ]
+
+
+def block_summary(description: dict[str, float]) -> np.ndarray:
+    """Fixed columns of one :func:`block_description`, the same for every network.
+
+    The per-position columns are named by each space's modules and operations, so they mean
+    nothing in another space; these do: the number of variants and blocks, and for the
+    :data:`SUMMARY_SLOTS` variants with the most instances (ties by name) their instances,
+    whether they reduce, their positions, dead positions, and their cell-graph paths
+    (number, shortest, longest; overall and through parameter-free positions only). Absent
+    slots are 0. For transfer between spaces (:class:`libranas.transfer.TransferRanker`).
+
+    Returns
+    -------
+    ndarray of float64, shape (len(block_summary_names()),)
+    """
+    variants = {
+        n[: -len(":n")]: v
+        for n, v in description.items()
+        if n.endswith(":n") and not n.startswith("stage") and n.count(":") == 1
+    }
+    slots = sorted(variants, key=lambda v: (-variants[v], v))[:SUMMARY_SLOTS]
+    out = [float(len(variants)), float(sum(variants.values()))]
+    for k in range(SUMMARY_SLOTS):
+        if k >= len(slots):
+            out += [0.0] * len(_SLOT_STATS)
+            continue
+        v = slots[k]
+        positions = {_position_key(n) for n in description if n.startswith(f"{v}:")} - {None}
+        extra = {"reduce": float(v.endswith("/reduce")), "positions": float(len(positions))}
+        out += [extra[s] if s in extra else description.get(f"{v}:{s}", 0.0) for s in _SLOT_STATS]
+    return np.asarray(out, dtype=np.float64)

@@ -152,3 +152,17 @@ def test_block_features_are_deterministic_on_a_fresh_space():
     X1 = feats.fit(archs).transform(archs)
     X2 = feats.fit(archs[::-1]).transform(archs)
     np.testing.assert_array_equal(X1, X2)  # columns do not depend on the fit order
+
+
+def test_block_summary_has_the_same_columns_for_every_network():
+    names = bf.block_summary_names()
+    fam = bf.block_summary(bf.block_description(family(), ("c3", "none", "c1", "mp")))
+    vit = bf.block_summary({"ViTBlock:n": 12.0, "ViTBlock:attn=a": 1.0, "ViTBlock:paths:n": 4.0})
+    assert fam.shape == vit.shape == (len(names),) and np.isfinite(fam).all()
+    row = dict(zip(names, fam, strict=True))
+    # slot 0 is the variant with the most instances: the 3 normal blocks
+    assert (row["n_variants"], row["n_blocks"], row["slot0:n"], row["slot0:reduce"]) == (2, 5, 3, 0)
+    assert (row["slot1:n"], row["slot1:reduce"], row["slot0:dead:n"]) == (2, 1, 1)
+    assert row["slot0:positions"] == 3  # ops.0, ops.1, down
+    other = dict(zip(names, vit, strict=True))
+    assert other["slot0:paths:n"] == 4 and other["slot1:n"] == 0  # an absent slot is 0
