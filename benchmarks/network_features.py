@@ -394,6 +394,32 @@ def runs_stage(benchmarks: list[str], seeds: range, feature_sets: list[str] = FE
                       f"({row['seconds']} s)", flush=True)  # fmt: skip
 
 
+# --------------------------------------------------------------------------- development
+
+DEV_RUNS = C.CACHE / "network_features_dev_runs.csv"
+#: development splits (never reported as results): the selection rule, declared before the
+#: runs -- of the two block feature sets, the one with the higher mean rho over these seeds
+#: and the development benchmarks is the study's "network features" candidate
+DEV_SEEDS = range(1000, 1010)
+DEV_BENCHMARKS = ["nb301-cifar10", "nb201-cifar10", "nb201-imagenet16-120",
+                  "tnb101-micro-class_scene"]  # fmt: skip
+DEV_SETS = ["proxies+network+blocks", "proxies+blocks"]
+
+
+def dev_stage() -> None:
+    _torch_one_thread()
+    done = set()
+    if DEV_RUNS.exists():
+        old = pd.read_csv(DEV_RUNS)
+        done = set(zip(old.benchmark, old.features, old.seed, strict=True))
+    for name in DEV_BENCHMARKS:
+        for seed in DEV_SEEDS:
+            for features in DEV_SETS:
+                if (name, features, seed) not in done:
+                    _append(DEV_RUNS, one_run(name, features, seed))
+        print(f"dev {name} done", flush=True)
+
+
 # --------------------------------------------------------------------------- AutoFormer
 
 
@@ -999,7 +1025,8 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "stage", choices=["features", "blocks", "cost", "runs", "autoformer", "transfer", "report"]
+        "stage",
+        choices=["features", "blocks", "dev", "cost", "runs", "autoformer", "transfer", "report"],
     )
     parser.add_argument("--benchmarks", nargs="*", default=BENCHMARKS)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
@@ -1014,6 +1041,8 @@ def main() -> None:
         features_stage()
     elif args.stage == "blocks":
         blocks_stage()
+    elif args.stage == "dev":
+        dev_stage()
     elif args.stage == "cost":
         cost_stage()
     elif args.stage == "runs":
