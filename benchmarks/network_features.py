@@ -21,6 +21,14 @@ Protocol (every number in ``results/network_features.md``):
   benchmark by benchmark (NB301 first), every split of a benchmark before the next, so a
   stopped run has whole benchmarks; runs are appended to
   ``benchmarks/data/network_features_runs.csv`` and resume.
+- ``blocks``: :func:`libranas.repeated_blocks.block_description` of the same architectures
+  (one JSON line each, ``benchmarks/data/network_features/<space>-blocks.jsonl``); the
+  ``blocks`` columns of a table are fixed on all of its architectures (label-free, as
+  ``ArchFeaturizer(space, features=("blocks",)).fit`` on the table), constant ones dropped.
+  Feature sets ``proxies+network+blocks`` and ``proxies+network+blocks+graph+onehot`` in
+  ``runs``.
+- ``dev``: seeds 1000-1009 on 4 tables, ``proxies+network+blocks`` vs ``proxies+blocks``;
+  the declared rule picks the study's candidate (see the report).
 - ``autoformer``: the 100 AutoFormer-Tiny subnets as a user's space (network features only,
   nothing space-specific): 10 / 20 / 50 labelled (30 splits, seeds 0..29), rho on the
   others, proxies only (the registered proxies of ``results/lswag_autoformer.csv``), network
@@ -29,11 +37,13 @@ Protocol (every number in ``results/network_features.md``):
   and a sign count.
 - ``transfer``: see :mod:`libranas.transfer` and ``benchmarks/results/network_features.md``.
 
-Nothing was tuned: ZCRanker's defaults (chosen by ``benchmarks/predictors.py --dev`` on seeds
-1000-1009) are used as they are; no development splits of this study are reported because
-none were used for a choice.
+ZCRanker's defaults (chosen by ``benchmarks/predictors.py --dev`` on seeds 1000-1009) are used
+as they are; the one choice of this study (which block feature set) is made on its ``dev``
+splits, never reported as results.
 
     nohup python benchmarks/network_features.py features > nf.log &
+    nohup python benchmarks/network_features.py blocks >> nf.log &
+    python benchmarks/network_features.py dev
     nohup python benchmarks/network_features.py runs >> nf.log &
     python benchmarks/network_features.py autoformer
     python benchmarks/network_features.py transfer
@@ -922,7 +932,9 @@ def report() -> None:
         "Regenerate (in this order; every stage resumes from its cache):",
         "",
         "    python benchmarks/network_features.py features    # network features of every table arch",
+        "    python benchmarks/network_features.py blocks      # repeated-block descriptions, likewise",
         "    python benchmarks/network_features.py cost",
+        "    python benchmarks/network_features.py dev         # development splits (seeds 1000-1009)",
         "    python benchmarks/network_features.py runs        # 100 labelled x 30 splits",
         "    python benchmarks/network_features.py autoformer",
         "    python benchmarks/network_features.py transfer",
@@ -932,8 +944,10 @@ def report() -> None:
         "`libranas.network_features.network_features`: the network built on the `meta` "
         "device, traced by torch.fx (module hooks + TorchFunctionMode as the fallback), "
         f"{len(__import__('libranas.network_features', fromlist=['x']).network_feature_names())} "
-        "named columns, the same for every network. Nothing was tuned for this study: "
-        "ZCRanker's defaults as they are, no development splits were used for a choice.",
+        "named columns, the same for every network; `features=('blocks',)` = "
+        "`libranas.repeated_blocks`: one copy of each repeated block variant. ZCRanker's "
+        "defaults as they are; the one choice (which block feature set) was made on the "
+        "development splits below.",
         "",
     ]
     # ---------------------------------------------------------------- cost
