@@ -71,7 +71,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         type=_common.n_jobs,
         default=-1,
         help="splits evaluated in parallel (joblib; default -1: every core); the results do "
-        "not depend on it. --transfer runs its splits in one process (seconds)",
+        "not depend on it. --transfer runs in one process",
     )
     ev.add_argument(
         "--methods",
