@@ -762,8 +762,8 @@ regenerated from the caches, this text is not.
   order NB201 / TNB101 cells or ViTs (a space learnt from the others says little about a
   space of a different design). The block summaries (`transfer+blocks`, the only block
   columns that mean the same in every space) lift AutoFormer to 0.823 (above its
-  training-free default, the one table where transfer with zero labels wins) and lower
-  most cell-space tables by 0.01-0.08. With k labels the transfer prediction as a ZCRanker
+  training-free default, the one table where transfer with zero labels wins), change NB301
+  (+0.002) and TNB101 segmentsemantic (+0.012) little and lower the 9 others by 0.007-0.084. With k labels the transfer prediction as a ZCRanker
   feature changes rho by +0.001 to +0.002 on average (at most +0.013, NB201, k = 10):
   within-space labels dominate quickly. On NB301 the within-space ranker needs about 20
   labels to pass the training-free default (k = 10: 0.511, k = 20: 0.597, default 0.553).
