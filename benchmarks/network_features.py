@@ -751,8 +751,11 @@ regenerated from the caches, this text is not.
   were not added for lack of time.
 - **Development choice** (the only one): `proxies+network+blocks` over `proxies+blocks`,
   by the declared rule on seeds 1000-1009 (table above). ZCRanker's defaults as they are.
-- **NB301 >= 0.87: not reached** (best 0.834, network + hand-made; the combination with
-  blocks is in the table when its runs are in).
+- **NB301 >= 0.87: not reached** (best 0.834, network + hand-made). The combination with
+  blocks (`all`) is 0.830 on NB301, 0.002 below hand-made alone (paired -0.002 +- 0.004,
+  higher on 13 of 30 splits): the blocks add nothing the hand-made features lack there.
+  Whether `all` is at least as good as either on the other tables is in the check lines
+  (its runs finished after these notes were written).
 - **Transfer (leave one space out, k = 0 / 10 / 20 / 50, 30 splits, all 12 tables)**: with
   zero labels the transfer prediction (proxies + network features) is below the
   training-free default wherever that default exists -- NB301 0.243 vs 0.553, NB201
