@@ -6,7 +6,9 @@ predictor needs (GRAF, Kadlecova et al., ICML 2024). The ``"graph"`` and ``"oneh
 come from the space (:meth:`~libranas.spaces.SearchSpace.graph_features` and
 :meth:`~libranas.spaces.SearchSpace.encode`), so any space that defines them works; the
 ``"network"`` group is read from the built PyTorch network itself
-(:mod:`libranas.network_features`), so every space that can build a network has it.
+(:mod:`libranas.network_features`) and the ``"blocks"`` group from one copy of each of its
+repeated blocks (:mod:`libranas.repeated_blocks`), so every space that can build a network
+has them.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["FEATURE_GROUPS", "ArchFeaturizer"]
 
 #: feature group -> (space method giving the names, space method giving the rows); the
-#: ``"network"`` group is read from the built network (:mod:`libranas.network_features`)
+#: ``"network"`` group is read from the built network (:mod:`libranas.network_features`),
+#: the ``"blocks"`` group from its repeated blocks (:mod:`libranas.repeated_blocks`)
 FEATURE_GROUPS: dict[str, tuple[str, str] | None] = {
     "graph": ("graph_feature_names", "graph_features_many"),
     "onehot": ("encoding_names", "encode_many"),
     "network": None,
+    "blocks": None,
 }
 
 
@@ -37,7 +41,7 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
     space : str or SearchSpace, default="nb201"
         A registered space name (:func:`libranas.spaces.list_spaces`) or a space object;
         ``Benchmark.space`` of every bundled table is one.
-    features : sequence of {"graph", "onehot", "network"}, default=("graph", "onehot")
+    features : sequence of {"graph", "onehot", "network", "blocks"}, default=("graph", "onehot")
         Feature groups, in output order: ``"graph"`` -- the space's graph features (op
         counts, input-output path lengths and counts per operation type, degrees, depths;
         see :mod:`libranas.spaces._graph`), ``"onehot"`` -- the space's one-hot encoding,
@@ -47,6 +51,11 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         operation type, depth, widths and resolutions per stage, attention heads, embedding
         and MLP ratios (:mod:`libranas.network_features`). Its columns are the same for every
         network, so it works on any space that builds networks (``ModelSpace``, timm lists).
+        ``"blocks"`` -- one copy of each repeated block variant of the built network (normal
+        and reduction cells apart): the operation at each position of the block, what feeds
+        it, op counts per block, blocks per stage (:mod:`libranas.repeated_blocks`); its
+        columns are fixed by :meth:`fit` from the architectures it sees (an operation not
+        seen there counts in its position's ``=unseen`` column).
     drop_constant : bool, default=False
         Drop the columns that are constant on the architectures seen in :meth:`fit` (many
         graph features are constant in a given space, e.g. the degree of a cell's input).
@@ -63,6 +72,8 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
     feature_names_out_ : ndarray of str
         ``"<group>:<name>"`` per output column, e.g. ``"graph:n_paths"``.
     n_features_out_ : int
+    block_columns_ : list of str
+        The ``"blocks"`` group's columns fixed in :meth:`fit` (only with that group).
 
     Examples
     --------
@@ -112,9 +123,20 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"features lists a group twice: {groups}")
         return groups
 
-    def _all_columns(self, archs: list[Any]) -> tuple[np.ndarray, list[str]]:
+    def _all_columns(self, archs: list[Any], fitting: bool) -> tuple[np.ndarray, list[str]]:
         blocks, names = [], []
         for group in self.groups_:
+            if group == "blocks":
+                from libranas import repeated_blocks as bf
+
+                desc = bf.block_descriptions(
+                    self.space_, archs, input_shape=self.input_shape, num_classes=self.num_classes
+                )
+                if fitting:
+                    self.block_columns_ = bf.block_vocabulary(desc)
+                blocks.append(bf.block_matrix(desc, self.block_columns_))
+                names += [f"{group}:{n}" for n in self.block_columns_]
+                continue
             if FEATURE_GROUPS[group] is None:
                 from libranas import network_features as nf
 
@@ -156,7 +178,7 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         canonical = self.space_.validate_many(archs)
         if not canonical:
             raise ValueError("ArchFeaturizer.fit needs at least one architecture, got 0")
-        values, names = self._all_columns(canonical)
+        values, names = self._all_columns(canonical, fitting=True)
         keep = np.ones(len(names), dtype=bool)
         if self.drop_constant:
             keep = np.ptp(values, axis=0) > 0
@@ -180,7 +202,7 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         canonical = self.space_.validate_many(archs)
         if not canonical:
             return np.empty((0, self.n_features_out_))
-        values, _names = self._all_columns(canonical)
+        values, _names = self._all_columns(canonical, fitting=False)
         return values[:, self.support_]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

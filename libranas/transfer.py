@@ -242,6 +242,8 @@ def leave_one_space_out(
     baselines: Mapping[str, Any] | None = None,
     random_state: int = 0,
     progress: Any = None,
+    own_columns: Mapping[str, pd.DataFrame] | None = None,
+    methods: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Leave-one-space-out evaluation of :class:`TransferRanker`.
 
@@ -251,7 +253,7 @@ def leave_one_space_out(
     k > 0, ``n_splits`` draws of k labelled architectures (seed = split + ``random_state``):
     :class:`~libranas.ZCRanker` on the table's columns (``"within"``) vs on the same columns
     plus the transfer prediction (``"within+transfer"``), rho / tau on the other
-    architectures.
+    architectures (:func:`_labelled_splits`).
 
     Parameters
     ----------
@@ -268,21 +270,28 @@ def leave_one_space_out(
     random_state : int
     progress : callable, optional
         Called with each result row (e.g. to append it to a file).
+    own_columns : mapping name -> DataFrame, optional
+        Columns a table has of its own (rows as its X), e.g. its repeated-block features
+        (:mod:`libranas.repeated_blocks`, different in every space): for the held-out tables
+        that have them, k > 0 also runs ``"within+own"`` and ``"within+own+transfer"``.
+    methods : sequence of str, optional
+        The k > 0 methods to run, a subset of ``"within"``, ``"within+transfer"``,
+        ``"within+own"``, ``"within+own+transfer"`` (default every one that applies); a
+        method that needs ``own_columns`` a held-out table lacks is an error.
 
     Returns
     -------
     DataFrame with columns held_out, space, method, k, seed, n_evaluated, rho, tau.
     """
     from libranas.metrics import kendall, spearman
-    from libranas.ranker import ZCRanker
 
-    names = list(tables)
-    columns = list(tables[names[0]][0].columns)
-    for name, (X, y, _space) in tables.items():
-        if list(X.columns) != columns:
-            raise ValueError(f"table {name!r} has other columns than {names[0]!r}")
-        if len(X) != len(np.asarray(y)):
-            raise ValueError(f"table {name!r}: X and y differ in length")
+    names = _check_tables(tables)
+    known = ("within", "within+transfer", "within+own", "within+own+transfer")
+    unknown = [m for m in methods or () if m not in known]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; known: {list(known)}")
+    if any(k < 0 for k in k_values):
+        raise ValueError(f"k_values must be >= 0, got {list(k_values)}")
     rows: list[dict[str, Any]] = []
 
     def emit(row: dict[str, Any]) -> None:
@@ -291,37 +300,88 @@ def leave_one_space_out(
             progress(row)
 
     for name in held_out or names:
+        if name not in tables:
+            raise ValueError(f"held-out table {name!r} is not among the tables {names}")
         X, y, space = tables[name]
         y = np.asarray(y, dtype=np.float64)
-        train = [n for n in names if tables[n][2] != space]
-        if not train:
-            raise ValueError(f"no table of another space than {space!r} to train on")
-        Xt = pd.concat([tables[n][0] for n in train])
-        yt = np.concatenate([np.asarray(tables[n][1], dtype=np.float64) for n in train])
-        gt = np.concatenate([[n] * len(tables[n][0]) for n in train])
-        model = TransferRanker(random_state=random_state).fit(Xt, yt, groups=gt)
-        prior = model.predict(X)
+        too_many = [k for k in k_values if k > len(y) - 2]
+        if too_many:
+            raise ValueError(f"{name!r} has {len(y)} architectures: k {too_many} leaves < 2")
+        prior = _transfer_prior(tables, name, random_state)
         base = {"held_out": name, "space": space, "n_evaluated": len(y), "seed": -1, "k": 0}
         emit({**base, "method": "transfer", "rho": spearman(y, prior), "tau": kendall(y, prior)})
         if baselines is not None and name in baselines:
             b = np.asarray(baselines[name], dtype=np.float64)
             emit({**base, "method": "baseline", "rho": spearman(y, b), "tau": kendall(y, b)})
-        Xp = X.assign(transfer=prior)
-        for k in k_values:
-            if k == 0:
-                continue
-            for split in range(n_splits):
-                seed = random_state + split
-                rng = np.random.default_rng(seed)
-                lab = np.zeros(len(y), dtype=bool)
-                lab[rng.choice(len(y), size=k, replace=False)] = True
-                for method, data in (("within", X), ("within+transfer", Xp)):
-                    fitted = ZCRanker(random_state=seed).fit(data[lab], y[lab])
-                    s = fitted.predict(data[~lab])
-                    emit({"held_out": name, "space": space, "method": method, "k": k,
-                          "seed": seed, "n_evaluated": int((~lab).sum()),
-                          "rho": spearman(y[~lab], s), "tau": kendall(y[~lab], s)})  # fmt: skip
+        data = {"within": X, "within+transfer": X.assign(transfer=prior)}
+        if own_columns is not None and name in own_columns:
+            own = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
+            data.update({"within+own": own, "within+own+transfer": own.assign(transfer=prior)})
+        if methods is not None:
+            lacking = [m for m in methods if m not in data]
+            if lacking:
+                raise ValueError(f"methods {lacking} need own_columns for {name!r}")
+            data = {m: data[m] for m in methods}
+        for row in _labelled_splits(data, y, [k for k in k_values if k > 0], n_splits,
+                                    random_state):  # fmt: skip
+            emit({"held_out": name, "space": space, **row})
     return pd.DataFrame(rows)
+
+
+def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[str]:
+    """The table names, once every table has the first one's columns and matching y."""
+    names = list(tables)
+    if not names:
+        raise ValueError("no tables given")
+    columns = list(tables[names[0]][0].columns)
+    for name, (X, y, _space) in tables.items():
+        if list(X.columns) != columns:
+            raise ValueError(f"table {name!r} has other columns than {names[0]!r}")
+        if len(X) != len(np.asarray(y)):
+            raise ValueError(f"table {name!r}: X and y differ in length")
+    return names
+
+
+def _transfer_prior(
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]], name: str, random_state: int
+) -> np.ndarray:
+    """:class:`TransferRanker` fitted on the tables of other spaces than ``name``'s; its
+    prediction for ``name``."""
+    space = tables[name][2]
+    train = [n for n in tables if tables[n][2] != space]
+    if not train:
+        raise ValueError(f"no table of another space than {space!r} to train on")
+    Xt = pd.concat([tables[n][0] for n in train])
+    yt = np.concatenate([np.asarray(tables[n][1], dtype=np.float64) for n in train])
+    gt = np.concatenate([[n] * len(tables[n][0]) for n in train])
+    model = TransferRanker(random_state=random_state).fit(Xt, yt, groups=gt)
+    return model.predict(tables[name][0])
+
+
+def _labelled_splits(
+    data: Mapping[str, pd.DataFrame],
+    y: np.ndarray,
+    k_values: Sequence[int],
+    n_splits: int,
+    random_state: int,
+) -> Any:
+    """Per k and split (seed = split + ``random_state``): k labelled rows drawn uniformly,
+    :class:`~libranas.ZCRanker` fitted on them for each method's columns, rho / tau on the
+    other rows. Yields one result row per (k, split, method); every method sees the same
+    split."""
+    from libranas.metrics import kendall, spearman
+    from libranas.ranker import ZCRanker
+
+    for k in k_values:
+        for split in range(n_splits):
+            seed = random_state + split
+            rng = np.random.default_rng(seed)
+            lab = np.zeros(len(y), dtype=bool)
+            lab[rng.choice(len(y), size=k, replace=False)] = True
+            for method, X in data.items():
+                s = ZCRanker(random_state=seed).fit(X[lab], y[lab]).predict(X[~lab])
+                yield {"method": method, "k": k, "seed": seed, "n_evaluated": int((~lab).sum()),
+                       "rho": spearman(y[~lab], s), "tau": kendall(y[~lab], s)}  # fmt: skip
 
 
 def evaluate_transfer(

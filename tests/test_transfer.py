@@ -85,3 +85,87 @@ def test_leave_one_space_out_never_trains_on_the_held_out_space():
     with pytest.raises(ValueError, match="other columns"):
         bad = dict(tables, s4=(tables["s3"][0][["a", "b"]], tables["s3"][1], "s4"))
         leave_one_space_out(bad, k_values=(0,))
+
+
+def test_leave_one_space_out_own_columns_and_methods():
+    tables = synthetic_spaces()
+    X3 = tables["s3"][0]
+    # a column only s3 has, which decides its target: only the "+own" methods can see it
+    own = pd.DataFrame({"secret": tables["s3"][1]}, index=X3.index)
+    res = leave_one_space_out(tables, k_values=(20,), n_splits=2, held_out=["s3"],
+                              own_columns={"s3": own})  # fmt: skip
+    k20 = res[res.k == 20].groupby("method").rho.mean()
+    assert set(k20.index) == {"within", "within+transfer", "within+own", "within+own+transfer"}
+    assert k20["within+own"] > k20["within"]
+    only = leave_one_space_out(tables, k_values=(20,), n_splits=2, held_out=["s3"],
+                               own_columns={"s3": own}, methods=["within+own"])  # fmt: skip
+    assert set(only[only.k == 20].method) == {"within+own"}
+    # the same split and seed give the same number whichever methods run
+    np.testing.assert_allclose(
+        only[only.k == 20].rho.to_numpy(),
+        res[(res.k == 20) & (res.method == "within+own")].rho.to_numpy(),
+    )
+    with pytest.raises(ValueError, match="need own_columns"):
+        leave_one_space_out(tables, k_values=(20,), n_splits=1, held_out=["s1"],
+                            own_columns={"s3": own}, methods=["within+own"])  # fmt: skip
+    with pytest.raises(ValueError, match="unknown methods"):
+        leave_one_space_out(tables, k_values=(20,), methods=["magic"])
+    with pytest.raises(ValueError, match="not among the tables"):
+        leave_one_space_out(tables, k_values=(0,), held_out=["s9"])
+    with pytest.raises(ValueError, match="leaves < 2"):
+        leave_one_space_out(tables, k_values=(79,), held_out=["s1"])
+
+
+def _proxy_columns_only(bench, proxies):
+    """transfer_table without the network features (building 1,400 networks is no unit test)."""
+    return bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
+
+
+def test_cli_evaluate_transfer_tables_runs_leave_one_space_out(monkeypatch, capsys):
+    pytest.importorskip("xgboost")
+    from libranas.cli import main
+
+    monkeypatch.setattr("libranas.transfer.transfer_table", _proxy_columns_only)
+    argv = ["evaluate", "--transfer", "nb201-cifar10", "nb301-cifar10", "--k", "0,10",
+            "--seeds", "2", "--format", "csv"]  # fmt: skip
+    assert main(argv) == 0
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert set(out.held_out) == {"nb201-cifar10", "nb301-cifar10"}
+    zero = out[out.k == 0]
+    assert set(zero.method) == {"transfer"} and (zero.seed == -1).all()
+    assert zero.n_evaluated.tolist() == [724, 725]  # all of the held-out table, no label
+    k10 = out[out.k == 10]
+    assert len(k10) == 2 * 2 * 2 and set(k10.seed) == {0, 1}
+    assert main([*argv[:-2], "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    assert "| nb301-cifar10 | nb301 |" in text and "k=10 within+transfer" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["nb201-cifar10", "nb201-cifar100"], "needs tables of two spaces at least"),
+        (["nb201-cifar10", "nb301-cifar10:nb201-cifar10"], "not both"),
+        (["nb201-cifar10", "nb999"], "unknown benchmarks ['nb999']"),
+        (["nb201-cifar10", "nb201-cifar10", "nb301-cifar10"], "lists ['nb201-cifar10'] twice"),
+        (["nb201-cifar10", "nb301-cifar10", "--k", "0,x"], "--k '0,x'"),
+        (["nb201-cifar10", "nb301-cifar10", "--k", "10,-1"], "distinct integers >= 0"),
+        (["nb201-cifar10", "nb301-cifar10", "--k", "800"], "nb201-cifar10 has 724"),
+        (["nb201-cifar10", "nb301-cifar10", "--methods", "best-proxy"], "--methods does not"),
+        (["nb201-cifar10:nb301-cifar10", "--k", "10"], "--k applies to leave-one-space-out"),
+    ],
+)
+def test_cli_evaluate_transfer_bad_input_is_one_line(capsys, argv, fragment):
+    from libranas.cli import main
+
+    assert main(["evaluate", "--transfer", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], err
+
+
+def test_cli_evaluate_k_without_transfer_is_an_error(capsys):
+    from libranas.cli import main
+
+    assert main(["evaluate", "nb201-cifar10", "--k", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--k applies only to --transfer" in err[0]

@@ -71,7 +71,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         type=_common.n_jobs,
         default=-1,
         help="splits evaluated in parallel (joblib; default -1: every core); the results do "
-        "not depend on it. --transfer runs its splits in one process (seconds)",
+        "not depend on it. --transfer runs in one process",
     )
     ev.add_argument(
         "--methods",
@@ -83,11 +83,24 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     ev.add_argument(
         "--transfer",
         nargs="+",
-        metavar="SOURCE:TARGET",
+        metavar="SOURCE:TARGET | TABLE",
         default=None,
-        help="transfer protocol instead: LIBRA's selection with --n-labelled labels of SOURCE "
-        "(--seeds splits), TARGET ranked by a log-rank fusion of the selected proxies with "
-        "none of its labels (e.g. nb201-cifar10:nb301-cifar10)",
+        help="transfer protocol instead. SOURCE:TARGET pairs: LIBRA's selection with "
+        "--n-labelled labels of SOURCE (--seeds splits), TARGET ranked by a log-rank fusion of "
+        "the selected proxies with none of its labels (e.g. nb201-cifar10:nb301-cifar10). "
+        "Plain table names (two spaces at least): leave one space out -- each table in turn "
+        "ranked by a TransferRanker fitted on the tables of the other spaces (proxies every "
+        "table has + network features, rank-normalised within each table) with zero of its "
+        "labels, and with --k labels as a feature of the within-space ZCRanker (e.g. "
+        "nb201-cifar10 nb301-cifar10 tnb101-micro-normal); builds every architecture's "
+        "network (seconds to minutes per table)",
+    )
+    ev.add_argument(
+        "--k",
+        default=None,
+        metavar="K,K,...",
+        help="leave-one-space-out --transfer: labelled architectures of the held-out table, "
+        "comma-separated (default 0,10,20,50; 0 = the transfer prediction alone)",
     )
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument(
@@ -265,6 +278,8 @@ def _summary(summary: Any, seconds: float, args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     # the output path first: a bad one fails at once, before any heavy import
     output = check_output_path(args.output) if args.output else None
+    if args.k is not None and not args.transfer:
+        raise UsageError("--k applies only to --transfer with table names (leave one space out)")
     if args.transfer:
         from libranas.cli.transfer import run_transfer
 

@@ -1,5 +1,6 @@
-"""``libranas evaluate --transfer SOURCE:TARGET``: select with the source's labels, rank the
-target with none of its labels."""
+"""``libranas evaluate --transfer``: ``SOURCE:TARGET`` pairs select with the source's labels
+and rank the target with none of its labels; plain table names run leave one space out
+(:func:`libranas.transfer.evaluate_transfer`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from libranas.cli._common import UsageError
 
 
 def _pairs(args: argparse.Namespace, known: list[str]) -> list[tuple[str, str]]:
+    if args.k is not None:
+        raise UsageError("--k applies to leave-one-space-out --transfer (table names, no ':')")
     if args.benchmarks:
         raise UsageError(
             "--transfer names its benchmarks itself (SOURCE:TARGET); drop the positional "
@@ -56,6 +59,14 @@ def _markdown(table: Any, n_labelled: int, n_seeds: int) -> str:
 
 
 def run_transfer(args: argparse.Namespace, output: Path | None) -> int:
+    with_colon = [t for t in args.transfer if ":" in t]
+    if with_colon and len(with_colon) < len(args.transfer):
+        raise UsageError(
+            "--transfer takes either SOURCE:TARGET pairs or plain table names (leave one space "
+            f"out), not both: {args.transfer}"
+        )
+    if not with_colon:
+        return run_leave_one_space_out(args, output)
     import pandas as pd
 
     from libranas.datasets import list_benchmarks, load_benchmark
@@ -93,5 +104,100 @@ def run_transfer(args: argparse.Namespace, output: Path | None) -> int:
         text = table.to_json(orient="records", indent=2)
     else:
         text = _markdown(table, args.n_labelled, n_seeds)
+    print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return _common.emit(text, output)
+
+
+def _k_values(text: str | None) -> list[int]:
+    if text is None:
+        return [0, 10, 20, 50]
+    try:
+        ks = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"--k {text!r}: expected comma-separated integers, e.g. 0,10,20") from None
+    if not ks or any(k < 0 for k in ks) or len(set(ks)) != len(ks):
+        raise UsageError(f"--k {text!r}: expected distinct integers >= 0, e.g. 0,10,20")
+    return ks
+
+
+def _loso_tables(args: argparse.Namespace, known: list[str]) -> list[str]:
+    if args.benchmarks:
+        raise UsageError(
+            f"--transfer names its tables itself; drop the positional benchmarks {args.benchmarks}"
+        )
+    if args.methods:
+        raise UsageError("--methods does not apply to --transfer (TransferRanker + ZCRanker)")
+    if args.full:
+        raise UsageError("--full does not apply to --transfer")
+    names = list(args.transfer)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown benchmarks {unknown}; bundled: {sorted(known)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--transfer lists {twice} twice")
+    return names
+
+
+def _loso_markdown(rows: Any, ks: list[int], n_splits: int) -> str:
+    import numpy as np
+
+    head = ["held out", "space"] + (["k=0 transfer"] if 0 in ks else [])
+    for k in (k for k in ks if k > 0):
+        head += [f"k={k} within", f"k={k} within+transfer"]
+    lines = [
+        "Leave one space out: a TransferRanker fitted on the tables of every other space "
+        "(shared proxy columns + network features, rank-normalised within each table) ranks "
+        "the held-out table with zero of its labels (k=0: rho on all of it); with k labels "
+        f"({n_splits} splits) ZCRanker on the table's columns (within) vs the same plus the "
+        "transfer prediction. Spearman rho, mean ± std over the splits.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for name, r in rows.groupby("held_out", sort=False):
+        cells = [name, str(r.space.iloc[0])]
+        if 0 in ks:
+            cells.append(f"{r[(r.k == 0) & (r.method == 'transfer')].rho.mean():.3f}")
+        for k in (k for k in ks if k > 0):
+            for m in ("within", "within+transfer"):
+                v = r[(r.k == k) & (r.method == m)].rho.to_numpy()
+                sd = f"±{np.std(v, ddof=1):.3f}" if len(v) > 1 else ""
+                cells.append(f"{v.mean():.3f}{sd}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> int:
+    """``--transfer TABLE TABLE ...``: :func:`libranas.transfer.evaluate_transfer`."""
+    from libranas.datasets import list_benchmarks, load_benchmark
+    from libranas.evaluation import QUICK_SEEDS
+    from libranas.transfer import evaluate_transfer
+
+    names = _loso_tables(args, list_benchmarks())
+    ks = _k_values(args.k)
+    spaces = {}
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tables' non-finite notes: see evaluate
+            bench = load_benchmark(name, libranas_proxies=False)
+        spaces[name] = bench.space
+        too_many = [k for k in ks if k > len(bench.y) - 2]
+        if too_many:
+            raise UsageError(f"--k {too_many}: {name} has {len(bench.y)} architectures")
+    if len(set(spaces.values())) < 2:
+        raise UsageError(
+            f"--transfer {' '.join(names)}: leave one space out needs tables of two spaces at "
+            f"least; these are all {next(iter(spaces.values()))!r}"
+        )
+    n_splits = args.seeds or QUICK_SEEDS
+    start = time.perf_counter()
+    rows = evaluate_transfer(names, k_values=ks, n_splits=n_splits, random_state=args.seed)
+    if args.format == "csv":
+        text = rows.to_csv(index=False)
+    elif args.format == "json":
+        text = rows.to_json(orient="records", indent=2)
+    else:
+        text = _loso_markdown(rows, ks, n_splits)
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return _common.emit(text, output)
