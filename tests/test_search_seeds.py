@@ -40,7 +40,8 @@ def one_thread():
 
 
 LIVE = ["search", "--mode", "live", "--labelled", "0", "--proxies", "nwot,params",
-        "--live-batch", "8", "--torch-device", "cpu", "--budget", "6", "--population", "3"]  # fmt: skip
+        "--live-batch", "8", "--torch-device", "cpu", "--budget", "6",
+        "--population", "3"]  # fmt: skip
 
 
 def _live_record(storage) -> dict:
@@ -119,8 +120,9 @@ def test_rescore_top_reports_both_picks_and_recomputes_only_the_step(tmp_path, i
     from libranas.ranker import ZCRanker
 
     storage, store = tmp_path / "s.jsonl", str(tmp_path / "p.sqlite")
+    live = {**OPTIONS, "data": images, "store": store}
     kwargs = dict(budget=8, labelled=0, mode="live", population=4, random_state=4,
-                  live_options={**OPTIONS, "data": images, "store": store}, storage=storage)  # fmt: skip
+                  live_options=live, storage=storage)  # fmt: skip
     plain = search("nb201", "cifar10", **kwargs)
     r = search("nb201", "cifar10", rescore_top=3, rescore_draws=2, **kwargs)
     assert "rescore" not in plain
