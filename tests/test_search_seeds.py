@@ -181,3 +181,32 @@ def test_cli_prints_and_writes_the_step(tmp_path, images, capsys):
     assert "top-end step (top 2 re-scored with 1 more draws, 2 networks" in text
     assert result["rescore"]["best_arch"] in result["rescore"]["candidates"]
     assert result["rescore"]["draws"] == 1
+
+
+@pytest.fixture(scope="module")
+def imagenet16(tmp_path_factory):
+    """A synthetic ImageNet16 file with 1000-class labels (the name sets its normalisation)."""
+    path = tmp_path_factory.mktemp("data") / "imagenet16_synthetic.npz"
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(24, 3, 16, 16), dtype=np.uint8)
+    np.savez(path, x=x, y=rng.integers(0, 1000, size=24))
+    return str(path)
+
+
+def test_fold_labels_draws_a_folded_batch_per_seed_and_per_step_draw(tmp_path, imagenet16, capsys):
+    store = tmp_path / "p.sqlite"
+    base = ["search", "--space", "nb201", "--task", "imagenet16-120", "--data", imagenet16,
+            "--fold-labels", "--mode", "live", "--labelled", "0", "--proxies", "nwot,params",
+            "--live-batch", "8", "--torch-device", "cpu", "--budget", "4", "--population", "2",
+            "--proxy-store", str(store)]  # fmt: skip
+    out = tmp_path / "r.json"
+    argv = [*base, "--seed", "1", "--rescore-top", "2", "--rescore-draws", "2", "-o", str(out)]
+    assert main(argv) == 0
+    assert main([*base, "--seed", "2", "--storage", str(tmp_path / "s2.jsonl")]) == 0
+    capsys.readouterr()
+    step = json.loads(out.read_text())["rescore"]
+    contexts = _contexts(store)
+    # seed 1, its two step draws and seed 2: each its own initialisation and folded batch
+    assert {seed for _, seed in contexts} == {*step["seeds"], 2}
+    assert len({fp for fp, _ in contexts}) == 4
+    assert _live_record(tmp_path / "s2.jsonl")["seed"] == 2
