@@ -306,9 +306,9 @@ def report() -> int:
         "",
         f"Made at {C.code_version()} on {C.cpu_name()} by "
         "`python benchmarks/zero_label_search.py report`. `libranas search --mode live "
-        "--labelled 0` (the training-free search default), evolution, 1000 cells (population "
-        "50), 64 images of the task drawn with the seed, the networks initialised with the "
-        f"seed. Top-end step at the development choice K = {k}, M = {m} "
+        "--labelled 0` (the training-free search default), evolution (budget and evaluated "
+        "cells per row), 64 images of the task drawn with the seed, the networks initialised "
+        f"with the seed. Top-end step at the development choice K = {k}, M = {m} "
         "(`zero_label_search_dev.md`). Test accuracy: the 200-epoch table (never read by the "
         "search); rank: among the cells the search evaluated (1 = best).",
         "",
@@ -323,9 +323,9 @@ def report() -> int:
         lines += [
             f"## {task} (optimum {test_acc.max():.2f})",
             "",
-            "| seed | evaluated | default: test acc | rank | step: test acc | rank | "
-            "step's extra networks | s of the K=20, M=4 step run | s of the run |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| seed | budget | evaluated | default: test acc | rank | step: test acc | rank | "
+            "step's extra networks | s of the run's step (K x M) | s of the run |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         default, step, cells_d, cells_s = [], [], set(), set()
         for seed, r in sorted(runs.items()):
@@ -338,10 +338,11 @@ def report() -> int:
             cells_d.add(r["best_arch"])
             cells_s.add(pick)
             lines.append(
-                f"| {seed} | {len(evaluated)} | {d_acc:.2f} | "
+                f"| {seed} | {r['budget']} | {len(evaluated)} | {d_acc:.2f} | "
                 f"{_rank_among(r['best_arch'], evaluated, test_acc)} | {s_acc:.2f} | "
                 f"{_rank_among(pick, evaluated, test_acc)} | {k * m} | "
-                f"{r['rescore']['seconds']:.0f} | {r['seconds']:.0f} |"
+                f"{r['rescore']['seconds']:.0f} ({r['rescore']['top_k']} x "
+                f"{r['rescore']['draws']}) | {r['seconds']:.0f} |"
             )
         sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
         lines += [
