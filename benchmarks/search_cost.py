@@ -142,10 +142,11 @@ def measure(cells: int, reps: int, seed: int, ref: str, arms: tuple[str, ...]) -
         reps_text = " / ".join(f"{v:.3f}" for v in per_cell[a])
         cpu_text = " / ".join(f"{v:.3f}" for v in cpu_cell[a])
         ratio = med["before"] / med[a]
-        cpu_ratio = cpu_med["before"] / cpu_med[a]
+        # the workers' CPU is not in the parent's: no ratio for that arm
+        cpu_ratio = "—" if a == "after-2jobs" else f"{cpu_med['before'] / cpu_med[a]:.2f}"
         lines.append(
             f"| {a} | {reps_text} | {med[a]:.3f} | {ratio:.2f} | {cpu_text} | "
-            f"{cpu_med[a]:.3f} | {cpu_ratio:.2f} |"
+            f"{cpu_med[a]:.3f} | {cpu_ratio} |"
         )
     return "\n".join(lines) + "\n"
 
