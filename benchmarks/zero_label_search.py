@@ -8,7 +8,8 @@ log-rank), on 64 real images of the task, CPU, one torch thread.
 **Independent seeds** (issue 23, the default since the commit that added this paragraph):
 each search seed is its own draw, its networks initialised with ``--seed`` and its 64
 images drawn from the task's 960 with ``--seed`` (the CLI's default, no ``--init-seed``);
-results ``results/zero_label_search/<where>_indep_seed<k>.json``, records
+results ``results/zero_label_search/independent/<where>_indep_seed<k>.json`` (a folder
+of their own: ``zero_label.py``'s summary of the shared-init runs never reads them), records
 ``cache/zero_label_search/<where>_indep_seed<k>.jsonl``. One proxy store per task
 (``cache/zero_label_search/<where>_proxies.sqlite``) holds every seed's scores: a row is keyed
 by the architecture, the proxy, the batch's fingerprint, the initialisation seed and the
@@ -75,6 +76,9 @@ import _common as C
 import numpy as np
 
 OUT = C.RESULTS / "zero_label_search"
+#: the independent seeds' results: a folder of their own, so that zero_label.py's summary of
+#: the shared-init runs (``OUT/*.json``) never mixes them in (nor the development seeds)
+OUT_INDEP = OUT / "independent"
 CACHE = C.CACHE / "zero_label_search"
 IMAGES = C.IMAGES / "cifar10_960_uint8.npz"
 #: NB201 tasks a search can target (--task): the task's own image batch; the returned cell's
@@ -135,12 +139,13 @@ def run(
 ) -> int:
     from libranas.cli import main
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    folder = OUT if shared_init else OUT_INDEP
+    folder.mkdir(parents=True, exist_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     where = _where(space, task)
     task_args = ["--task", task] if space == "nb201" else []
     name = result_name(space, seed, tag, task, shared_init)
-    out = OUT / f"{name}.json"
+    out = folder / f"{name}.json"
     if out.exists():
         print(f"[{space} seed {seed}] done already: {out}", flush=True)
         return 0
@@ -230,7 +235,7 @@ def _rank_among(arch: str, evaluated: list[str], test_acc) -> int:
 def _load(task: str, seeds) -> dict[int, dict]:
     out = {}
     for seed in seeds:
-        path = OUT / f"{result_name('nb201', seed, None, task, False)}.json"
+        path = OUT_INDEP / f"{result_name('nb201', seed, None, task, False)}.json"
         if path.exists():
             out[seed] = json.loads(path.read_text())
     return out
@@ -241,7 +246,7 @@ def select() -> int:
     held_out = [
         p.name
         for task in TASK_IMAGES
-        for p in OUT.glob(f"{_where('nb201', task)}_indep_seed*.json")
+        for p in OUT_INDEP.glob(f"{_where('nb201', task)}_indep_seed*.json")
         if int(p.stem.rsplit("seed", 1)[1]) not in DEV_SEEDS
     ]
     if held_out:
