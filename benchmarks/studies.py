@@ -240,7 +240,20 @@ STUDIES: dict[str, Study] = {
             "about 10 h per space and seed",
             caches=("zero_label_search/",),
             quick=(("nb201", "--seeds", "0", "--budget", "6", "--population", "3"),),
-            recompute="python benchmarks/zero_label_search.py nb201 darts autoformer-tiny  (5 seeds each)",
+            recompute="sh benchmarks/zero_label_search_runs.sh  (NB201, independent seeds: dev "
+            "100-101, select, held-out 0-4 x 3 tasks); python benchmarks/zero_label_search.py "
+            "darts autoformer-tiny --shared-init",
+        ),
+        Study(
+            "search_cost",
+            "search_cost",
+            "live zero-label NB201 search: seconds per evaluated cell, before vs after, side "
+            "by side (and with --n-jobs 2), and where the time goes",
+            ("search_cost.md",),
+            (("--cells", "60", "--reps", "3", "--profile"),),
+            "about 30 min (timing: always recomputed)",
+            "about 30 min",
+            quick=(("--quick",),),
         ),
         Study(
             "nb301_inits",

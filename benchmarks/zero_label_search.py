@@ -3,19 +3,52 @@ DARTS and AutoFormer-Tiny (end to end, cost reported).
 
 Every search is exactly ``libranas search ... --mode live --labelled 0`` (no --proxies: the
 training-free search default, ``libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT``, fused by
-log-rank), on 64 real images of the task, CPU, one torch thread. The networks' initialisation and the batch
-are fixed (``--init-seed 0``) while the search seed varies, so the seeds share scores through
-one proxy store (``cache/zero_label_search/<space>_proxies.sqlite``); each search records its
-steps (``--storage``), so a killed run resumes where it stopped. Results:
-``results/zero_label_search/<space>_seed<k>.json`` (the CLI's output; the runs of an earlier
-default carry its proxies as their tag), summarised by
-``zero_label.py report``. On NB201 the returned cell's 200-epoch test accuracy is looked up
-in the bundled table; the search never reads it.
+log-rank), on 64 real images of the task, CPU, one torch thread.
 
+**Independent seeds** (issue 23, the default since the commit that added this paragraph):
+each search seed is its own draw, its networks initialised with ``--seed`` and its 64
+images drawn from the task's 960 with ``--seed`` (the CLI's default, no ``--init-seed``);
+results ``results/zero_label_search/independent/<where>_indep_seed<k>.json`` (a folder
+of their own: ``zero_label.py``'s summary of the shared-init runs never reads them), records
+``cache/zero_label_search/<where>_indep_seed<k>.jsonl``. One proxy store per task
+(``cache/zero_label_search/<where>_proxies.sqlite``) holds every seed's scores: a row is keyed
+by the architecture, the proxy, the batch's fingerprint, the initialisation seed and the
+options, so two seeds never share a row. ``--shared-init`` gives the earlier protocol (every
+seed ``--init-seed 0``: one draw; results ``<where>_seed<k>.json``, kept as they were).
+Each search records its steps (``--storage``), so a killed run resumes where it stopped.
+
+**The top of the ranking** (issue 23, item 2): every independent search runs the top-end step
+``--rescore-top 20 --rescore-draws 4`` (re-score the 20 best evaluated cells under 4 more
+independent (initialisation, batch) draws; the step's pick is the best mean log-rank over
+the 5 draws, ranked within the 20). One run reports the default's returned cell
+(``best_arch``) and the step's (``rescore.best_arch``) with its cost; the result keeps every
+draw's proxy rows of the 20 candidates, and a smaller step (top K <= 20, M <= 4 draws) is a
+prefix of them (candidates in the default's order, draws in seed order), so ``report``
+evaluates any (K, M) from the same runs.
+
+Selection rule, declared before any development or held-out run of the step (commit of this
+paragraph): development seeds 100 and 101 of NB201 CIFAR-10 (never reported as results);
+grid K in {5, 10, 20} x M in {1, 2, 4}; the chosen (K, M) maximises the mean, over the
+development seeds, of the step's returned cell's test accuracy; ties (within 0.005) go to the
+smaller K x M, then the smaller K. ``python benchmarks/zero_label_search.py select`` applies
+it (``results/zero_label_search_dev.md``, ``.json``) and refuses to run once a held-out
+independent result exists. Held-out: CIFAR-10 seeds 0-4, CIFAR-100 seeds 0-4 and
+ImageNet16-120 seeds 0-4 (independent), reported by ``report`` with the default's returned
+cell next to the step's at the chosen (K, M): test accuracy (200-epoch table, never read by
+the search), rank among the evaluated cells, distinct returned cells, the step's cost.
+Chosen setting: not yet (the development runs did not finish in the session that declared
+the rule; ``select`` writes it).
+
+The returned cell's 200-epoch test accuracy is looked up in the bundled table; the search never
+reads it. Results of the shared-init runs are summarised by ``zero_label.py report``.
+
+    python benchmarks/zero_label_search.py nb201 --seeds 100 101     # development
+    python benchmarks/zero_label_search.py select
     python benchmarks/zero_label_search.py nb201 --seeds 0 1 2 3 4
-    python benchmarks/zero_label_search.py darts autoformer-tiny --budget 20
-    python benchmarks/zero_label_search.py nb201 --task cifar100 --seeds 0   # held-out task
-    python benchmarks/zero_label_search.py nb201 --task imagenet16-120 --seeds 0
+    python benchmarks/zero_label_search.py nb201 --task cifar100 --seeds 0 1 2 3 4
+    python benchmarks/zero_label_search.py nb201 --task imagenet16-120 --seeds 0 1 2 3 4
+    python benchmarks/zero_label_search.py report
+    python benchmarks/zero_label_search.py darts autoformer-tiny --budget 20 --shared-init
 
 AZ-NAS as the search set, held out (declared at the commit that added this paragraph, before
 CIFAR-100 seeds 1 and 2 ran): AZ-NAS's four proxies lost CIFAR-100 seed 0 (70.94 vs the
@@ -25,7 +58,7 @@ three seeds is at least the ranking default's; ImageNet16-120 seeds, where run, 
 reported next to it and do not decide. Outcome: AZ-NAS 70.94 / 70.94 / 72.42, the ranking
 default 71.28 / 70.95 / 70.94, so AZ-NAS's four proxies became
 ``TRAINING_FREE_SEARCH_DEFAULT``: its runs (first tagged ``aznas``) carry the untagged
-names, the ranking default's runs its proxies as their tag.
+names, the ranking default's runs its proxies as their tag (all shared-init runs).
 
 ``--proxies a,b,c --tag NAME`` searches with other proxies (``libranas search --proxies``),
 e.g. the ranking default's (``--tag az_expressivity-az_trainability-params-zico``); results ``<space>_<tag>_seed<k>.json``, the same proxy
@@ -35,12 +68,17 @@ store (scores are stored per proxy, so what both sets share is computed once).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import _common as C
+import numpy as np
 
 OUT = C.RESULTS / "zero_label_search"
+#: the independent seeds' results: a folder of their own, so that zero_label.py's summary of
+#: the shared-init runs (``OUT/*.json``) never mixes them in (nor the development seeds)
+OUT_INDEP = OUT / "independent"
 CACHE = C.CACHE / "zero_label_search"
 IMAGES = C.IMAGES / "cifar10_960_uint8.npz"
 #: NB201 tasks a search can target (--task): the task's own image batch; the returned cell's
@@ -67,6 +105,24 @@ SPACE_ARGS = {
         "num_classes=10",
     ],
 }
+#: the top-end step every independent search runs: the largest of the selection grid
+RESCORE_TOP, RESCORE_DRAWS = 20, 4
+#: the declared grid and development seeds (module docstring)
+GRID_TOP, GRID_DRAWS = (5, 10, 20), (1, 2, 4)
+DEV_SEEDS = (100, 101)
+HELD_OUT_SEEDS = (0, 1, 2, 3, 4)
+TIE = 0.005
+
+
+def _where(space: str, task: str) -> str:
+    # CIFAR-10 keeps the space's bare name (the results and store of the first searches)
+    return space if task == "cifar10" else f"{space}-{task}"
+
+
+def result_name(space: str, seed: int, tag: str | None, task: str, shared_init: bool) -> str:
+    where = _where(space, task)
+    indep = "" if shared_init else "indep_"
+    return f"{where}_{tag}_{indep}seed{seed}" if tag else f"{where}_{indep}seed{seed}"
 
 
 def run(
@@ -77,16 +133,19 @@ def run(
     proxies: str | None,
     tag: str | None,
     task: str = "cifar10",
+    shared_init: bool = False,
+    rescore: tuple[int, int] | None = (RESCORE_TOP, RESCORE_DRAWS),
+    n_jobs: int = 1,
 ) -> int:
     from libranas.cli import main
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    folder = OUT if shared_init else OUT_INDEP
+    folder.mkdir(parents=True, exist_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    # CIFAR-10 keeps the space's bare name (the results and store of the first searches)
-    where = space if task == "cifar10" else f"{space}-{task}"
+    where = _where(space, task)
     task_args = ["--task", task] if space == "nb201" else []
-    name = f"{where}_{tag}_seed{seed}" if tag else f"{where}_seed{seed}"
-    out = OUT / f"{name}.json"
+    name = result_name(space, seed, tag, task, shared_init)
+    out = folder / f"{name}.json"
     if out.exists():
         print(f"[{space} seed {seed}] done already: {out}", flush=True)
         return 0
@@ -104,14 +163,22 @@ def run(
         str(population),
         "--seed",
         str(seed),
-        "--init-seed",
-        "0",
+        # shared init: every seed the same networks and batch (one draw); else the CLI's
+        # default, the seed's own initialisation and batch
+        *(["--init-seed", "0"] if shared_init else []),
         "--data",
         str(TASK_IMAGES[task]),
         *(["--fold-labels"] if task in FOLD_LABELS else []),
         "--torch-device",
         "cpu",
+        # worker processes: the same scores bit for bit, so a run may change it on resume
+        *(["--n-jobs", str(n_jobs)] if n_jobs > 1 else []),
         *(["--proxies", proxies] if proxies else []),
+        *(
+            ["--rescore-top", str(rescore[0]), "--rescore-draws", str(rescore[1])]
+            if rescore and not shared_init
+            else []
+        ),
         "--storage",
         str(CACHE / f"{name}.jsonl"),
         "--proxy-store",
@@ -123,15 +190,199 @@ def run(
     return main(argv)
 
 
+# ------------------------------------------------------------------ the step's (K, M) grid
+
+
+def step_pick(result: dict, top: int, draws: int) -> str:
+    """The top-end step's pick at (top, draws) from a run of a larger step: its first
+    ``top`` candidates and first ``draws`` extra draws, fused as the library fuses them."""
+    import pandas as pd
+
+    from libranas.ranker import ZCRanker
+
+    step = result["rescore"]
+    if top > step["top_k"] or draws > step["draws"]:
+        raise ValueError(f"({top}, {draws}) exceeds the run's step {step['top_k'], step['draws']}")
+    frames = [
+        pd.DataFrame(np.asarray(rows, dtype=float)[:top], columns=step["proxies"]).add_suffix(
+            f"@{d}"
+        )
+        for d, rows in enumerate(step["rows"][: draws + 1])
+    ]
+    X = pd.concat(frames, axis=1)
+    ranker = ZCRanker(result.get("ranker") or "log-rank", random_state=result["seed"])
+    return step["candidates"][int(np.nanargmax(ranker.fit(X).predict(X)))]
+
+
+def _table(task: str):
+    from libranas.datasets import search_table
+
+    return search_table("nb201", task)
+
+
+def _evaluated(name: str) -> list[str]:
+    from libranas.search.storage import JSONLStorage
+
+    return C.evaluated_archs(JSONLStorage(CACHE / f"{name}.jsonl"))
+
+
+def _rank_among(arch: str, evaluated: list[str], test_acc) -> int:
+    """1 + the number of evaluated cells with a higher test accuracy."""
+    acc = test_acc[arch]
+    return 1 + int(sum(test_acc[a] > acc for a in evaluated))
+
+
+def _load(task: str, seeds) -> dict[int, dict]:
+    out = {}
+    for seed in seeds:
+        path = OUT_INDEP / f"{result_name('nb201', seed, None, task, False)}.json"
+        if path.exists():
+            out[seed] = json.loads(path.read_text())
+    return out
+
+
+def select() -> int:
+    """Apply the declared rule on the development seeds; write the chosen (K, M)."""
+    held_out = [
+        p.name
+        for task in TASK_IMAGES
+        for p in OUT_INDEP.glob(f"{_where('nb201', task)}_indep_seed*.json")
+        if int(p.stem.rsplit("seed", 1)[1]) not in DEV_SEEDS
+    ]
+    if held_out:
+        print(f"refused: held-out results exist already ({held_out[:3]}...)", file=sys.stderr)
+        return 2
+    runs = _load("cifar10", DEV_SEEDS)
+    missing = [s for s in DEV_SEEDS if s not in runs]
+    if missing:
+        print(f"development seeds {missing} have not finished", file=sys.stderr)
+        return 1
+    test_acc = _table("cifar10").meta["test_acc"]
+    rows = []
+    for k in GRID_TOP:
+        for m in GRID_DRAWS:
+            accs = [float(test_acc[step_pick(r, k, m)]) for r in runs.values()]
+            rows.append((k, m, float(np.mean(accs)), accs))
+    default = [float(r["test_acc"]) for r in runs.values()]
+    best = max(r[2] for r in rows)
+    k, m, mean, accs = min(
+        (r for r in rows if r[2] >= best - TIE), key=lambda r: (r[0] * r[1], r[0])
+    )
+    lines = [
+        "# Top-end step: development selection (NB201 CIFAR-10, seeds "
+        f"{', '.join(map(str, DEV_SEEDS))}; not reported as results)",
+        "",
+        f"Made at {C.code_version()} by `python benchmarks/zero_label_search.py select`. Rule "
+        "(declared in `zero_label_search.py` before the runs): the (K, M) of the grid with the "
+        f"highest mean test accuracy of the step's returned cell; ties within {TIE} to the "
+        "smaller K x M, then K.",
+        "",
+        f"Default's returned cell: {' / '.join(f'{a:.2f}' for a in default)} "
+        f"(mean {np.mean(default):.2f}).",
+        "",
+        "| K | M | networks | step's test acc per seed | mean |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {kk} | {mm} | {kk * mm} | {' / '.join(f'{a:.2f}' for a in aa)} | {mn:.3f} |"
+            for kk, mm, mn, aa in rows
+        ),
+        "",
+        f"**Chosen: K = {k}, M = {m}** (mean {mean:.3f}).",
+    ]
+    C.write_results(C.RESULTS / "zero_label_search_dev.md", "\n".join(lines) + "\n")
+    (C.RESULTS / "zero_label_search_dev.json").write_text(
+        json.dumps({"top": k, "draws": m, "mean": mean, "dev_seeds": list(DEV_SEEDS)}) + "\n"
+    )
+    print(f"chosen: K={k}, M={m}")
+    return 0
+
+
+def report() -> int:
+    """The held-out table: the default's returned cell next to the step's at the chosen
+    (K, M), per task and seed."""
+    chosen_path = C.RESULTS / "zero_label_search_dev.json"
+    if not chosen_path.exists():
+        print("no chosen (K, M) yet: run `select` after the development seeds", file=sys.stderr)
+        return 1
+    chosen = json.loads(chosen_path.read_text())
+    k, m = int(chosen["top"]), int(chosen["draws"])
+    lines = [
+        "# Live zero-label NB201 search, independent seeds: the default and the top-end step",
+        "",
+        f"Made at {C.code_version()} on {C.cpu_name()} by "
+        "`python benchmarks/zero_label_search.py report`. `libranas search --mode live "
+        "--labelled 0` (the training-free search default), evolution (budget and evaluated "
+        "cells per row), 64 images of the task drawn with the seed, the networks initialised "
+        f"with the seed. Top-end step at the development choice K = {k}, M = {m} "
+        "(`zero_label_search_dev.md`). Test accuracy: the 200-epoch table (never read by the "
+        "search); rank: among the cells the search evaluated (1 = best).",
+        "",
+    ]
+    for task in TASK_IMAGES:
+        runs = _load(task, HELD_OUT_SEEDS)
+        if not runs:
+            lines += [f"## {task}", "", "No held-out seed finished yet.", ""]
+            continue
+        meta = _table(task).meta
+        test_acc = meta["test_acc"]
+        lines += [
+            f"## {task} (optimum {test_acc.max():.2f})",
+            "",
+            "| seed | budget | evaluated | default: test acc | rank | step: test acc | rank | "
+            "step's extra networks | s of the run's step (K x M) | s of the run |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        default, step, cells_d, cells_s = [], [], set(), set()
+        for seed, r in sorted(runs.items()):
+            name = result_name("nb201", seed, None, task, False)
+            evaluated = _evaluated(name)
+            pick = step_pick(r, k, m)
+            d_acc, s_acc = float(r["test_acc"]), float(test_acc[pick])
+            default.append(d_acc)
+            step.append(s_acc)
+            cells_d.add(r["best_arch"])
+            cells_s.add(pick)
+            lines.append(
+                f"| {seed} | {r['budget']} | {len(evaluated)} | {d_acc:.2f} | "
+                f"{_rank_among(r['best_arch'], evaluated, test_acc)} | {s_acc:.2f} | "
+                f"{_rank_among(pick, evaluated, test_acc)} | {k * m} | "
+                f"{r['rescore']['seconds']:.0f} ({r['rescore']['top_k']} x "
+                f"{r['rescore']['draws']}) | {r['seconds']:.0f} |"
+            )
+        sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+        lines += [
+            "",
+            f"{len(runs)} seeds: default {np.mean(default):.2f} ± {sd(default):.2f} "
+            f"({len(cells_d)} distinct cells), step {np.mean(step):.2f} ± {sd(step):.2f} "
+            f"({len(cells_s)} distinct cells).",
+            "",
+        ]
+    C.write_results(C.RESULTS / "zero_label_search_independent.md", "\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["select"]:
+        return select()
+    if argv[:1] == ["report"]:
+        return report()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("spaces", nargs="+", choices=sorted(SPACE_ARGS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--seeds", type=int, nargs="+", default=list(HELD_OUT_SEEDS))
     p.add_argument("--budget", type=int, default=1000)
     p.add_argument("--population", type=int, default=50)
     p.add_argument("--proxies", default=None, help="comma-separated (default: the default set)")
     p.add_argument("--tag", default=None, help="names the results of a --proxies run")
     p.add_argument("--task", default="cifar10", choices=sorted(TASK_IMAGES), help="NB201 only")
+    p.add_argument(
+        "--shared-init",
+        action="store_true",
+        help="the earlier protocol: every seed --init-seed 0 (one draw), no top-end step",
+    )
+    p.add_argument("--no-rescore", action="store_true", help="independent seeds, no top-end step")
+    p.add_argument("--n-jobs", type=int, default=1, help="worker processes (same scores)")
     args = p.parse_args(argv)
     if bool(args.proxies) != bool(args.tag):
         p.error("--proxies and --tag go together (the tag names the results)")
@@ -144,7 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     for space in args.spaces:
         for seed in args.seeds:
             population = min(args.population, args.budget // 2)
-            status |= run(space, seed, args.budget, population, args.proxies, args.tag, args.task)
+            rescore = (
+                None if args.no_rescore else (min(RESCORE_TOP, args.budget // 2), RESCORE_DRAWS)
+            )
+            status |= run(
+                space, seed, args.budget, population, args.proxies, args.tag, args.task,
+                args.shared_init, rescore, args.n_jobs,
+            )  # fmt: skip
     return status
 
 

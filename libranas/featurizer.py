@@ -657,7 +657,7 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         finished ones the caller has not consumed yet), whatever the number of
         architectures. One architecture per chunk when running in this process (the finest
         resume points for a store); with several workers, up to :data:`MAX_CHUNK` per chunk
-        (at least 4 chunks per worker).
+        (at least 4 chunks per worker, sizes rounded down so that short lists spread evenly).
 
         Every chunk, in this process or a worker, runs with the same number of torch
         threads, so results do not depend on ``n_jobs`` or the backend.
@@ -668,7 +668,9 @@ class ProxyFeaturizer(TransformerMixin, BaseEstimator):
         if not archs:
             return
         n_workers = max(1, effective_n_jobs(self.n_jobs))
-        size = 1 if n_workers == 1 else max(1, min(MAX_CHUNK, -(-len(archs) // (4 * n_workers))))
+        # rounded down: a search's batch of 10 on 2 workers is 10 chunks of 1 (5 + 5 per
+        # worker), not 5 of 2 (3 + 2, the call waiting on the third)
+        size = 1 if n_workers == 1 else max(1, min(MAX_CHUNK, len(archs) // (4 * n_workers)))
         starts = range(0, len(archs), size)
         threads = torch.get_num_threads() if self.n_threads is None else int(self.n_threads)
         x, y = self.data_

@@ -123,11 +123,36 @@ def _folded_batch(args: argparse.Namespace, space: Any, n: int) -> tuple[Any, An
         _check_task_data(args.task, args.data)
     except ValueError as exc:
         raise _UserError(str(exc)) from None
-    seed = args.seed if args.init_seed is None else args.init_seed
     try:
         return load_image_batch(
-            args.data, n=n, num_classes=classes, fold_labels=True, random_state=seed
+            args.data, n=n, num_classes=classes, fold_labels=True, random_state=_batch_seed(args)
         )
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise _UserError(f"--data {args.data!r}: {exc}") from None
+
+
+def _batch_seed(args: argparse.Namespace) -> int:
+    """Seed of the image-batch draw: --batch-seed, else --init-seed, else --seed."""
+    for seed in (args.batch_seed, args.init_seed):
+        if seed is not None:
+            return seed
+    return args.seed
+
+
+def _npz_batch(args: argparse.Namespace, n: int) -> tuple[Any, Any]:
+    """``--batch-seed`` (no --fold-labels): the ``.npz`` batch drawn with that seed, the same
+    images as the featurizer would draw from the file under that seed."""
+    import zipfile
+
+    from libranas.datasets import load_image_batch
+
+    if not Path(args.data).is_file():
+        raise _UserError(
+            "--batch-seed draws the images of an .npz --data file; a dataset name or an image "
+            "folder is drawn with --init-seed (default: --seed)"
+        )
+    try:
+        return load_image_batch(args.data, n=n, random_state=args.batch_seed)
     except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise _UserError(f"--data {args.data!r}: {exc}") from None
 
@@ -186,8 +211,18 @@ def _live_options(args: argparse.Namespace, space: Any) -> dict[str, Any] | None
     )
     if options["n_threads"] < 1:
         raise _UserError(f"--torch-threads must be >= 1, got {args.torch_threads}")
+    if args.batch_seed is not None and args.batch_seed < 0:
+        raise _UserError(f"--batch-seed must be >= 0, got {args.batch_seed}")
+    if args.n_jobs is not None:
+        if args.n_jobs < 1:
+            raise _UserError(f"--n-jobs must be >= 1, got {args.n_jobs}")
+        options["n_jobs"] = args.n_jobs
     if args.fold_labels:
         options["data"] = _folded_batch(args, space, options["batch_size"])
+    elif args.batch_seed is not None:
+        if args.task is not None:
+            _check_labels_fit(args, space)
+        options["data"] = _npz_batch(args, options["batch_size"])
     elif args.task is not None and Path(args.data).is_file():
         _check_labels_fit(args, space)
     store = args.proxy_store
@@ -219,6 +254,10 @@ def _proxies(args: argparse.Namespace) -> str | list[str]:
 LIVE_ONLY = (
     "data",
     "fold_labels",
+    "batch_seed",
+    "n_jobs",
+    "rescore_top",
+    "rescore_draws",
     "live_batch",
     "init_seed",
     "n_inits",
@@ -375,6 +414,14 @@ def _print(result: dict[str, Any]) -> None:
     # the trajectory follows the scorer of its time; the last line is what was returned
     acc = f" (test accuracy {result['test_acc']:.2f})" if known else ""
     print(f"returned: {_format_arch(result['best_arch'])}{acc}")
+    step = result.get("rescore")
+    if step:
+        acc = f" (test accuracy {step['test_acc']:.2f})" if step["test_acc"] is not None else ""
+        print(
+            f"top-end step (top {step['top_k']} re-scored with {step['draws']} more draws, "
+            f"{step['n_networks']} networks, {step['seconds']:.1f} s): "
+            f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
+        )
 
 
 def _write_json(path: str, result: dict[str, Any]) -> None:
@@ -384,6 +431,11 @@ def _write_json(path: str, result: dict[str, Any]) -> None:
     out["best_arch"] = jsonable(out["best_arch"])
     out["labelled"] = jsonable(list(out["labelled"]))
     out["trajectory"] = [[n, jsonable(a), s, t] for n, a, s, t in out["trajectory"]]
+    if out.get("rescore"):
+        step = dict(out["rescore"])
+        step["best_arch"] = jsonable(step["best_arch"])
+        step["candidates"] = jsonable(list(step["candidates"]))
+        out["rescore"] = step
     if out["valid_acc"] is not None and out["valid_acc"] != out["valid_acc"]:
         out["valid_acc"] = None  # NaN: no validation label
     folder = str(Path(path).resolve().parent)
@@ -472,8 +524,31 @@ def _search(args: argparse.Namespace, space: Any, live: Any) -> tuple[dict[str, 
             storage=args.storage,
             live_options=live,
             random_state=args.seed,
+            **_rescore_options(args, space),
         )
     return result, caught
+
+
+def _rescore_options(args: argparse.Namespace, space: Any) -> dict[str, Any]:
+    """--rescore-top / --rescore-draws; with --fold-labels (and no --batch-seed) each draw
+    folds the labels of its own drawn batch."""
+    if not args.rescore_top:
+        if args.rescore_draws is not None:
+            raise _UserError("--rescore-draws sets the draws of --rescore-top; give --rescore-top")
+        return {}
+    out: dict[str, Any] = {
+        "rescore_top": args.rescore_top,
+        "rescore_draws": 2 if args.rescore_draws is None else args.rescore_draws,
+    }
+    if args.fold_labels and args.batch_seed is None:
+        from libranas.datasets import load_image_batch
+
+        classes = space.task_setting(args.task)["num_classes"]
+        n = 64 if args.live_batch is None else args.live_batch
+        out["rescore_batches"] = lambda seed: load_image_batch(
+            args.data, n=n, num_classes=classes, fold_labels=True, random_state=seed
+        )
+    return out
 
 
 def _print_error(args: argparse.Namespace, exc: Exception) -> None:
@@ -562,7 +637,27 @@ def _add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-refine", action="store_true", help="one-round calibration (random labels)")
     p.add_argument("--population", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=10, help="architectures scored per call")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the search and, in live mode, of the networks' initialisation and the "
+        "image batch (unless --init-seed / --batch-seed fix them): each seed an independent draw",
+    )
+    p.add_argument(
+        "--rescore-top",
+        type=int,
+        default=None,
+        help="live mode, --labelled 0: the top-end step; re-score the K best evaluated "
+        "architectures with --rescore-draws more (initialisation, batch) draws and also "
+        "return the best by the mean log-rank over the draws (default: no step)",
+    )
+    p.add_argument(
+        "--rescore-draws",
+        type=int,
+        default=None,
+        help="live mode: independent draws of --rescore-top (default 2)",
+    )
 
 
 def _add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -607,8 +702,22 @@ def _add_live_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="live mode: seed of the networks' initialisation and of the image batch "
-        "(default: --seed). Fix it across search seeds so that they share scores through "
-        "--proxy-store",
+        "(default: --seed, so every search seed is an independent draw). Fix it across "
+        "search seeds so that they share scores through --proxy-store",
+    )
+    p.add_argument(
+        "--batch-seed",
+        type=int,
+        default=None,
+        help="live mode, .npz --data: seed of the image-batch draw alone (default: "
+        "--init-seed, else --seed)",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="live mode: worker processes scoring the networks (default 1; scores are the "
+        "same bit for bit whatever the number)",
     )
     p.add_argument(
         "--n-inits",

@@ -54,7 +54,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -409,6 +409,9 @@ def search(
     storage: Any = None,
     live_options: dict[str, Any] | None = None,
     random_state: int = 0,
+    rescore_top: int = 0,
+    rescore_draws: int = 2,
+    rescore_batches: Callable[[int], Any] | None = None,
 ) -> dict[str, Any]:
     """Zero-shot search of ``space``, label-free or with a LIBRA pipeline calibrated on
     ``labelled`` architectures (see the module notes).
@@ -456,7 +459,30 @@ def search(
         ``batch_size``, ``device``, ``store``, ...). Label-free, ``proxies`` defaults to
         :func:`libranas.proxies.training_free_search_default` of the space (the space's stored
         default, DARTS's, else :data:`libranas.proxies.TRAINING_FREE_SEARCH_DEFAULT`).
+        Its ``random_state`` (the networks' initialisation and the image-batch draw) is
+        ``random_state`` unless given here, so every search seed is an independent draw of
+        initialisations and batch (and a score store keys on both); fix it here to share
+        scores across search seeds.
     random_state : int, default=0
+        Seed of the search (its random choices) and, unless ``live_options`` fixes it, of
+        the live networks' initialisation and image batch.
+    rescore_top : int, default=0
+        The top-end step (label-free live searches): after the budget, the ``rescore_top``
+        best evaluated architectures (by the final log-rank) are scored again under
+        ``rescore_draws`` more independent draws (each its own initialisation seed and
+        batch), and the one with the best mean log-rank over every draw's proxies, ranked
+        within those architectures, is returned as ``result["rescore"]["best_arch"]``
+        (the default's pick stays ``best_arch``). 0: no step. It re-scores evaluated
+        architectures only (``rescore_top * rescore_draws`` more networks) and is not part
+        of the storage's protocol record: a finished search resumed with another
+        ``rescore_top`` / ``rescore_draws`` computes the step alone.
+    rescore_draws : int, default=2
+        Independent draws of the top-end step (>= 1).
+    rescore_batches : callable, optional
+        ``seed -> data``: the batch of the draw with that seed (e.g. a drawn ``.npz`` batch
+        with folded labels). Default: the featurizer's own ``data`` under the draw's
+        ``random_state`` (an ``.npz`` path or dataset name is redrawn; an ``(x, y)`` batch
+        stays the same, only the initialisations change).
 
     Returns
     -------
@@ -466,7 +492,9 @@ def search(
         table; reported only), ``n_evaluated``, ``n_labelled``, ``labelled`` (architectures),
         ``selected_proxies``, ``trajectory`` (list of ``[n_evaluated, best_arch, score,
         test_acc]``), ``seconds``, ``score_seconds`` (wall time inside the scorer) and the
-        settings.
+        settings; with ``rescore_top``, ``rescore`` (the top-end step: ``best_arch``,
+        ``test_acc``, ``candidates`` in the default's order, each draw's ``seeds`` and proxy
+        ``rows``, ``scores``, ``seconds``).
 
     Examples
     --------
@@ -478,6 +506,7 @@ def search(
     (0, ['freerea_synflow', 'freerea_logsynflow'])
     """
     t0 = time.perf_counter()
+    _check_rescore(rescore_top, rescore_draws, rescore_batches, labelled, mode)
     state = _prepare(
         space, task, budget, labelled, method, mode, refine, ranker, proxies, population,
         constraints, live_options, random_state,
@@ -493,7 +522,102 @@ def search(
         "sample_size": sample_size,
     }
     labels, tracker = _run_phases(state)
-    return _result(state, labels, tracker, t0)
+    result = _result(state, labels, tracker, t0)
+    if rescore_top:
+        result["rescore"] = _rescore_top(
+            state, tracker, rescore_top, rescore_draws, rescore_batches
+        )
+        result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def _check_rescore(top: Any, draws: Any, batches: Any, labelled: Any, mode: str) -> None:
+    from libranas._validation import check_int
+
+    for name, v, low in (("rescore_top", top, 0), ("rescore_draws", draws, 1)):
+        try:
+            check_int(v, name, low=low)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+    if batches is not None and not callable(batches):
+        raise TypeError(f"rescore_batches must be a function of a seed, got {batches!r}")
+    if top and (labelled or mode != "live"):
+        raise ValueError(
+            "rescore_top re-scores a label-free live search (labelled=0, mode='live'); "
+            f"got labelled={labelled}, mode={mode!r}"
+        )
+    if top == 1:
+        raise ValueError("rescore_top must be 0 (no step) or >= 2 (a choice among the top)")
+
+
+def rescore_seeds(seed: int, draws: int) -> list[int]:
+    """Seeds of the top-end step's draws: independent of the search's own draw ``seed``.
+
+    Examples
+    --------
+    >>> rescore_seeds(0, 2) == rescore_seeds(0, 3)[:2], 0 in rescore_seeds(0, 3)
+    (True, False)
+    """
+    return [
+        int(np.random.SeedSequence([int(seed), 23, j]).generate_state(1)[0] >> 1)
+        for j in range(1, draws + 1)
+    ]
+
+
+def _rescore_top(
+    state: _SearchState,
+    tracker: _Tracker,
+    top: int,
+    draws: int,
+    batches: Callable[[int], Any] | None,
+) -> dict[str, Any]:
+    """The top-end step: the ``top`` best evaluated architectures (final log-rank) scored
+    under ``draws`` more (initialisation, batch) draws; the pick is the best mean log-rank
+    over every draw's proxies, ranked within these architectures."""
+    import pandas as pd
+    from sklearn.base import clone
+
+    t0 = time.perf_counter()
+    scorer = state.scorer
+    evaluated = tracker.order
+    final = np.asarray(scorer(evaluated), dtype=float)
+    order = np.argsort(np.where(np.isnan(final), -np.inf, -final), kind="stable")
+    candidates = [evaluated[i] for i in order[: min(top, len(evaluated))]]
+    base = scorer.featurizer
+    seeds = rescore_seeds(base.seed_, draws)
+    frames = [scorer.features(candidates)]
+    for s in seeds:
+        # the store object itself, not a copy (clone deep-copies non-estimator parameters)
+        feat = clone(base).set_params(random_state=s, store=base.store)
+        if batches is not None:
+            feat.set_params(data=batches(s))
+        rows = feat.fit(candidates).transform(candidates)
+        frames.append(pd.DataFrame(np.asarray(rows, dtype=float), columns=scorer.columns_))
+    stacked = pd.concat(
+        [f.reset_index(drop=True).add_suffix(f"@{d}") for d, f in enumerate(frames)], axis=1
+    )
+    fusion = clone(scorer._model()).fit(stacked)
+    fused = np.asarray(fusion.predict(stacked), dtype=float)
+    best_i = int(np.nanargmax(fused))
+    best = candidates[best_i]
+    table = state.table
+    return {
+        "top_k": len(candidates),
+        "draws": int(draws),
+        "seeds": [int(base.seed_), *seeds],
+        "best_arch": best,
+        "default_rank": best_i + 1,
+        "predicted_score": float(fused[best_i]),
+        "test_acc": None if table is None else float(table.meta["test_acc"][best]),
+        "valid_acc": None if table is None else float(table.y[best]),
+        "candidates": candidates,
+        "default_scores": [float(final[i]) for i in order[: len(candidates)]],
+        "scores": [float(v) for v in fused],
+        "proxies": list(scorer.columns_),
+        "rows": [f.to_numpy(dtype=float).tolist() for f in frames],
+        "n_networks": len(candidates) * int(draws),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 @dataclass

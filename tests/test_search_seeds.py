@@ -1,0 +1,212 @@
+"""Independent search seeds and the top-end step of ``libranas search`` (issue 23).
+
+A live search seed is its own draw of network initialisations and image batch (the score
+store keys on both); ``--init-seed`` / ``--batch-seed`` fix them; ``--rescore-top`` re-scores
+the best evaluated cells under more draws and reports its pick next to the default's.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from libranas.cli import main
+from libranas.search import JSONLStorage
+from libranas.search.protocol import rescore_seeds, search
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """A synthetic CIFAR-sized uint8 file (the name sets the CIFAR-10 normalisation)."""
+    path = tmp_path_factory.mktemp("data") / "cifar10_synthetic.npz"
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(40, 3, 32, 32), dtype=np.uint8)
+    np.savez(path, x=x, y=rng.integers(0, 10, size=40))
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+LIVE = ["search", "--mode", "live", "--labelled", "0", "--proxies", "nwot,params",
+        "--live-batch", "8", "--torch-device", "cpu", "--budget", "6",
+        "--population", "3"]  # fmt: skip
+
+
+def _live_record(storage) -> dict:
+    return JSONLStorage(storage).read("protocol")[0]["settings"]["live"]
+
+
+def _contexts(store) -> dict[tuple[str, int], set[str]]:
+    """(batch fingerprint, init seed) -> the architectures stored under it."""
+    out: dict[tuple[str, int], set[str]] = {}
+    with sqlite3.connect(store) as con:
+        for data_fp, seed, arch in con.execute("SELECT data_fp, seed, arch FROM scores"):
+            out.setdefault((data_fp, int(seed)), set()).add(arch)
+    return out
+
+
+def test_search_seeds_are_independent_draws_that_share_no_store_row(tmp_path, images, capsys):
+    store = tmp_path / "proxies.sqlite"
+    records, results = {}, {}
+    for seed in (1, 2):
+        storage, out = tmp_path / f"s{seed}.jsonl", tmp_path / f"r{seed}.json"
+        argv = [*LIVE, "--data", images, "--seed", str(seed), "--storage", str(storage),
+                "--proxy-store", str(store), "--output", str(out)]  # fmt: skip
+        assert main(argv) == 0
+        records[seed] = _live_record(storage)
+        results[seed] = json.loads(out.read_text())
+    capsys.readouterr()
+    # each seed initialised its networks with itself and drew its own batch
+    assert records[1]["seed"] == 1 and records[2]["seed"] == 2
+    assert records[1]["data_fp"] != records[2]["data_fp"]
+    contexts = _contexts(store)
+    assert set(contexts) == {(r["data_fp"], r["seed"]) for r in records.values()}
+    for seed, r in results.items():  # each context holds exactly its own search's cells
+        assert len(contexts[(records[seed]["data_fp"], seed)]) == r["n_evaluated"]
+
+
+def test_a_fixed_init_seed_reproduces_and_shares_scores(tmp_path, images, capsys):
+    store = tmp_path / "proxies.sqlite"
+    runs = []
+    for seed, name in ((1, "a"), (2, "b"), (1, "c")):
+        storage, out = tmp_path / f"{name}.jsonl", tmp_path / f"{name}.json"
+        argv = [*LIVE, "--data", images, "--seed", str(seed), "--init-seed", "5", "--storage",
+                str(storage), "--proxy-store", str(store), "--output", str(out)]  # fmt: skip
+        assert main(argv) == 0
+        runs.append((_live_record(storage), json.loads(out.read_text())))
+    capsys.readouterr()
+    (rec_a, res_a), (rec_b, _), (rec_c, res_c) = runs
+    assert rec_a == rec_b == rec_c and rec_a["seed"] == 5  # one draw for every search seed
+    assert len(_contexts(store)) == 1
+    # the same search seed with the same fixed draw: the same search, bit for bit
+    assert res_c["best_arch"] == res_a["best_arch"]
+    assert res_c["proxy_scores"] == res_a["proxy_scores"]
+    assert res_c["trajectory"] == res_a["trajectory"]
+
+
+def test_batch_seed_fixes_the_images_alone(tmp_path, images, capsys):
+    from libranas.datasets import load_image_batch
+    from libranas.store import data_fingerprint
+
+    storage = tmp_path / "s.jsonl"
+    argv = [*LIVE, "--data", images, "--seed", "3", "--batch-seed", "7", "--storage",
+            str(storage)]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    live = _live_record(storage)
+    x, y = load_image_batch(images, n=8, random_state=7)
+    assert live["seed"] == 3  # the initialisation still follows the search seed
+    assert live["data_fp"] == data_fingerprint(x.astype(np.float32), y.astype(np.int64))
+    assert main([*LIVE, "--data", images, "--batch-seed", "-1"]) == 2
+    assert "--batch-seed must be >= 0" in capsys.readouterr().err
+
+
+OPTIONS = {"batch_size": 8, "device": "cpu", "proxies": ["nwot", "params"]}
+
+
+def test_rescore_top_reports_both_picks_and_recomputes_only_the_step(tmp_path, images):
+    from libranas.ranker import ZCRanker
+
+    storage, store = tmp_path / "s.jsonl", str(tmp_path / "p.sqlite")
+    live = {**OPTIONS, "data": images, "store": store}
+    kwargs = dict(budget=8, labelled=0, mode="live", population=4, random_state=4,
+                  live_options=live, storage=storage)  # fmt: skip
+    plain = search("nb201", "cifar10", **kwargs)
+    r = search("nb201", "cifar10", rescore_top=3, rescore_draws=2, **kwargs)
+    assert "rescore" not in plain
+    assert r["best_arch"] == plain["best_arch"]  # the default's pick is unchanged
+    step = r["rescore"]
+    assert step["top_k"] == 3 and step["draws"] == 2 and step["n_networks"] == 6
+    assert step["candidates"][0] == r["best_arch"]
+    assert step["seeds"] == [4, *rescore_seeds(4, 2)] and len(set(step["seeds"])) == 3
+    assert step["best_arch"] in step["candidates"]
+    assert step["test_acc"] is not None and step["default_rank"] >= 1
+    # the default's order: its final scores, best first
+    assert step["default_scores"] == sorted(step["default_scores"], reverse=True)
+    # the pick is the mean log-rank over every draw's proxies within the candidates
+    X = pd.concat(
+        [pd.DataFrame(rows, columns=step["proxies"]).add_suffix(f"@{d}")
+         for d, rows in enumerate(step["rows"])], axis=1,
+    )  # fmt: skip
+    fused = ZCRanker("log-rank").fit(X).predict(X)
+    assert step["candidates"][int(np.nanargmax(fused))] == step["best_arch"]
+    # each extra draw is its own initialisation and batch: other scores than the search's
+    assert not np.array_equal(step["rows"][0], step["rows"][1])
+    assert np.array_equal(np.asarray(step["rows"][1])[:, 1], np.asarray(step["rows"][0])[:, 1])
+    # the phases came from the storage; the draws' scores from the store: a resume with the
+    # step again recomputes nothing and gives the same pick
+    with sqlite3.connect(store) as con:
+        n_rows = con.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+    again = search("nb201", "cifar10", rescore_top=3, rescore_draws=2, **kwargs)
+    assert again["rescore"]["best_arch"] == step["best_arch"]
+    with sqlite3.connect(store) as con:
+        assert con.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == n_rows
+
+
+def test_rescore_user_errors(images, capsys):
+    live = {**OPTIONS, "data": images}
+    with pytest.raises(ValueError, match="label-free live search"):
+        search("nb201", "cifar10", budget=30, labelled=10, rescore_top=3)
+    with pytest.raises(ValueError, match="rescore_top must be 0"):
+        search("nb201", budget=6, labelled=0, mode="live", live_options=live, rescore_top=1)
+    with pytest.raises(ValueError, match="rescore_draws"):
+        search("nb201", budget=6, labelled=0, mode="live", live_options=live, rescore_top=2,
+               rescore_draws=0)  # fmt: skip
+    assert main(["search", "--labelled", "0", "--rescore-top", "5"]) == 2
+    assert "live-mode options" in capsys.readouterr().err
+    assert main([*LIVE, "--data", images, "--rescore-draws", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --rescore-draws") and "Traceback" not in err
+
+
+def test_cli_prints_and_writes_the_step(tmp_path, images, capsys):
+    out = tmp_path / "r.json"
+    argv = [*LIVE, "--data", images, "--seed", "2", "--rescore-top", "2", "--rescore-draws", "1",
+            "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert "top-end step (top 2 re-scored with 1 more draws, 2 networks" in text
+    assert result["rescore"]["best_arch"] in result["rescore"]["candidates"]
+    assert result["rescore"]["draws"] == 1
+
+
+@pytest.fixture(scope="module")
+def imagenet16(tmp_path_factory):
+    """A synthetic ImageNet16 file with 1000-class labels (the name sets its normalisation)."""
+    path = tmp_path_factory.mktemp("data") / "imagenet16_synthetic.npz"
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(24, 3, 16, 16), dtype=np.uint8)
+    np.savez(path, x=x, y=rng.integers(0, 1000, size=24))
+    return str(path)
+
+
+def test_fold_labels_draws_a_folded_batch_per_seed_and_per_step_draw(tmp_path, imagenet16, capsys):
+    store = tmp_path / "p.sqlite"
+    base = ["search", "--space", "nb201", "--task", "imagenet16-120", "--data", imagenet16,
+            "--fold-labels", "--mode", "live", "--labelled", "0", "--proxies", "nwot,params",
+            "--live-batch", "8", "--torch-device", "cpu", "--budget", "4", "--population", "2",
+            "--proxy-store", str(store)]  # fmt: skip
+    out = tmp_path / "r.json"
+    argv = [*base, "--seed", "1", "--rescore-top", "2", "--rescore-draws", "2", "-o", str(out)]
+    assert main(argv) == 0
+    assert main([*base, "--seed", "2", "--storage", str(tmp_path / "s2.jsonl")]) == 0
+    capsys.readouterr()
+    step = json.loads(out.read_text())["rescore"]
+    contexts = _contexts(store)
+    # seed 1, its two step draws and seed 2: each its own initialisation and folded batch
+    assert {seed for _, seed in contexts} == {*step["seeds"], 2}
+    assert len({fp for fp, _ in contexts}) == 4
+    assert _live_record(tmp_path / "s2.jsonl")["seed"] == 2
