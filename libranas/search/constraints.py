@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from libranas._warnings import user_stacklevel
+
 __all__ = ["METRICS", "Constraints", "metric_functions", "resolve_constraints"]
 
 #: the metrics a constraint or an extra objective may name
@@ -249,7 +251,9 @@ class Constraints:
         if self.task is not None and self.task != self.dataset:
             raise ValueError(f"task={self.task!r} and dataset={self.dataset!r} disagree")
         warnings.warn(
-            "Constraints(dataset=...) is deprecated; use task=...", FutureWarning, stacklevel=3
+            "Constraints(dataset=...) is deprecated; use task=...",
+            FutureWarning,
+            stacklevel=user_stacklevel(),
         )
         return self.dataset
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from libranas._warnings import user_stacklevel
 from libranas.search.constraints import METRICS, metric_functions, resolve_constraints
 from libranas.search.result import SearchResult, jsonable, pareto_front
 from libranas.search.samplers import BaseSampler, Evaluation, Proposal
@@ -482,7 +483,7 @@ class SearchLoop:
                     f"{state.n_scored} distinct architectures scored (n_trials={self.n_trials}): "
                     "the sampler keeps proposing scored or constrained-out architectures",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 break
             given = [Proposal(a) for a in initial] if generation == 0 else []

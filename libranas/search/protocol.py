@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from libranas._warnings import user_stacklevel
 from libranas.search.constraints import resolve_constraints
 from libranas.search.evolution import EvolutionarySearch, RandomSearch
 from libranas.search.optuna_search import OptunaSearch
@@ -335,7 +336,7 @@ def _check_protocol_record(store: Any, settings: dict[str, Any]) -> None:
                 f"{_where(store)} was written before searches recorded their settings; they "
                 "cannot be checked, so make sure this resume uses the same ones",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return
         store.append("protocol", {"kind": "protocol", "settings": settings})
@@ -512,7 +513,6 @@ def search(
         constraints, live_options, random_state,
     )  # fmt: skip
     state.store = get_storage(storage)
-    # called here, not in a phase function: its warning's stacklevel names search's caller
     _check_protocol_record(state.store, _protocol_settings(state))
     state.settings = {
         "constraints": state.constraints,
