@@ -390,6 +390,7 @@ def evaluate_transfer(
     k_values: Sequence[int] = (0, 10, 20, 50),
     n_splits: int = 30,
     random_state: int = 0,
+    progress: Any = None,
 ) -> pd.DataFrame:
     """:func:`leave_one_space_out` over bundled benchmark tables, by name.
 
@@ -402,7 +403,7 @@ def evaluate_transfer(
     benchmarks : list of str
         Names for :func:`libranas.load_benchmark` (at least two spaces).
     proxies : list of str, optional
-    k_values, n_splits, random_state
+    k_values, n_splits, random_state, progress
         As :func:`leave_one_space_out`.
 
     Returns
@@ -424,4 +425,6 @@ def evaluate_transfer(
     tables = {n: (transfer_table(b, proxies), b.y.to_numpy(), b.space) for n, b in benches.items()}
     if len({t[2] for t in tables.values()}) < 2:
         raise ValueError("evaluate_transfer needs tables of at least two spaces")
-    return leave_one_space_out(tables, k_values, n_splits, random_state=random_state)
+    return leave_one_space_out(
+        tables, k_values, n_splits, random_state=random_state, progress=progress
+    )

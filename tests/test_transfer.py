@@ -129,7 +129,12 @@ def test_cli_evaluate_transfer_tables_runs_leave_one_space_out(monkeypatch, caps
     argv = ["evaluate", "--transfer", "nb201-cifar10", "nb301-cifar10", "--k", "0,10",
             "--seeds", "2", "--format", "csv"]  # fmt: skip
     assert main(argv) == 0
-    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    captured = capsys.readouterr()
+    out = pd.read_csv(__import__("io").StringIO(captured.out))
+    # never silent: what it does first, then one line per finished (table, k, method)
+    assert "building every architecture's network" in captured.err
+    assert "nb301-cifar10: k=0 transfer done" in captured.err
+    assert "nb201-cifar10: k=10 within+transfer done" in captured.err
     assert set(out.held_out) == {"nb201-cifar10", "nb301-cifar10"}
     zero = out[out.k == 0]
     assert set(zero.method) == {"transfer"} and (zero.seed == -1).all()
