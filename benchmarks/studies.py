@@ -47,8 +47,8 @@ STUDIES: dict[str, Study] = {
             "predictors",
             "few-label performance predictors: ZCRanker on proxies / one-hot / graph features, "
             "30 splits, every bundled table",
-            ("predictors.md",),
-            ((),),
+            ("predictors.md", "predictors_dev.md"),
+            ((), ("--dev",)),
             "about 1 min",
             "about 3 h",
             caches=("predictors_runs.csv",),
@@ -250,9 +250,9 @@ STUDIES: dict[str, Study] = {
             "live zero-label NB201 search: seconds per evaluated cell, before vs after, side "
             "by side (and with --n-jobs 2), and where the time goes",
             ("search_cost.md",),
-            (("--cells", "60", "--reps", "3", "--profile"),),
-            "about 30 min (timing: always recomputed)",
-            "about 30 min",
+            (("--cells", "20", "--reps", "3", "--profile", "--before", "25fe4ec"),),
+            "about 15 min (timing: always recomputed)",
+            "about 15 min",
             quick=(("--quick",),),
         ),
         Study(
