@@ -349,9 +349,10 @@ def report() -> None:
         "the generic one; `ZCRanker('log-rank', space=bench.space)` fuses just those columns "
         "(`<proxy>` or `lib_<proxy>`); `space=None` (the default) keeps today's behaviour.",
         "- `libranas.proxies.training_free_search_default(space)`: what a label-free live "
-        "search should compute (the space's stored default, else AZ-NAS's four). The search "
-        "code (`libranas/search/protocol.py`, `_live_scorer`) still uses the generic search "
-        "default until it calls this function (a one-line change owned by the search code).",
+        "search computes (the space's stored default, else AZ-NAS's four): "
+        "`libranas search --labelled 0` without `--proxies` calls it "
+        "(`libranas/search/protocol.py`, `_live_scorer`), with the featurizer settings the "
+        "default was chosen at (`training_free_options(space)`).",
         "",
     ]
     C.write_results(REPORT, "\n".join(L) + "\n")
