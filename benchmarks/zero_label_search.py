@@ -10,10 +10,11 @@ each search seed is its own draw, its networks initialised with ``--seed`` and i
 images drawn from the task's 960 with ``--seed`` (the CLI's default, no ``--init-seed``);
 results ``results/zero_label_search/independent/<where>_indep_seed<k>.json`` (a folder
 of their own: ``zero_label.py``'s summary of the shared-init runs never reads them), records
-``cache/zero_label_search/<where>_indep_seed<k>.jsonl``. One proxy store per task
-(``cache/zero_label_search/<where>_proxies.sqlite``) holds every seed's scores: a row is keyed
-by the architecture, the proxy, the batch's fingerprint, the initialisation seed and the
-options, so two seeds never share a row. ``--shared-init`` gives the earlier protocol (every
+``cache/zero_label_search/<where>_indep_seed<k>.jsonl``. Each independent seed has a proxy
+store of its own (``<record>.jsonl.proxies.sqlite``, not committed: the record alone resumes a
+run, and the shared-init runs' store ``<where>_proxies.sqlite`` keeps the one scoring context
+that ``zero_label.py report`` reads); a row is keyed by the architecture, the proxy, the batch's
+fingerprint, the initialisation seed and the options, so two seeds could never share a row. ``--shared-init`` gives the earlier protocol (every
 seed ``--init-seed 0``: one draw; results ``<where>_seed<k>.json``, kept as they were).
 Each search records its steps (``--storage``), so a killed run resumes where it stopped.
 
@@ -184,7 +185,8 @@ def run(
         "--storage",
         str(CACHE / f"{name}.jsonl"),
         "--proxy-store",
-        str(CACHE / f"{where}_proxies.sqlite"),
+        # independent seeds: a store per run (module docstring)
+        str(CACHE / (f"{where}_proxies.sqlite" if shared_init else f"{name}.jsonl.proxies.sqlite")),
         "--output",
         str(out),
     ]
