@@ -274,8 +274,8 @@ STUDIES: dict[str, Study] = {
             "torch threads per joblib worker: the default of --torch-threads (ratio to 1 thread)",
             ("torch_threads.md",),
             (("--n-cells", "6", "--repeats", "3"),),
-            "about 15 min (no cache: every run is timed)",
-            "about 15 min",
+            "about 5 min on 2 cores (no cache: every run is timed)",
+            "about 5 min",
             quick=(("--n-cells", "1", "--repeats", "1"),),
         ),
         Study(

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 from _data import data_path  # noqa: E402
 
-from benchmarks._common import RESULTS, write_results  # noqa: E402
+from benchmarks._common import QUICK, RESULTS, write_results  # noqa: E402
 
 PROXIES = ["nwot", "synflow", "snip", "grad_norm", "jacov", "params"]
 
@@ -50,6 +50,18 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     default_threads = torch.get_num_threads()
+    if default_threads == 1 and not QUICK:
+        # the study compares torch's default with 1 thread: with a default of 1 there is
+        # nothing to compare, and the table would silently lose its point
+        pinned = [v for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if v in os.environ]
+        why = f"{' and '.join(pinned)} set" if pinned else "one core visible to this process"
+        print(
+            f"torch_threads: torch's default here is already 1 thread ({why}), so there is no "
+            "default to compare with 1 thread; unset the variable or run on a machine with "
+            "more cores",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     space = get_space("nb201")
     cells = space.sample(args.n_cells, random_state=0)

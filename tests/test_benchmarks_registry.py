@@ -1,9 +1,10 @@
 """The benchmark studies stay registered, circle-free and runnable by ``python -m benchmarks``.
 
-Static checks only (no study is run here; CI runs every study with ``--quick``).
+Static checks (no study is run to completion here; CI runs every study with ``--quick``).
 """
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,21 @@ def test_list_names_every_study():
     ).stdout
     for name in _registry():
         assert f"\n{name}\n" in f"\n{out}", name
+
+
+def test_torch_threads_refuses_when_torch_default_is_one_thread(tmp_path):
+    # with OMP_NUM_THREADS=1 torch's default is 1 thread: the study has nothing to compare
+    # and must say so instead of writing a table of 1-thread rows only
+    env = {k: v for k, v in os.environ.items() if k != "LIBRANAS_BENCH_QUICK"}
+    env["OMP_NUM_THREADS"] = "1"
+    out = tmp_path / "torch_threads.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "torch_threads.py"), "--n-cells", "1", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "OMP_NUM_THREADS" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
