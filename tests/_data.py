@@ -52,3 +52,18 @@ def needs_data(*relative: str) -> pytest.MarkDecorator:
     """Mark a test (or, as ``pytestmark``, a module) as needing these data files; the
     check runs when the test is set up (``conftest.py``), with :func:`require_data`'s rule."""
     return pytest.mark.shared_data(*relative)
+
+
+def synthetic_images(
+    folder: Path, name: str, n: int, side: int = 32, n_classes: int = 10, seed: int = 0
+) -> str:
+    """Write ``n`` random uint8 images (``side`` x ``side``, 3 channels) with random labels
+    below ``n_classes`` to ``folder / name`` and return the path: for tests that need the file
+    format and a dataset's normalisation (the name selects it), not real images."""
+    import numpy as np
+
+    path = Path(folder) / name
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(n, 3, side, side), dtype=np.uint8)
+    np.savez(path, x=x, y=rng.integers(0, n_classes, size=n))
+    return str(path)

@@ -23,3 +23,15 @@ def shared_data() -> Path:
     if not DATA_DIR.is_dir():
         require_data(".")  # skips or fails with the standard message
     return DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Torch at one thread for a module's tests, restored after (``pytestmark =
+    pytest.mark.usefixtures("torch_one_thread")``): small networks gain nothing from
+    threads, and several worker processes on a shared machine would oversubscribe it."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 from libranas import featurizer as featurizer_module
 from libranas.featurizer import MAX_CHUNK, ProxyFeaturizer
@@ -28,12 +27,7 @@ PROXIES = ["params", "nwot", "snip"]
 ARCHS = get_space("nb201").sample(10, random_state=3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def make_featurizer(**kw):

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from _data import synthetic_images
 
 from libranas.cli import main
 from libranas.search import JSONLStorage
@@ -17,21 +18,10 @@ pytest.importorskip("optuna")
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     """A synthetic CIFAR-sized uint8 batch (the name sets the CIFAR-10 normalisation)."""
-    path = tmp_path_factory.mktemp("data") / "cifar10_synthetic.npz"
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, size=(32, 3, 32, 32), dtype=np.uint8)
-    np.savez(path, x=x, y=rng.integers(0, 10, size=32))
-    return str(path)
+    return synthetic_images(tmp_path_factory.mktemp("data"), "cifar10_synthetic.npz", 32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_tabular_search_writes_results_and_resumes(tmp_path, capsys):

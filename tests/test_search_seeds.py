@@ -13,6 +13,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
+from _data import synthetic_images
 
 from libranas.cli import main
 from libranas.search import JSONLStorage
@@ -22,21 +23,10 @@ from libranas.search.protocol import rescore_seeds, search
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     """A synthetic CIFAR-sized uint8 file (the name sets the CIFAR-10 normalisation)."""
-    path = tmp_path_factory.mktemp("data") / "cifar10_synthetic.npz"
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, size=(40, 3, 32, 32), dtype=np.uint8)
-    np.savez(path, x=x, y=rng.integers(0, 10, size=40))
-    return str(path)
+    return synthetic_images(tmp_path_factory.mktemp("data"), "cifar10_synthetic.npz", 40)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 LIVE = ["search", "--mode", "live", "--labelled", "0", "--proxies", "nwot,params",
@@ -186,11 +176,8 @@ def test_cli_prints_and_writes_the_step(tmp_path, images, capsys):
 @pytest.fixture(scope="module")
 def imagenet16(tmp_path_factory):
     """A synthetic ImageNet16 file with 1000-class labels (the name sets its normalisation)."""
-    path = tmp_path_factory.mktemp("data") / "imagenet16_synthetic.npz"
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 256, size=(24, 3, 16, 16), dtype=np.uint8)
-    np.savez(path, x=x, y=rng.integers(0, 1000, size=24))
-    return str(path)
+    folder = tmp_path_factory.mktemp("data")
+    return synthetic_images(folder, "imagenet16_synthetic.npz", 24, side=16, n_classes=1000, seed=1)
 
 
 def test_fold_labels_draws_a_folded_batch_per_seed_and_per_step_draw(tmp_path, imagenet16, capsys):

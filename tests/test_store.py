@@ -20,7 +20,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 
 from libranas import featurizer as featurizer_module
@@ -40,12 +39,7 @@ PROXIES = ["params", "nwot", "snip"]
 CTX = ScoreContext("NB201Space()", "data", 0, "0.1.0", "opts")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny_batch(n: int = 4):
