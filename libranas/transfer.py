@@ -244,6 +244,7 @@ def leave_one_space_out(
     progress: Any = None,
     own_columns: Mapping[str, pd.DataFrame] | None = None,
     methods: Sequence[str] | None = None,
+    estimator: Any = None,
 ) -> pd.DataFrame:
     """Leave-one-space-out evaluation of :class:`TransferRanker`.
 
@@ -278,6 +279,9 @@ def leave_one_space_out(
         The k > 0 methods to run, a subset of ``"within"``, ``"within+transfer"``,
         ``"within+own"``, ``"within+own+transfer"`` (default every one that applies); a
         method that needs ``own_columns`` a held-out table lacks is an error.
+    estimator : regressor, optional
+        :class:`TransferRanker`'s ``estimator`` (cloned for every held-out table; default
+        its gradient boosting).
 
     Returns
     -------
@@ -307,7 +311,7 @@ def leave_one_space_out(
         too_many = [k for k in k_values if k > len(y) - 2]
         if too_many:
             raise ValueError(f"{name!r} has {len(y)} architectures: k {too_many} leaves < 2")
-        prior = _transfer_prior(tables, name, random_state)
+        prior = _transfer_prior(tables, name, random_state, estimator)
         base = {"held_out": name, "space": space, "n_evaluated": len(y), "seed": -1, "k": 0}
         emit({**base, "method": "transfer", "rho": spearman(y, prior), "tau": kendall(y, prior)})
         if baselines is not None and name in baselines:
@@ -343,7 +347,10 @@ def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[s
 
 
 def _transfer_prior(
-    tables: Mapping[str, tuple[pd.DataFrame, Any, str]], name: str, random_state: int
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    name: str,
+    random_state: int,
+    estimator: Any = None,
 ) -> np.ndarray:
     """:class:`TransferRanker` fitted on the tables of other spaces than ``name``'s; its
     prediction for ``name``."""
@@ -354,7 +361,8 @@ def _transfer_prior(
     Xt = pd.concat([tables[n][0] for n in train])
     yt = np.concatenate([np.asarray(tables[n][1], dtype=np.float64) for n in train])
     gt = np.concatenate([[n] * len(tables[n][0]) for n in train])
-    model = TransferRanker(random_state=random_state).fit(Xt, yt, groups=gt)
+    model = TransferRanker(estimator=estimator, random_state=random_state)
+    model.fit(Xt, yt, groups=gt)
     return model.predict(tables[name][0])
 
 

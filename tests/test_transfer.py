@@ -174,3 +174,18 @@ def test_cli_evaluate_k_without_transfer_is_an_error(capsys):
     assert main(["evaluate", "nb201-cifar10", "--k", "10"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--k applies only to --transfer" in err[0]
+
+
+def test_leave_one_space_out_takes_the_transfer_estimator():
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+
+    tables = synthetic_spaces()
+    ridge = leave_one_space_out(tables, k_values=(0,), held_out=["s1"], estimator=Ridge(1.0))
+    assert ridge.set_index("method").rho["transfer"] > 0.8
+    # a constant estimator ranks nothing: the parameter reaches the model
+    const = leave_one_space_out(tables, k_values=(0,), held_out=["s1"], estimator=DummyRegressor())
+    assert (
+        np.isnan(const.set_index("method").rho["transfer"])
+        or abs(const.set_index("method").rho["transfer"]) < 1e-12
+    )
