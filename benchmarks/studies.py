@@ -336,6 +336,23 @@ STUDIES: dict[str, Study] = {
             "... autoformer; ... transfer; ... report",
         ),
         Study(
+            "transfer_columns",
+            "transfer_columns",
+            "zero-label transfer between spaces: proxies and/or network features, boosting or "
+            "ridge (leave one space out; NB301 development / held-out halves)",
+            ("transfer_columns.md",),
+            ((),),
+            "about 5 min (no cache: every fit is rerun)",
+            "about 5 min",
+            quick=((),),
+            quick_inputs=(
+                "network_features/",
+                "lswag_vit_autoformer.csv",
+                "results:lswag_autoformer.csv",
+            ),
+            quick_note="NB301 and one TNB101-micro task held out (of 12)",
+        ),
+        Study(
             "scale",
             "scale",
             "featurizer throughput and a full-table run with a store (scale)",
