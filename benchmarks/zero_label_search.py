@@ -319,7 +319,9 @@ def report() -> int:
         "cells per row), 64 images of the task drawn with the seed, the networks initialised "
         f"with the seed. Top-end step at the development choice K = {k}, M = {m} "
         "(`zero_label_search_dev.md`). Test accuracy: the 200-epoch table (never read by the "
-        "search); rank: among the cells the search evaluated (1 = best).",
+        "search); rank: among the cells the search evaluated (1 = best). Seconds: the run's "
+        "last process on a shared 2-core machine (a run resumed from its record counts only "
+        "what it computed after resuming; `search_cost.md` measures the cost per cell).",
         "",
     ]
     for task in TASK_IMAGES:
@@ -333,7 +335,7 @@ def report() -> int:
             f"## {task} (optimum {test_acc.max():.2f})",
             "",
             "| seed | budget | evaluated | default: test acc | rank | step: test acc | rank | "
-            "step's extra networks | s of the run's step (K x M) | s of the run |",
+            "step's extra networks | s of the run's step (K x M) | s of the run's last process |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         default, step, cells_d, cells_s = [], [], set(), set()
@@ -353,11 +355,14 @@ def report() -> int:
                 f"{r['rescore']['seconds']:.0f} ({r['rescore']['top_k']} x "
                 f"{r['rescore']['draws']}) | {r['seconds']:.0f} |"
             )
-        sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+
+        def spread(v: list[float]) -> str:
+            return f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+
         lines += [
             "",
-            f"{len(runs)} seeds: default {np.mean(default):.2f} ± {sd(default):.2f} "
-            f"({len(cells_d)} distinct cells), step {np.mean(step):.2f} ± {sd(step):.2f} "
+            f"{len(runs)} seed{'s' if len(runs) > 1 else ''} (mean ± sd): default "
+            f"{spread(default)} ({len(cells_d)} distinct cells), step {spread(step)} "
             f"({len(cells_s)} distinct cells).",
             "",
         ]
