@@ -29,6 +29,22 @@ Protocol (every number in ``results/network_features.md``):
   ``runs``.
 - ``dev``: seeds 1000-1009 on 4 tables, ``proxies+network+blocks`` vs ``proxies+blocks``;
   the declared rule picks the study's candidate (see the report).
+- ``dev`` (session 22, the block cell graph): the blocks now also carry GRAF's whole feature
+  set on each block's cell graph (``<variant>:graph:...`` columns of
+  :mod:`libranas.repeated_blocks`, the study's group ``blockgraph``). Two ways to use them,
+  each against the session-21 candidate ``proxies+network+blocks`` (``blocks`` = the block
+  columns without ``:graph:``, exactly the session-21 columns):
+  *join* ``proxies+network+blocks+blockgraph`` (every block column) and *replace*
+  ``proxies+network+blockpos+blockgraph`` (``blockpos`` = ``blocks`` without its old path
+  summaries ``:paths:`` / ``:op:`` / ``:dead:`` / ``:param_free:``, which the cell graph
+  recomputes; per-position operations, wiring, parameters and counts kept). **Rule,
+  declared before these runs**: on the development benchmarks ``DEV_BENCHMARKS`` x seeds
+  1000-1009 (never reported), of the three the one with the highest mean rho (mean over the
+  40 runs) is the study's "network features" candidate (``chosen_block_set``); the reported
+  100-label runs (seeds 0-29) are then made for it and for it + graph + one-hot ("all"),
+  on every table, and the AutoFormer-Tiny rows for ``network+<it>`` and
+  ``proxies+network+<it>`` (block columns of the 100 subnets, label-free). If the
+  session-21 candidate wins, nothing new is run and the report says so.
 - ``autoformer``: the 100 AutoFormer-Tiny subnets as a user's space (network features only,
   nothing space-specific): 10 / 20 / 50 labelled (30 splits, seeds 0..29), rho on the
   others, proxies only (the registered proxies of ``results/lswag_autoformer.csv``), network
@@ -82,7 +98,14 @@ FEATURE_SETS = [
     "proxies+network+graph+onehot",
     "proxies+network+blocks",
     "proxies+network+blocks+graph+onehot",
+    # session 22: the block cell graph joined to / replacing the old block path columns
+    "proxies+network+blocks+blockgraph",
+    "proxies+network+blocks+blockgraph+graph+onehot",
+    "proxies+network+blockpos+blockgraph",
+    "proxies+network+blockpos+blockgraph+graph+onehot",
 ]
+#: the session-21 feature sets (always in the report)
+BASE_SETS = FEATURE_SETS[:5]
 SEEDS = range(30)
 N_LABELLED = 100
 AF_TARGETS = [
@@ -255,6 +278,20 @@ def block_table(space_name: str, keys: list[str], index) -> pd.DataFrame:
                         columns=[f"blocks:{n}" for n in names])  # fmt: skip
 
 
+#: the old block columns' path summaries, recomputed by the cell graph (``blockpos`` drops them)
+OLD_PATH_TAGS = (":paths:", ":op:", ":dead:", ":param_free:")
+
+
+def block_groups(columns: list[str]) -> dict[str, list[str]]:
+    """``blocks`` (the session-21 block columns: everything but the cell graph),
+    ``blockpos`` (those without their path summaries) and ``blockgraph`` (GRAF on the
+    block cell graph, ``:graph:``)."""
+    graph = [c for c in columns if ":graph:" in c]
+    old = [c for c in columns if ":graph:" not in c]
+    return {"blocks": old, "blockgraph": graph,
+            "blockpos": [c for c in old if not any(t in c for t in OLD_PATH_TAGS)]}  # fmt: skip
+
+
 def network_table(name: str) -> pd.DataFrame:
     """Network feature columns (``network:<name>``) of a benchmark's architectures."""
     bench = _bench(name)
@@ -284,7 +321,7 @@ def table(name: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
         blocks = block_table(bench.space, [str(a) for a in bench.X.index], bench.X.index)
         blocks = blocks.loc[:, blocks.nunique(dropna=True) > 1]  # label-free, as above
         parts.append(blocks)
-        groups["blocks"] = list(blocks.columns)
+        groups.update(block_groups(list(blocks.columns)))
         _TABLES[name] = (pd.concat(parts, axis=1), y, groups)
     return _TABLES[name]
 
@@ -344,8 +381,11 @@ def _append(path: Path, row: dict) -> None:
     pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
 
 
-def runs_stage(benchmarks: list[str], seeds: range, feature_sets: list[str] = FEATURE_SETS) -> None:
+def runs_stage(benchmarks: list[str], seeds: range, feature_sets: list[str] | None = None) -> None:
+    """The reported runs (``reported_sets()`` unless ``feature_sets`` names others)."""
     _torch_one_thread()
+    if feature_sets is None:
+        feature_sets = reported_sets()
     done = set()
     if RUNS.exists():
         old = pd.read_csv(RUNS)
@@ -392,6 +432,34 @@ DEV_SEEDS = range(1000, 1010)
 DEV_BENCHMARKS = ["nb301-cifar10", "nb201-cifar10", "nb201-imagenet16-120",
                   "tnb101-micro-class_scene"]  # fmt: skip
 DEV_SETS = ["proxies+network+blocks", "proxies+blocks"]
+#: session 22: the three candidates of the declared rule (module docstring)
+BLOCK_CANDIDATES = ["proxies+network+blocks", "proxies+network+blocks+blockgraph",
+                    "proxies+network+blockpos+blockgraph"]  # fmt: skip
+
+
+def chosen_block_set(dev: pd.DataFrame | None = None) -> str | None:
+    """The declared rule on the development runs: of :data:`BLOCK_CANDIDATES`, the highest
+    mean rho over :data:`DEV_BENCHMARKS` x :data:`DEV_SEEDS`; None until all are run."""
+    if dev is None:
+        if not DEV_RUNS.exists():
+            return None
+        dev = pd.read_csv(DEV_RUNS)
+    dev = dev[dev.benchmark.isin(DEV_BENCHMARKS) & dev.seed.isin(DEV_SEEDS)]
+    dev = dev.drop_duplicates(["benchmark", "features", "seed"])
+    counts = dev.groupby("features").size()
+    if any(counts.get(f, 0) < len(DEV_BENCHMARKS) * len(DEV_SEEDS) for f in BLOCK_CANDIDATES):
+        return None
+    means = dev[dev.features.isin(BLOCK_CANDIDATES)].groupby("features").rho.mean()
+    return str(means.idxmax())
+
+
+def reported_sets() -> list[str]:
+    """The feature sets of the reported runs: the session-21 ones, and the candidate the
+    rule chose (with graph + one-hot) when it is a new one."""
+    chosen = chosen_block_set()
+    if chosen is None or chosen in BASE_SETS:
+        return list(BASE_SETS)
+    return [*BASE_SETS, chosen, f"{chosen}+graph+onehot"]
 
 
 def dev_stage() -> None:
@@ -402,10 +470,13 @@ def dev_stage() -> None:
         done = set(zip(old.benchmark, old.features, old.seed, strict=True))
     for name in DEV_BENCHMARKS:
         for seed in DEV_SEEDS:
-            for features in DEV_SETS:
+            for features in dict.fromkeys(DEV_SETS + BLOCK_CANDIDATES):
                 if (name, features, seed) not in done:
-                    _append(DEV_RUNS, one_run(name, features, seed))
+                    row = one_run(name, features, seed)
+                    _append(DEV_RUNS, row)
+                    print(f"dev {name} {features} seed {seed}: rho {row['rho']:.3f}", flush=True)
         print(f"dev {name} done", flush=True)
+    print(f"chosen by the declared rule: {chosen_block_set()}", flush=True)
 
 
 # --------------------------------------------------------------------------- AutoFormer
@@ -429,8 +500,19 @@ def autoformer_table() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]
     gt = json.loads(AF_GT.read_text())
     Y = pd.DataFrame([{t: r[t] for t in AF_TARGETS} for r in gt]).iloc[df["index"].to_numpy()]
     Y.index = Z.index
-    X = pd.concat([Z, feats], axis=1)
-    return X, Y, {"proxies": list(Z.columns), "network": list(feats.columns)}
+    keys = df["index"].astype(str).tolist()
+    blocks = block_table("autoformer-tiny-32px", keys, Z.index)
+    X = pd.concat([Z, feats, blocks], axis=1)
+    groups = {"proxies": list(Z.columns), "network": list(feats.columns)}
+    return X, Y, {**groups, **block_groups(list(blocks.columns))}
+
+
+def af_sets() -> list[str]:
+    """AutoFormer feature sets: proxies, network, both, and network (+ proxies) + the block
+    columns of the development rule's candidate (session 21's ``blocks`` until it has run)."""
+    chosen = chosen_block_set() or "proxies+network+blocks"
+    blocks = chosen.removeprefix("proxies+network+")
+    return [*AF_SETS, f"network+{blocks}", f"proxies+network+{blocks}"]
 
 
 def autoformer_stage(seeds: range) -> None:
@@ -438,8 +520,10 @@ def autoformer_stage(seeds: range) -> None:
 
     _torch_one_thread()
     X, Y, groups = autoformer_table()
-    # network columns constant over the 100 networks (convolution types, ...): dropped, label-free
-    groups = dict(groups, network=[c for c in groups["network"] if X[c].nunique() > 1])
+    # columns constant over the 100 networks (convolution types, ...): dropped, label-free
+    groups = {g: cols if g == "proxies" else [c for c in cols if X[c].nunique() > 1]
+              for g, cols in groups.items()}  # fmt: skip
+    sets = af_sets()
     done = set()
     if AF_RUNS.exists():
         old = pd.read_csv(AF_RUNS)
@@ -453,7 +537,7 @@ def autoformer_stage(seeds: range) -> None:
             rng = np.random.default_rng(seed)
             labelled = np.zeros(len(y), dtype=bool)
             labelled[rng.choice(len(y), size=n, replace=False)] = True
-            for features in AF_SETS:
+            for features in sets:
                 if (target, features, n, seed) in done:
                     continue
                 cols = [c for part in features.split("+") for c in groups[part]]
@@ -553,6 +637,7 @@ def _transfer_keys(name: str) -> tuple[str, list[str]]:
 def _own_blocks(name: str, index) -> pd.DataFrame:
     """Repeated-block columns of a transfer table (constant ones dropped, label-free)."""
     blocks = block_table(*_transfer_keys(name), index)
+    blocks = blocks[block_groups(list(blocks.columns))["blocks"]]  # session 21's columns
     return blocks.loc[:, blocks.nunique(dropna=True) > 1]
 
 
@@ -1105,8 +1190,9 @@ def main() -> None:
     )
     parser.add_argument("--benchmarks", nargs="*", default=BENCHMARKS)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
-    parser.add_argument("--features", nargs="*", default=FEATURE_SETS, choices=FEATURE_SETS,
-                        help="runs: feature sets (default all)")  # fmt: skip
+    parser.add_argument("--features", nargs="*", default=None, choices=FEATURE_SETS,
+                        help="runs: feature sets (default: the session-21 sets and the "
+                        "development rule's candidate with and without graph + one-hot)")  # fmt: skip
     parser.add_argument("--held-out", nargs="*", default=TRANSFER_ORDER)
     parser.add_argument("--k", nargs="*", type=int, default=AF_SIZES, help="transfer: k > 0")
     parser.add_argument("--own-k", nargs="*", type=int, default=OWN_K,
