@@ -791,6 +791,8 @@ NOTES = """
 Written 2026-12-07 (session 21) from the numbers above; the tables and check lines are
 regenerated from the caches, this text is not.
 
+Session 21's reading (its numbers were the session-21 block columns, `blocks` below):
+
 - **Repeated-block features** (`features=("network", "blocks")`,
   `libranas.repeated_blocks`, no space-specific code): the repeated cells are found in the
   module tree, normal and reduction variants told apart by resolution, one copy described
@@ -806,19 +808,15 @@ regenerated from the caches, this text is not.
   version without the cell-graph paths (30 splits, seeds 0-29, not kept) gave NB301 0.780
   and NB201 CIFAR-10 0.937: the paths gave +0.023 / +0.010, so they were added before any
   other table was run with blocks -- a choice seen on reported splits of those two tables,
-  stated here. What the hand-made features still have: on NB201 (60 sampled architectures)
-  34 of the 52 varying graph columns have no identical block column (paths *without* an operation, min / max length
-  without / only through it, node in / out degrees, node depths); on NB301 the one-hot is
-  per (edge, operation) pair, where the block columns split it into the operation at a
-  position and the position's input nodes. Both are derivable from the block graph and
-  were not added for lack of time.
+  stated here. What the hand-made features still had then: on NB201 34 of the 52 varying
+  graph columns had no identical block column (paths *without* an operation, min / max
+  length without / only through it, node degrees and depths); session 22 added them (the
+  block cell graph, below).
 - **Development choice** (the only one): `proxies+network+blocks` over `proxies+blocks`,
   by the declared rule on seeds 1000-1009 (table above). ZCRanker's defaults as they are.
 - **NB301 >= 0.87: not reached** (best 0.834, network + hand-made). The combination with
   blocks (`all`) is 0.830 on NB301, 0.002 below hand-made alone (paired -0.002 +- 0.004,
   higher on 13 of 30 splits): the blocks add nothing the hand-made features lack there.
-  Whether `all` is at least as good as either on the other tables is in the check lines
-  (its runs finished after these notes were written).
 - **Transfer (leave one space out, k = 0 / 10 / 20 / 50, 30 splits, all 12 tables)**: with
   zero labels the transfer prediction (proxies + network features) is below the
   training-free default wherever that default exists -- NB301 0.243 vs 0.553, NB201
@@ -833,14 +831,22 @@ regenerated from the caches, this text is not.
   feature changes rho by +0.001 to +0.002 on average (at most +0.013, NB201, k = 10):
   within-space labels dominate quickly. On NB301 the within-space ranker needs about 20
   labels to pass the training-free default (k = 10: 0.511, k = 20: 0.597, default 0.553).
-  The within-space ranker with the held-out table's own block columns (k = 20) was queued
-  after the combination runs.
+  The within-space ranker with the held-out table's own block columns (k = 20): see the
+  transfer check lines (computed from the runs).
 - **Repaired cache rows**: 137 transfer rows (NB301, k = 10 / 20 / 50) were first appended
   in the row's column order instead of the file's; they were re-mapped (method, k, seed,
   n_evaluated) and the writer now uses the file's order.
-- **Not done in the session**: rows marked `n/a` or with fewer than 30 splits were still
-  running when it ended (`benchmarks/network_features.py transfer --own-k`, then `runs
-  --features proxies+network+blocks+graph+onehot`, then `transfer`; each resumes).
+
+Session 22 (the block cell graph, `blockgraph`): GRAF's whole feature set
+(`libranas.spaces._graph.path_features`, the function of the hand-made graph features) on
+each block's cell graph rebuilt from the tensors of the forward pass (states = inputs,
+position inputs, sums / concatenations, output; edges = live positions by operation
+signature, wires for state-to-state sums / concatenations). Tested: on NB201 every GRAF
+column equals the hand-made one exactly (names mapped, `none` edges included); on DARTS
+the cell graph is the hand-made cell with the two preprocessing positions in front of its
+inputs (same edges, paths and degrees; lengths and depths one longer; paths made only of
+one operation or of parameter-free ones never occur, since each starts with a
+preprocessing convolution). Its numbers are in the tables and the lines below.
 """
 
 
@@ -855,6 +861,10 @@ SET_LABELS = {
     "proxies+network+graph+onehot": "network+hand-made",
     "proxies+network+blocks": "network+blocks",
     "proxies+network+blocks+graph+onehot": "all",
+    "proxies+network+blocks+blockgraph": "network+blocks+cellgraph",
+    "proxies+network+blocks+blockgraph+graph+onehot": "all+cellgraph",
+    "proxies+network+blockpos+blockgraph": "network+positions+cellgraph",
+    "proxies+network+blockpos+blockgraph+graph+onehot": "all (positions+cellgraph)",
 }
 
 
@@ -862,12 +872,11 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
     """The 100-labelled table and its must-show checks."""
     # two resumable processes may both have run a split: identical rows, keep one
     runs = runs.drop_duplicates(["benchmark", "features", "seed"])
-    hand, net, nb, all_ = (
-        "proxies+graph+onehot",
-        "proxies+network",
-        "proxies+network+blocks",
-        "proxies+network+blocks+graph+onehot",
-    )
+    shown = [f for f in FEATURE_SETS if f in set(runs.features) or f in reported_sets()]
+    old_nb = "proxies+network+blocks"
+    hand, net = "proxies+graph+onehot", "proxies+network"
+    nb = chosen_block_set() or old_nb  # the development rule's candidate (session 22)
+    all_ = f"{nb}+graph+onehot"
     lines = [
         "## 100 labelled, 30 splits: proxies + network (+ repeated-block) features vs proxies + hand-made graph features",
         "",
@@ -884,14 +893,20 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
         "network + repeated-block features (`ArchFeaturizer(space, features=('network', "
         "'blocks'))`, block columns fixed on all of the table's architectures, label-free); "
         "`all` = proxies + network + blocks + graph + one-hot. Columns constant on the whole "
-        "table are dropped (label-free). Cells: rho mean ± sd / tau mean over the splits; "
+        "table are dropped (label-free). Session 22: `cellgraph` = GRAF's whole feature set "
+        "on each block's cell graph (`<variant>:graph:` columns); `network+blocks+cellgraph` "
+        "joins them to the session-21 block columns, `network+positions+cellgraph` replaces "
+        "the session-21 path summaries of the blocks with them; the development rule "
+        f"(below) chose `{SET_LABELS[nb]}`, the candidate of the paired columns and checks. "
+        "Cells: rho mean ± sd / tau mean over the splits; "
         "paired columns: mean difference of rho ± 95% half-width (1.96 sd / sqrt(splits)), "
         "splits higher.",
         "",
         "| benchmark | evaluated | "
-        + " | ".join(SET_LABELS[f] for f in FEATURE_SETS)
-        + " | network+blocks - hand-made | all - best of hand-made, network+blocks |",
-        "|---|---|" + "---|" * (len(FEATURE_SETS) + 2),
+        + " | ".join(SET_LABELS[f] for f in shown)
+        + f" | {SET_LABELS[nb]} - hand-made | {SET_LABELS[all_]} - best of hand-made, "
+        f"{SET_LABELS[nb]} |",
+        "|---|---|" + "---|" * (len(shown) + 2),
     ]
     means: dict[str, pd.Series] = {}
     for name in BENCHMARKS:
@@ -904,7 +919,7 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
             f"{_ms(piv[f].dropna())} / {tpiv[f].mean():.3f} ({piv[f].notna().sum()})"
             if f in piv
             else "n/a"
-            for f in FEATURE_SETS
+            for f in shown
         ]
         paired = []
         if {hand, nb} <= set(piv.columns):
@@ -940,8 +955,10 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
         f"{b} {int(r['count'] - r['sum'])} recomputed, {int(r['sum'])} reused"
         for b, r in srcs.iterrows()) + "."]  # fmt: skip
     tnb = [n for n in BENCHMARKS if n.startswith("tnb101") and n in means]
-    lines += ["", "Must-show checks (rho means over the splits; network+blocks is the "
-              "candidate for 'network features', all for 'the combination'):", ""]  # fmt: skip
+    lines += ["", f"Must-show checks (rho means over the splits; {SET_LABELS[nb]} is the "
+              f"candidate for 'network features', {SET_LABELS[all_]} for 'the combination'"
+              + ("; session 21's network+blocks in brackets" if nb != old_nb else "")
+              + "):", ""]  # fmt: skip
     for group, names in (("nb301-cifar10", ["nb301-cifar10"]), ("nb201-cifar10", ["nb201-cifar10"]),
                          ("nb201-cifar100", ["nb201-cifar100"]),
                          ("nb201-imagenet16-120", ["nb201-imagenet16-120"]),
@@ -950,15 +967,19 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
         if not ms or any(f not in m.index or pd.isna(m[f]) for m in ms for f in (hand, net, nb)):
             lines.append(f"- {group}: not complete")
             continue
+        if any(r_count(runs, n, f) < len(SEEDS) for n in names for f in (hand, net, nb)):
+            lines.append(f"- {group}: fewer than {len(SEEDS)} splits so far (partial)")
         m = pd.concat(ms, axis=1).mean(axis=1)
         ok = m[nb] >= m[hand] - 0.01
-        text = (f"- {group}: hand-made {m[hand]:.3f}, network {m[net]:.3f}, network+blocks "
-                f"{m[nb]:.3f} ({'within 0.01 or above: yes' if ok else 'NOT within 0.01'}), ")  # fmt: skip
+        text = (f"- {group}: hand-made {m[hand]:.3f}, network {m[net]:.3f}, {SET_LABELS[nb]} "
+                f"{m[nb]:.3f} ({'within 0.01 or above: yes' if ok else 'NOT within 0.01'}"
+                f"{f'; network+blocks {m[old_nb]:.3f}' if nb != old_nb and old_nb in m else ''}), ")  # fmt: skip
         if all(all_ in x.index and pd.notna(x[all_]) for x in ms):
             above = m[all_] >= max(m[hand], m[nb])
-            text += f"all {m[all_]:.3f} ({'>= either: yes' if above else 'below the better of the two'})"
+            text += (f"{SET_LABELS[all_]} {m[all_]:.3f} "
+                     f"({'>= either: yes' if above else 'below the better of the two'})")  # fmt: skip
         else:
-            text += "all: not run (yet)"
+            text += f"{SET_LABELS[all_]}: not run (yet)"
         lines.append(text)
     if "nb301-cifar10" in means:
         m = means["nb301-cifar10"].dropna()
@@ -967,7 +988,18 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
     missing = [n for n in BENCHMARKS if n not in means]
     if missing:
         lines.append(f"- not run (time): {', '.join(missing)}")
+    short = [f"{n} {SET_LABELS[f]} ({r_count(runs, n, f)})" for n in BENCHMARKS
+             for f in reported_sets() if r_count(runs, n, f) < len(SEEDS)]  # fmt: skip
+    if short:
+        lines.append(f"- runs with fewer than {len(SEEDS)} splits (still running or not run): "
+                     + ", ".join(short))  # fmt: skip
     return lines + [""]
+
+
+def r_count(runs: pd.DataFrame, name: str, features: str) -> int:
+    """Splits (seeds 0..29) of one benchmark and feature set in the runs."""
+    r = runs[(runs.benchmark == name) & (runs.features == features) & runs.seed.isin(SEEDS)]
+    return int(r.seed.nunique())
 
 
 def _transfer_checks(tr: pd.DataFrame) -> list[str]:
@@ -1087,12 +1119,40 @@ def report() -> None:
             ],  # fmt: skip
             "| mean | | " + " | ".join(f"{piv[f].mean():.3f}" for f in DEV_SETS) + " |",
             "",
-            f"Chosen: `{piv.mean().idxmax()}`.",
+            f"Chosen: `{piv[DEV_SETS].mean().idxmax()}`.",
             "",
         ]
+        if all(f in piv.columns for f in BLOCK_CANDIDATES):
+            sub = piv.loc[[b for b in DEV_BENCHMARKS if b in piv.index], BLOCK_CANDIDATES]
+            chosen = chosen_block_set(dev)
+            lines += [
+                "Session 22 (the block cell graph), same seeds, rule declared before these "
+                "runs (module docstring): of session 21's `proxies+network+blocks`, *join* "
+                "(`+blockgraph`) and *replace* (`blockpos+blockgraph`), the highest mean rho "
+                "over the development runs is the candidate.",
+                "",
+                "| benchmark | " + " | ".join(SET_LABELS[f] for f in BLOCK_CANDIDATES) + " |",
+                "|---|" + "---|" * len(BLOCK_CANDIDATES),
+                *[
+                    f"| {b} | "
+                    + " | ".join(f"{sub.loc[b, f]:.3f}" for f in BLOCK_CANDIDATES)
+                    + " |"
+                    for b in sub.index
+                ],  # fmt: skip
+                "| mean | " + " | ".join(f"{sub[f].mean():.3f}" for f in BLOCK_CANDIDATES) + " |",
+                "",
+                f"Chosen: `{chosen}`"
+                + (
+                    " (all 40 runs of each candidate done)."
+                    if chosen
+                    else " -- not yet: the runs are incomplete."
+                ),
+                "",
+            ]
     # ---------------------------------------------------------------- AutoFormer
     if AF_RUNS.exists():
         af = pd.read_csv(AF_RUNS)
+        AF_COLS = [f for f in af_sets() if f in set(af.features)]  # noqa: N806
         lines += [
             "## AutoFormer-Tiny as a user's space (100 subnets, 10 / 20 / 50 labelled)",
             "",
@@ -1103,8 +1163,8 @@ def report() -> None:
             "(seeds 0..29) k labelled drawn uniformly, `ZCRanker(random_state=seed)`, rho on the "
             "other 100 - k. Cells: rho mean ± sd.",
             "",
-            "| target | k | splits | proxies | network | proxies+network |",
-            "|---|---|---|---|---|---|",
+            "| target | k | splits | " + " | ".join(AF_COLS) + " |",
+            "|---|---|---|" + "---|" * len(AF_COLS),
         ]
         for target in AF_TARGETS:
             for k in AF_SIZES:
@@ -1113,14 +1173,19 @@ def report() -> None:
                     continue
                 piv = r.pivot_table(index="seed", columns="features", values="rho")
                 lines.append(f"| {target} | {k} | {len(piv)} | " + " | ".join(
-                    _ms(piv[f].dropna()) if f in piv else "n/a" for f in AF_SETS) + " |")  # fmt: skip
+                    _ms(piv[f].dropna()) + (f" ({piv[f].notna().sum()})"
+                                             if piv[f].notna().sum() < len(piv) else "")
+                    if f in piv else "n/a" for f in AF_COLS) + " |")  # fmt: skip
         r = af[(af.target == "c100_kd_acc") & (af.n_labelled == 20)]
         if not r.empty:
-            piv = r.pivot_table(index="seed", columns="features", values="rho").dropna()
-            if {"proxies", "proxies+network"} <= set(piv.columns):
-                d = _paired(piv["proxies+network"], piv["proxies"])
-                lines += ["", f"Paired, c100_kd_acc, 20 labelled: proxies+network minus proxies = "
-                          f"{d[0]:+.3f} ± {d[1]:.3f} (95%, {d[3]} splits; higher on {d[2]} of {d[3]})."]  # fmt: skip
+            piv = r.pivot_table(index="seed", columns="features", values="rho")
+            lines.append("")
+            for plus in [f for f in AF_COLS if f.startswith("proxies+network")]:
+                if {"proxies", plus} <= set(piv.columns):
+                    d = _paired(piv[plus], piv["proxies"])
+                    lines += [f"Paired, c100_kd_acc, 20 labelled: {plus} minus proxies = "
+                              f"{d[0]:+.3f} ± {d[1]:.3f} (95%, {d[3]} splits; higher on {d[2]} "
+                              f"of {d[3]}).", ""]  # fmt: skip
         lines.append("")
     # ---------------------------------------------------------------- transfer
     if TRANSFER_RUNS.exists():
