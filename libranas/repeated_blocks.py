@@ -70,9 +70,11 @@ Columns (``blocks:`` prefix in :class:`~libranas.ArchFeaturizer`), per variant `
   "paths from the previous cell"). On NAS-Bench-201 these equal the hand-made graph
   features exactly (tested, names mapped); on DARTS the graph is the hand-made cell with the
   two preprocessing positions in front of its inputs (the same edges, paths and degrees,
-  lengths and depths one longer; tested). Node identity needs tensors: a block that reuses
-  one tensor object for two of its inputs (DARTS' first cell) has one input node, and a
-  block whose positions hand tensors to each other outside a forward pass is not seen.
+  lengths and depths one longer; tested). Node identity comes from tensor identity: a
+  tensor given for two of a block's inputs (DARTS' first cell) is split into one alias per
+  input; a position that returns its input object unchanged (other than the identity
+  modules, which return an alias) would merge two nodes, and blocks whose parts exchange
+  tensors outside their forward pass are not seen.
 
 Which of these columns exist depends on the architectures: :func:`block_vocabulary` fixes
 them on the architectures an :class:`~libranas.ArchFeaturizer` is fitted on (every
@@ -308,22 +310,34 @@ class _Recorder:
         handles = []
         for path, block in self.blocks.items():
 
-            def pre(module: Any, args: Any, path: str = path) -> None:
+            def pre(module: Any, args: Any, path: str = path) -> Any:
                 tensors = [t for t in _flat_args(args) if _is_tensor(t)]
                 self.in_shapes.setdefault(path, [_shape(t) for t in tensors])
                 self.active.append(path)
                 for i, t in enumerate(tensors):
                     self.label(t, frozenset([f"in{i}"]))
-                if path not in self.graphs:  # the first call of a block is described
-                    graph = self.graphs[path] = _BlockGraph()
-                    self.vertex = {}
-                    for i, t in enumerate(tensors):
-                        # a tensor given twice is one vertex, named by its last place
-                        v = self.vertex.get(id(t))
-                        if v is None:
-                            v = self.vertex[id(t)] = graph.new("input")
-                            self.alive.append(t)
-                        graph.input_index[v] = i
+                if path in self.graphs:
+                    return None
+                # the first call of a block is described; a tensor given for two inputs
+                # (DARTS' first cell: s0 is s1) becomes an alias per place, so each input
+                # is a node of its own (the wiring labels stay those of its last place)
+                graph = self.graphs[path] = _BlockGraph()
+                self.vertex = {}
+                new_args, seen = list(args), set()
+                for k, a in enumerate(args):
+                    if _is_tensor(a):
+                        if id(a) in seen:
+                            new_args[k] = a.detach()
+                            self.label(new_args[k], self.labels[id(a)])
+                        seen.add(id(a))
+                tensors = [t for t in _flat_args(tuple(new_args)) if _is_tensor(t)]
+                for i, t in enumerate(tensors):
+                    v = self.vertex.get(id(t))
+                    if v is None:
+                        v = self.vertex[id(t)] = graph.new("input")
+                        self.alive.append(t)
+                    graph.input_index[v] = i
+                return tuple(new_args) if len(seen) < sum(map(_is_tensor, args)) else None
 
             def post(module: Any, args: Any, out: Any, path: str = path) -> None:
                 self.active.pop()

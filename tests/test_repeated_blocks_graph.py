@@ -73,6 +73,11 @@ def test_darts_block_graph_is_the_hand_made_cell_plus_its_preprocessing():
         model, device = build_network(space, arch)
         blocks = bf.find_blocks(model)
         recorder = bf._run(model, blocks, (3, 32, 32), device)
+        # the first cell reads the stem twice (s0 is s1): one alias per input, so its graph
+        # has the same nodes as the others
+        first = list(blocks)[0]
+        sigs0 = {p: bf._signature(m) for p, m in bf._positions(blocks[first])}
+        assert bf._cell_graph(recorder.graphs[first], sigs0)[0] == 9
         path = list(blocks)[1]  # a normal cell with two distinct inputs
         assert not blocks[path].reduction
         sigs = {p: bf._signature(m) for p, m in bf._positions(blocks[path])}
