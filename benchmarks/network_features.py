@@ -846,7 +846,11 @@ column equals the hand-made one exactly (names mapped, `none` edges included); o
 the cell graph is the hand-made cell with the two preprocessing positions in front of its
 inputs (same edges, paths and degrees; lengths and depths one longer; paths made only of
 one operation or of parameter-free ones never occur, since each starts with a
-preprocessing convolution). Its numbers are in the tables and the lines below.
+preprocessing convolution); in the reduction cell the operations on the cell's inputs
+carry stride 2 and are operation types of their own in the cell graph (the hand-made
+features count them with their stride-1 kin), so its per-operation columns differ. The
+section above counts what matches on every table architecture; the development choice
+and the runs are in the tables and check lines.
 """
 
 
