@@ -165,3 +165,18 @@ def test_a_none_position_is_no_edge_but_its_nodes_stay():
     assert d["Residual:graph:op_count:conv3x3"] == 1.0
     assert d["Residual:graph:op_on_path:conv3x3"] == 0.0
     assert d["Residual:graph:out_degree:1"] == 0.0  # a's output: read by the none only
+
+
+def test_block_summary_and_the_session_21_columns_ignore_the_cell_graph():
+    """The transfer model's block summaries read the old path columns only: adding the cell
+    graph changes none of them."""
+    d = bf.block_description(_family(False), 0)
+    without = {k: v for k, v in d.items() if ":graph:" not in k}
+    assert len(without) < len(d)
+    np.testing.assert_array_equal(bf.block_summary(d), bf.block_summary(without))
+    names = bf.block_vocabulary([d])
+    old = [j for j, n in enumerate(names) if ":graph:" not in n]
+    np.testing.assert_array_equal(
+        bf.block_matrix([d], names)[:, old],
+        bf.block_matrix([without], [names[j] for j in old]),
+    )
