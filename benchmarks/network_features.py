@@ -1206,9 +1206,13 @@ def report() -> None:
             "The 100 Auto-Prox AutoFormer-Tiny subnets (`gt_autoformer.json`), built at 32 px, "
             "patch 4, 100 classes. `proxies`: the registered proxies of "
             "`results/lswag_autoformer.csv` (one CIFAR-100 batch of 32, one init); `network`: "
-            "network features only (nothing space-specific); `proxies+network`: both. Per split "
+            "network features only (nothing space-specific); `proxies+network`: both; "
+            "`network+<blocks>` / `proxies+network+<blocks>` (session 22): the same plus the "
+            "block columns of the development rule's candidate (`blocks+blockgraph`: session "
+            "21's block columns and the block cell graph of the 100 subnets, constant ones "
+            "dropped, label-free). Per split "
             "(seeds 0..29) k labelled drawn uniformly, `ZCRanker(random_state=seed)`, rho on the "
-            "other 100 - k. Cells: rho mean ± sd.",
+            "other 100 - k. Cells: rho mean ± sd; (n) where fewer splits than the row's.",
             "",
             "| target | k | splits | " + " | ".join(AF_COLS) + " |",
             "|---|---|---|" + "---|" * len(AF_COLS),
