@@ -29,6 +29,22 @@ Protocol (every number in ``results/network_features.md``):
   ``runs``.
 - ``dev``: seeds 1000-1009 on 4 tables, ``proxies+network+blocks`` vs ``proxies+blocks``;
   the declared rule picks the study's candidate (see the report).
+- ``dev`` (session 22, the block cell graph): the blocks now also carry GRAF's whole feature
+  set on each block's cell graph (``<variant>:graph:...`` columns of
+  :mod:`libranas.repeated_blocks`, the study's group ``blockgraph``). Two ways to use them,
+  each against the session-21 candidate ``proxies+network+blocks`` (``blocks`` = the block
+  columns without ``:graph:``, exactly the session-21 columns):
+  *join* ``proxies+network+blocks+blockgraph`` (every block column) and *replace*
+  ``proxies+network+blockpos+blockgraph`` (``blockpos`` = ``blocks`` without its old path
+  summaries ``:paths:`` / ``:op:`` / ``:dead:`` / ``:param_free:``, which the cell graph
+  recomputes; per-position operations, wiring, parameters and counts kept). **Rule,
+  declared before these runs**: on the development benchmarks ``DEV_BENCHMARKS`` x seeds
+  1000-1009 (never reported), of the three the one with the highest mean rho (mean over the
+  40 runs) is the study's "network features" candidate (``chosen_block_set``); the reported
+  100-label runs (seeds 0-29) are then made for it and for it + graph + one-hot ("all"),
+  on every table, and the AutoFormer-Tiny rows for ``network+<it>`` and
+  ``proxies+network+<it>`` (block columns of the 100 subnets, label-free). If the
+  session-21 candidate wins, nothing new is run and the report says so.
 - ``autoformer``: the 100 AutoFormer-Tiny subnets as a user's space (network features only,
   nothing space-specific): 10 / 20 / 50 labelled (30 splits, seeds 0..29), rho on the
   others, proxies only (the registered proxies of ``results/lswag_autoformer.csv``), network
@@ -82,7 +98,14 @@ FEATURE_SETS = [
     "proxies+network+graph+onehot",
     "proxies+network+blocks",
     "proxies+network+blocks+graph+onehot",
+    # session 22: the block cell graph joined to / replacing the old block path columns
+    "proxies+network+blocks+blockgraph",
+    "proxies+network+blocks+blockgraph+graph+onehot",
+    "proxies+network+blockpos+blockgraph",
+    "proxies+network+blockpos+blockgraph+graph+onehot",
 ]
+#: the session-21 feature sets (always in the report)
+BASE_SETS = FEATURE_SETS[:5]
 SEEDS = range(30)
 N_LABELLED = 100
 AF_TARGETS = [
@@ -255,6 +278,20 @@ def block_table(space_name: str, keys: list[str], index) -> pd.DataFrame:
                         columns=[f"blocks:{n}" for n in names])  # fmt: skip
 
 
+#: the old block columns' path summaries, recomputed by the cell graph (``blockpos`` drops them)
+OLD_PATH_TAGS = (":paths:", ":op:", ":dead:", ":param_free:")
+
+
+def block_groups(columns: list[str]) -> dict[str, list[str]]:
+    """``blocks`` (the session-21 block columns: everything but the cell graph),
+    ``blockpos`` (those without their path summaries) and ``blockgraph`` (GRAF on the
+    block cell graph, ``:graph:``)."""
+    graph = [c for c in columns if ":graph:" in c]
+    old = [c for c in columns if ":graph:" not in c]
+    return {"blocks": old, "blockgraph": graph,
+            "blockpos": [c for c in old if not any(t in c for t in OLD_PATH_TAGS)]}  # fmt: skip
+
+
 def network_table(name: str) -> pd.DataFrame:
     """Network feature columns (``network:<name>``) of a benchmark's architectures."""
     bench = _bench(name)
@@ -284,7 +321,7 @@ def table(name: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
         blocks = block_table(bench.space, [str(a) for a in bench.X.index], bench.X.index)
         blocks = blocks.loc[:, blocks.nunique(dropna=True) > 1]  # label-free, as above
         parts.append(blocks)
-        groups["blocks"] = list(blocks.columns)
+        groups.update(block_groups(list(blocks.columns)))
         _TABLES[name] = (pd.concat(parts, axis=1), y, groups)
     return _TABLES[name]
 
@@ -344,8 +381,11 @@ def _append(path: Path, row: dict) -> None:
     pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
 
 
-def runs_stage(benchmarks: list[str], seeds: range, feature_sets: list[str] = FEATURE_SETS) -> None:
+def runs_stage(benchmarks: list[str], seeds: range, feature_sets: list[str] | None = None) -> None:
+    """The reported runs (``reported_sets()`` unless ``feature_sets`` names others)."""
     _torch_one_thread()
+    if feature_sets is None:
+        feature_sets = reported_sets()
     done = set()
     if RUNS.exists():
         old = pd.read_csv(RUNS)
@@ -392,6 +432,34 @@ DEV_SEEDS = range(1000, 1010)
 DEV_BENCHMARKS = ["nb301-cifar10", "nb201-cifar10", "nb201-imagenet16-120",
                   "tnb101-micro-class_scene"]  # fmt: skip
 DEV_SETS = ["proxies+network+blocks", "proxies+blocks"]
+#: session 22: the three candidates of the declared rule (module docstring)
+BLOCK_CANDIDATES = ["proxies+network+blocks", "proxies+network+blocks+blockgraph",
+                    "proxies+network+blockpos+blockgraph"]  # fmt: skip
+
+
+def chosen_block_set(dev: pd.DataFrame | None = None) -> str | None:
+    """The declared rule on the development runs: of :data:`BLOCK_CANDIDATES`, the highest
+    mean rho over :data:`DEV_BENCHMARKS` x :data:`DEV_SEEDS`; None until all are run."""
+    if dev is None:
+        if not DEV_RUNS.exists():
+            return None
+        dev = pd.read_csv(DEV_RUNS)
+    dev = dev[dev.benchmark.isin(DEV_BENCHMARKS) & dev.seed.isin(DEV_SEEDS)]
+    dev = dev.drop_duplicates(["benchmark", "features", "seed"])
+    counts = dev.groupby("features").size()
+    if any(counts.get(f, 0) < len(DEV_BENCHMARKS) * len(DEV_SEEDS) for f in BLOCK_CANDIDATES):
+        return None
+    means = dev[dev.features.isin(BLOCK_CANDIDATES)].groupby("features").rho.mean()
+    return str(means.idxmax())
+
+
+def reported_sets() -> list[str]:
+    """The feature sets of the reported runs: the session-21 ones, and the candidate the
+    rule chose (with graph + one-hot) when it is a new one."""
+    chosen = chosen_block_set()
+    if chosen is None or chosen in BASE_SETS:
+        return list(BASE_SETS)
+    return [*BASE_SETS, chosen, f"{chosen}+graph+onehot"]
 
 
 def dev_stage() -> None:
@@ -402,10 +470,13 @@ def dev_stage() -> None:
         done = set(zip(old.benchmark, old.features, old.seed, strict=True))
     for name in DEV_BENCHMARKS:
         for seed in DEV_SEEDS:
-            for features in DEV_SETS:
+            for features in dict.fromkeys(DEV_SETS + BLOCK_CANDIDATES):
                 if (name, features, seed) not in done:
-                    _append(DEV_RUNS, one_run(name, features, seed))
+                    row = one_run(name, features, seed)
+                    _append(DEV_RUNS, row)
+                    print(f"dev {name} {features} seed {seed}: rho {row['rho']:.3f}", flush=True)
         print(f"dev {name} done", flush=True)
+    print(f"chosen by the declared rule: {chosen_block_set()}", flush=True)
 
 
 # --------------------------------------------------------------------------- AutoFormer
@@ -429,8 +500,19 @@ def autoformer_table() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]
     gt = json.loads(AF_GT.read_text())
     Y = pd.DataFrame([{t: r[t] for t in AF_TARGETS} for r in gt]).iloc[df["index"].to_numpy()]
     Y.index = Z.index
-    X = pd.concat([Z, feats], axis=1)
-    return X, Y, {"proxies": list(Z.columns), "network": list(feats.columns)}
+    keys = df["index"].astype(str).tolist()
+    blocks = block_table("autoformer-tiny-32px", keys, Z.index)
+    X = pd.concat([Z, feats, blocks], axis=1)
+    groups = {"proxies": list(Z.columns), "network": list(feats.columns)}
+    return X, Y, {**groups, **block_groups(list(blocks.columns))}
+
+
+def af_sets() -> list[str]:
+    """AutoFormer feature sets: proxies, network, both, and network (+ proxies) + the block
+    columns of the development rule's candidate (session 21's ``blocks`` until it has run)."""
+    chosen = chosen_block_set() or "proxies+network+blocks"
+    blocks = chosen.removeprefix("proxies+network+")
+    return [*AF_SETS, f"network+{blocks}", f"proxies+network+{blocks}"]
 
 
 def autoformer_stage(seeds: range) -> None:
@@ -438,8 +520,10 @@ def autoformer_stage(seeds: range) -> None:
 
     _torch_one_thread()
     X, Y, groups = autoformer_table()
-    # network columns constant over the 100 networks (convolution types, ...): dropped, label-free
-    groups = dict(groups, network=[c for c in groups["network"] if X[c].nunique() > 1])
+    # columns constant over the 100 networks (convolution types, ...): dropped, label-free
+    groups = {g: cols if g == "proxies" else [c for c in cols if X[c].nunique() > 1]
+              for g, cols in groups.items()}  # fmt: skip
+    sets = af_sets()
     done = set()
     if AF_RUNS.exists():
         old = pd.read_csv(AF_RUNS)
@@ -453,7 +537,7 @@ def autoformer_stage(seeds: range) -> None:
             rng = np.random.default_rng(seed)
             labelled = np.zeros(len(y), dtype=bool)
             labelled[rng.choice(len(y), size=n, replace=False)] = True
-            for features in AF_SETS:
+            for features in sets:
                 if (target, features, n, seed) in done:
                     continue
                 cols = [c for part in features.split("+") for c in groups[part]]
@@ -553,6 +637,7 @@ def _transfer_keys(name: str) -> tuple[str, list[str]]:
 def _own_blocks(name: str, index) -> pd.DataFrame:
     """Repeated-block columns of a transfer table (constant ones dropped, label-free)."""
     blocks = block_table(*_transfer_keys(name), index)
+    blocks = blocks[block_groups(list(blocks.columns))["blocks"]]  # session 21's columns
     return blocks.loc[:, blocks.nunique(dropna=True) > 1]
 
 
@@ -706,6 +791,8 @@ NOTES = """
 Written 2026-12-07 (session 21) from the numbers above; the tables and check lines are
 regenerated from the caches, this text is not.
 
+Session 21's reading (its numbers were the session-21 block columns, `blocks` below):
+
 - **Repeated-block features** (`features=("network", "blocks")`,
   `libranas.repeated_blocks`, no space-specific code): the repeated cells are found in the
   module tree, normal and reduction variants told apart by resolution, one copy described
@@ -721,19 +808,15 @@ regenerated from the caches, this text is not.
   version without the cell-graph paths (30 splits, seeds 0-29, not kept) gave NB301 0.780
   and NB201 CIFAR-10 0.937: the paths gave +0.023 / +0.010, so they were added before any
   other table was run with blocks -- a choice seen on reported splits of those two tables,
-  stated here. What the hand-made features still have: on NB201 (60 sampled architectures)
-  34 of the 52 varying graph columns have no identical block column (paths *without* an operation, min / max length
-  without / only through it, node in / out degrees, node depths); on NB301 the one-hot is
-  per (edge, operation) pair, where the block columns split it into the operation at a
-  position and the position's input nodes. Both are derivable from the block graph and
-  were not added for lack of time.
+  stated here. What the hand-made features still had then: on NB201 34 of the 52 varying
+  graph columns had no identical block column (paths *without* an operation, min / max
+  length without / only through it, node degrees and depths); session 22 added them (the
+  block cell graph, below).
 - **Development choice** (the only one): `proxies+network+blocks` over `proxies+blocks`,
   by the declared rule on seeds 1000-1009 (table above). ZCRanker's defaults as they are.
 - **NB301 >= 0.87: not reached** (best 0.834, network + hand-made). The combination with
   blocks (`all`) is 0.830 on NB301, 0.002 below hand-made alone (paired -0.002 +- 0.004,
   higher on 13 of 30 splits): the blocks add nothing the hand-made features lack there.
-  Whether `all` is at least as good as either on the other tables is in the check lines
-  (its runs finished after these notes were written).
 - **Transfer (leave one space out, k = 0 / 10 / 20 / 50, 30 splits, all 12 tables)**: with
   zero labels the transfer prediction (proxies + network features) is below the
   training-free default wherever that default exists -- NB301 0.243 vs 0.553, NB201
@@ -748,15 +831,70 @@ regenerated from the caches, this text is not.
   feature changes rho by +0.001 to +0.002 on average (at most +0.013, NB201, k = 10):
   within-space labels dominate quickly. On NB301 the within-space ranker needs about 20
   labels to pass the training-free default (k = 10: 0.511, k = 20: 0.597, default 0.553).
-  The within-space ranker with the held-out table's own block columns (k = 20) was queued
-  after the combination runs.
+  The within-space ranker with the held-out table's own block columns (k = 20): see the
+  transfer check lines (computed from the runs).
 - **Repaired cache rows**: 137 transfer rows (NB301, k = 10 / 20 / 50) were first appended
   in the row's column order instead of the file's; they were re-mapped (method, k, seed,
   n_evaluated) and the writer now uses the file's order.
-- **Not done in the session**: rows marked `n/a` or with fewer than 30 splits were still
-  running when it ended (`benchmarks/network_features.py transfer --own-k`, then `runs
-  --features proxies+network+blocks+graph+onehot`, then `transfer`; each resumes).
+
+Session 22 (the block cell graph, `blockgraph`): GRAF's whole feature set
+(`libranas.spaces._graph.path_features`, the function of the hand-made graph features) on
+each block's cell graph rebuilt from the tensors of the forward pass (states = inputs,
+position inputs, sums / concatenations, output; edges = live positions by operation
+signature, wires for state-to-state sums / concatenations). Tested: on NB201 every GRAF
+column equals the hand-made one exactly (names mapped, `none` edges included); on DARTS
+the cell graph is the hand-made cell with the two preprocessing positions in front of its
+inputs (same edges, paths and degrees; lengths and depths one longer; paths made only of
+one operation or of parameter-free ones never occur, since each starts with a
+preprocessing convolution); in the reduction cell the operations on the cell's inputs
+carry stride 2 and are operation types of their own in the cell graph (the hand-made
+features count them with their stride-1 kin), so its per-operation columns differ. The
+section above counts what matches on every table architecture; the development choice
+and the runs are in the tables and check lines.
 """
+
+
+#: one table per space for the comparison of the block cell graph with the hand-made graph
+GRAPH_MATCH = ["nb201-cifar10", "nb301-cifar10", "tnb101-micro-class_scene"]
+
+
+def _graph_match_lines() -> list[str]:
+    """How many of the hand-made graph columns the block cell graph reproduces, per space:
+    a varying hand-made column with an identical block ``:graph:`` column, one equal to it
+    plus 1 where it is not -1 (DARTS: paths one position longer), or neither -- on every
+    table architecture."""
+    from libranas import repeated_blocks as bf
+    from libranas.spaces import get_space
+
+    lines = []
+    for name in GRAPH_MATCH:
+        bench = _bench(name)
+        path = _block_file(bench.space)
+        if not path.exists():
+            continue
+        recs = {}
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            recs[rec["arch"]] = rec["values"]
+        keys = [str(a) for a in bench.X.index]
+        if any(k not in recs for k in keys):
+            continue
+        desc = [recs[k] for k in keys]
+        names = bf.block_vocabulary(desc)
+        cols = [j for j, n in enumerate(names) if ":graph:" in n]
+        found = {tuple(c) for c in bf.block_matrix(desc, names)[:, cols].T}
+        space = get_space(bench.space)
+        G = space.graph_features_many(space.validate_many(list(bench.X.index)))
+        vary = [G[:, j] for j in range(G.shape[1]) if np.unique(G[:, j]).size > 1]
+        same = sum(tuple(g) in found for g in vary)
+        # lengths / depths one longer; -1 (no such path, unreachable) stays -1
+        plus = sum(tuple(g) not in found and tuple(np.where(g >= 0, g + 1, g)) in found
+                   for g in vary)  # fmt: skip
+        lines.append(f"- {bench.space} ({len(keys)} archs): of {len(vary)} varying hand-made graph "
+                     f"columns, {same} have an identical block cell-graph column, {plus} one "
+                     f"equal to them + 1 (-1, no path, kept), {len(vary) - same - plus} neither "
+                     f"({len(cols)} block cell-graph columns)")  # fmt: skip
+    return lines
 
 
 def _counts(col: pd.Series) -> str:
@@ -770,6 +908,10 @@ SET_LABELS = {
     "proxies+network+graph+onehot": "network+hand-made",
     "proxies+network+blocks": "network+blocks",
     "proxies+network+blocks+graph+onehot": "all",
+    "proxies+network+blocks+blockgraph": "network+blocks+cellgraph",
+    "proxies+network+blocks+blockgraph+graph+onehot": "all+cellgraph",
+    "proxies+network+blockpos+blockgraph": "network+positions+cellgraph",
+    "proxies+network+blockpos+blockgraph+graph+onehot": "all (positions+cellgraph)",
 }
 
 
@@ -777,12 +919,11 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
     """The 100-labelled table and its must-show checks."""
     # two resumable processes may both have run a split: identical rows, keep one
     runs = runs.drop_duplicates(["benchmark", "features", "seed"])
-    hand, net, nb, all_ = (
-        "proxies+graph+onehot",
-        "proxies+network",
-        "proxies+network+blocks",
-        "proxies+network+blocks+graph+onehot",
-    )
+    shown = [f for f in FEATURE_SETS if f in set(runs.features) or f in reported_sets()]
+    old_nb = "proxies+network+blocks"
+    hand, net = "proxies+graph+onehot", "proxies+network"
+    nb = chosen_block_set() or old_nb  # the development rule's candidate (session 22)
+    all_ = f"{nb}+graph+onehot"
     lines = [
         "## 100 labelled, 30 splits: proxies + network (+ repeated-block) features vs proxies + hand-made graph features",
         "",
@@ -799,14 +940,20 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
         "network + repeated-block features (`ArchFeaturizer(space, features=('network', "
         "'blocks'))`, block columns fixed on all of the table's architectures, label-free); "
         "`all` = proxies + network + blocks + graph + one-hot. Columns constant on the whole "
-        "table are dropped (label-free). Cells: rho mean ± sd / tau mean over the splits; "
+        "table are dropped (label-free). Session 22: `cellgraph` = GRAF's whole feature set "
+        "on each block's cell graph (`<variant>:graph:` columns); `network+blocks+cellgraph` "
+        "joins them to the session-21 block columns, `network+positions+cellgraph` replaces "
+        "the session-21 path summaries of the blocks with them; the development rule "
+        f"(below) chose `{SET_LABELS[nb]}`, the candidate of the paired columns and checks. "
+        "Cells: rho mean ± sd / tau mean over the splits; "
         "paired columns: mean difference of rho ± 95% half-width (1.96 sd / sqrt(splits)), "
         "splits higher.",
         "",
         "| benchmark | evaluated | "
-        + " | ".join(SET_LABELS[f] for f in FEATURE_SETS)
-        + " | network+blocks - hand-made | all - best of hand-made, network+blocks |",
-        "|---|---|" + "---|" * (len(FEATURE_SETS) + 2),
+        + " | ".join(SET_LABELS[f] for f in shown)
+        + f" | {SET_LABELS[nb]} - hand-made | {SET_LABELS[all_]} - best of hand-made, "
+        f"{SET_LABELS[nb]} |",
+        "|---|---|" + "---|" * (len(shown) + 2),
     ]
     means: dict[str, pd.Series] = {}
     for name in BENCHMARKS:
@@ -819,7 +966,7 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
             f"{_ms(piv[f].dropna())} / {tpiv[f].mean():.3f} ({piv[f].notna().sum()})"
             if f in piv
             else "n/a"
-            for f in FEATURE_SETS
+            for f in shown
         ]
         paired = []
         if {hand, nb} <= set(piv.columns):
@@ -855,8 +1002,10 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
         f"{b} {int(r['count'] - r['sum'])} recomputed, {int(r['sum'])} reused"
         for b, r in srcs.iterrows()) + "."]  # fmt: skip
     tnb = [n for n in BENCHMARKS if n.startswith("tnb101") and n in means]
-    lines += ["", "Must-show checks (rho means over the splits; network+blocks is the "
-              "candidate for 'network features', all for 'the combination'):", ""]  # fmt: skip
+    lines += ["", f"Must-show checks (rho means over the splits; {SET_LABELS[nb]} is the "
+              f"candidate for 'network features', {SET_LABELS[all_]} for 'the combination'"
+              + ("; session 21's network+blocks in brackets" if nb != old_nb else "")
+              + "):", ""]  # fmt: skip
     for group, names in (("nb301-cifar10", ["nb301-cifar10"]), ("nb201-cifar10", ["nb201-cifar10"]),
                          ("nb201-cifar100", ["nb201-cifar100"]),
                          ("nb201-imagenet16-120", ["nb201-imagenet16-120"]),
@@ -865,15 +1014,19 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
         if not ms or any(f not in m.index or pd.isna(m[f]) for m in ms for f in (hand, net, nb)):
             lines.append(f"- {group}: not complete")
             continue
+        if any(r_count(runs, n, f) < len(SEEDS) for n in names for f in (hand, net, nb)):
+            lines.append(f"- {group}: fewer than {len(SEEDS)} splits so far (partial)")
         m = pd.concat(ms, axis=1).mean(axis=1)
         ok = m[nb] >= m[hand] - 0.01
-        text = (f"- {group}: hand-made {m[hand]:.3f}, network {m[net]:.3f}, network+blocks "
-                f"{m[nb]:.3f} ({'within 0.01 or above: yes' if ok else 'NOT within 0.01'}), ")  # fmt: skip
+        text = (f"- {group}: hand-made {m[hand]:.3f}, network {m[net]:.3f}, {SET_LABELS[nb]} "
+                f"{m[nb]:.3f} ({'within 0.01 or above: yes' if ok else 'NOT within 0.01'}"
+                f"{f'; network+blocks {m[old_nb]:.3f}' if nb != old_nb and old_nb in m else ''}), ")  # fmt: skip
         if all(all_ in x.index and pd.notna(x[all_]) for x in ms):
             above = m[all_] >= max(m[hand], m[nb])
-            text += f"all {m[all_]:.3f} ({'>= either: yes' if above else 'below the better of the two'})"
+            text += (f"{SET_LABELS[all_]} {m[all_]:.3f} "
+                     f"({'>= either: yes' if above else 'below the better of the two'})")  # fmt: skip
         else:
-            text += "all: not run (yet)"
+            text += f"{SET_LABELS[all_]}: not run (yet)"
         lines.append(text)
     if "nb301-cifar10" in means:
         m = means["nb301-cifar10"].dropna()
@@ -882,7 +1035,18 @@ def _runs_section(runs: pd.DataFrame) -> list[str]:
     missing = [n for n in BENCHMARKS if n not in means]
     if missing:
         lines.append(f"- not run (time): {', '.join(missing)}")
+    short = [f"{n} {SET_LABELS[f]} ({r_count(runs, n, f)})" for n in BENCHMARKS
+             for f in reported_sets() if r_count(runs, n, f) < len(SEEDS)]  # fmt: skip
+    if short:
+        lines.append(f"- runs with fewer than {len(SEEDS)} splits (still running or not run): "
+                     + ", ".join(short))  # fmt: skip
     return lines + [""]
+
+
+def r_count(runs: pd.DataFrame, name: str, features: str) -> int:
+    """Splits (seeds 0..29) of one benchmark and feature set in the runs."""
+    r = runs[(runs.benchmark == name) & (runs.features == features) & runs.seed.isin(SEEDS)]
+    return int(r.seed.nunique())
 
 
 def _transfer_checks(tr: pd.DataFrame) -> list[str]:
@@ -1002,24 +1166,56 @@ def report() -> None:
             ],  # fmt: skip
             "| mean | | " + " | ".join(f"{piv[f].mean():.3f}" for f in DEV_SETS) + " |",
             "",
-            f"Chosen: `{piv.mean().idxmax()}`.",
+            f"Chosen: `{piv[DEV_SETS].mean().idxmax()}`.",
             "",
         ]
+        if all(f in piv.columns for f in BLOCK_CANDIDATES):
+            sub = piv.loc[[b for b in DEV_BENCHMARKS if b in piv.index], BLOCK_CANDIDATES]
+            chosen = chosen_block_set(dev)
+            lines += [
+                "Session 22 (the block cell graph), same seeds, rule declared before these "
+                "runs (module docstring): of session 21's `proxies+network+blocks`, *join* "
+                "(`+blockgraph`) and *replace* (`blockpos+blockgraph`), the highest mean rho "
+                "over the development runs is the candidate.",
+                "",
+                "| benchmark | " + " | ".join(SET_LABELS[f] for f in BLOCK_CANDIDATES) + " |",
+                "|---|" + "---|" * len(BLOCK_CANDIDATES),
+                *[
+                    f"| {b} | "
+                    + " | ".join(f"{sub.loc[b, f]:.3f}" for f in BLOCK_CANDIDATES)
+                    + " |"
+                    for b in sub.index
+                ],  # fmt: skip
+                "| mean | " + " | ".join(f"{sub[f].mean():.3f}" for f in BLOCK_CANDIDATES) + " |",
+                "",
+                f"Chosen: `{chosen}`"
+                + (
+                    " (all 40 runs of each candidate done)."
+                    if chosen
+                    else " -- not yet: the runs are incomplete."
+                ),
+                "",
+            ]
     # ---------------------------------------------------------------- AutoFormer
     if AF_RUNS.exists():
         af = pd.read_csv(AF_RUNS)
+        AF_COLS = [f for f in af_sets() if f in set(af.features)]  # noqa: N806
         lines += [
             "## AutoFormer-Tiny as a user's space (100 subnets, 10 / 20 / 50 labelled)",
             "",
             "The 100 Auto-Prox AutoFormer-Tiny subnets (`gt_autoformer.json`), built at 32 px, "
             "patch 4, 100 classes. `proxies`: the registered proxies of "
             "`results/lswag_autoformer.csv` (one CIFAR-100 batch of 32, one init); `network`: "
-            "network features only (nothing space-specific); `proxies+network`: both. Per split "
+            "network features only (nothing space-specific); `proxies+network`: both; "
+            "`network+<blocks>` / `proxies+network+<blocks>` (session 22): the same plus the "
+            "block columns of the development rule's candidate (`blocks+blockgraph`: session "
+            "21's block columns and the block cell graph of the 100 subnets, constant ones "
+            "dropped, label-free). Per split "
             "(seeds 0..29) k labelled drawn uniformly, `ZCRanker(random_state=seed)`, rho on the "
-            "other 100 - k. Cells: rho mean ± sd.",
+            "other 100 - k. Cells: rho mean ± sd; (n) where fewer splits than the row's.",
             "",
-            "| target | k | splits | proxies | network | proxies+network |",
-            "|---|---|---|---|---|---|",
+            "| target | k | splits | " + " | ".join(AF_COLS) + " |",
+            "|---|---|---|" + "---|" * len(AF_COLS),
         ]
         for target in AF_TARGETS:
             for k in AF_SIZES:
@@ -1028,14 +1224,19 @@ def report() -> None:
                     continue
                 piv = r.pivot_table(index="seed", columns="features", values="rho")
                 lines.append(f"| {target} | {k} | {len(piv)} | " + " | ".join(
-                    _ms(piv[f].dropna()) if f in piv else "n/a" for f in AF_SETS) + " |")  # fmt: skip
+                    _ms(piv[f].dropna()) + (f" ({piv[f].notna().sum()})"
+                                             if piv[f].notna().sum() < len(piv) else "")
+                    if f in piv else "n/a" for f in AF_COLS) + " |")  # fmt: skip
         r = af[(af.target == "c100_kd_acc") & (af.n_labelled == 20)]
         if not r.empty:
-            piv = r.pivot_table(index="seed", columns="features", values="rho").dropna()
-            if {"proxies", "proxies+network"} <= set(piv.columns):
-                d = _paired(piv["proxies+network"], piv["proxies"])
-                lines += ["", f"Paired, c100_kd_acc, 20 labelled: proxies+network minus proxies = "
-                          f"{d[0]:+.3f} ± {d[1]:.3f} (95%, {d[3]} splits; higher on {d[2]} of {d[3]})."]  # fmt: skip
+            piv = r.pivot_table(index="seed", columns="features", values="rho")
+            lines.append("")
+            for plus in [f for f in AF_COLS if f.startswith("proxies+network")]:
+                if {"proxies", plus} <= set(piv.columns):
+                    d = _paired(piv[plus], piv["proxies"])
+                    lines += [f"Paired, c100_kd_acc, 20 labelled: {plus} minus proxies = "
+                              f"{d[0]:+.3f} ± {d[1]:.3f} (95%, {d[3]} splits; higher on {d[2]} "
+                              f"of {d[3]}).", ""]  # fmt: skip
         lines.append("")
     # ---------------------------------------------------------------- transfer
     if TRANSFER_RUNS.exists():
@@ -1092,6 +1293,12 @@ def report() -> None:
             "Cells: rho mean ± sd over the splits; (n) where fewer than 30 splits finished.",
         ]
         lines += _transfer_checks(tr) + [""]
+    match = _graph_match_lines()
+    if match:
+        lines += ["## The block cell graph vs the hand-made graph features", "",
+                  "Computed from the caches at report time (`libranas.repeated_blocks`, "
+                  "`<variant>:graph:` columns fixed on all of the table's architectures; "
+                  "the hand-made columns are the space's `graph_features`):", "", *match, ""]  # fmt: skip
     lines += NOTES.strip("\n").splitlines() + [""]
     C.write_results(REPORT, "\n".join(lines) + "\n")
     print(f"wrote {REPORT}")
@@ -1105,8 +1312,9 @@ def main() -> None:
     )
     parser.add_argument("--benchmarks", nargs="*", default=BENCHMARKS)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
-    parser.add_argument("--features", nargs="*", default=FEATURE_SETS, choices=FEATURE_SETS,
-                        help="runs: feature sets (default all)")  # fmt: skip
+    parser.add_argument("--features", nargs="*", default=None, choices=FEATURE_SETS,
+                        help="runs: feature sets (default: the session-21 sets and the "
+                        "development rule's candidate with and without graph + one-hot)")  # fmt: skip
     parser.add_argument("--held-out", nargs="*", default=TRANSFER_ORDER)
     parser.add_argument("--k", nargs="*", type=int, default=AF_SIZES, help="transfer: k > 0")
     parser.add_argument("--own-k", nargs="*", type=int, default=OWN_K,

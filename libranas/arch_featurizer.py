@@ -53,9 +53,11 @@ class ArchFeaturizer(TransformerMixin, BaseEstimator):
         network, so it works on any space that builds networks (``ModelSpace``, timm lists).
         ``"blocks"`` -- one copy of each repeated block variant of the built network (normal
         and reduction cells apart): the operation at each position of the block, what feeds
-        it, op counts per block, blocks per stage (:mod:`libranas.repeated_blocks`); its
-        columns are fixed by :meth:`fit` from the architectures it sees (an operation not
-        seen there counts in its position's ``=unseen`` column).
+        it, op counts per block, blocks per stage, and GRAF's graph features on each block's
+        cell graph (the hand-made ``"graph"`` set, read from the network: equal to it on
+        NAS-Bench-201) (:mod:`libranas.repeated_blocks`); its columns are fixed by
+        :meth:`fit` from the architectures it sees (an operation not seen there counts in
+        its position's ``=unseen`` column).
     drop_constant : bool, default=False
         Drop the columns that are constant on the architectures seen in :meth:`fit` (many
         graph features are constant in a given space, e.g. the degree of a cell's input).

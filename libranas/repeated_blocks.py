@@ -54,6 +54,28 @@ Columns (``blocks:`` prefix in :class:`~libranas.ArchFeaturizer`), per variant `
   (paths through nothing else); ``v:param_free:paths`` / ``min_len`` / ``max_len`` (paths
   through parameter-free positions only).
 
+- GRAF's whole feature set (:func:`libranas.spaces._graph.path_features`, the function the
+  hand-made graph features of the spaces use) on the block's **cell graph**
+  (``_cell_graph``): nodes are the block's states -- its inputs, the tensors its
+  positions read, the sums / concatenations of their outputs, its output --, edges its live
+  positions labelled by their operation signature, plus ``~wire`` links where a state is
+  summed or concatenated into a later one (no operation, no length). Rebuilt from the tensors
+  of one forward pass, nothing space-specific. Means over the variant's instances:
+  ``v:graph:n_edges``, ``n_paths``, ``min_len`` / ``max_len``, ``param_free_paths`` and their
+  lengths; per operation ``o``: ``op_count:o``, ``op_on_path:o``, ``n_paths_with:o`` /
+  ``without`` / ``only``, ``min_len_without:o`` / ``max_len_without:o``, ``min_len_only:o`` /
+  ``max_len_only:o``; per node ``k`` (in the order the tensors were made):
+  ``in_degree:k``, ``out_degree:k``, ``depth:k``. A block with several inputs also has the
+  same set over the paths from its ``i``-th input alone (``v:graph:from<i>:...``, DARTS'
+  "paths from the previous cell"). On NAS-Bench-201 these equal the hand-made graph
+  features exactly (tested, names mapped); on DARTS the graph is the hand-made cell with the
+  two preprocessing positions in front of its inputs (the same edges, paths and degrees,
+  lengths and depths one longer; tested). Node identity comes from tensor identity: a
+  tensor given for two of a block's inputs (DARTS' first cell) is split into one alias per
+  input; a position that returns its input object unchanged (other than the identity
+  modules, which return an alias) would merge two nodes, and blocks whose parts exchange
+  tensors outside their forward pass are not seen.
+
 Which of these columns exist depends on the architectures: :func:`block_vocabulary` fixes
 them on the architectures an :class:`~libranas.ArchFeaturizer` is fitted on (every
 position's ``=absent`` and ``=unseen`` included), :func:`block_matrix` writes any
@@ -210,6 +232,41 @@ def _positions_of(shape: Any) -> int:
     return int(np.prod(shape[2:])) if len(shape) == 4 else int(shape[1])
 
 
+_WIRE = "~wire"  # label of the block graph's edges that are no position (GRAF's wires)
+_MERGE_KINDS = {"__add__": "add", "__radd__": "add", "__iadd__": "add", "add": "add",
+                "add_": "add", "sum": "add", "cat": "cat", "concat": "cat",
+                "concatenate": "cat", "stack": "cat"}  # fmt: skip
+
+
+def _merge_kind(func_name: str) -> str:
+    return "merge:" + _MERGE_KINDS.get(func_name, func_name)
+
+
+class _BlockGraph:
+    """The tensors of one block instance's first call and what links them.
+
+    Vertices are numbered in the order the tensors were made (so every link goes from a
+    lower to a higher number): the block's inputs, each live position's output, each
+    function outside the positions that combines two or more vertices (``merge:add``,
+    ``merge:cat``, ...), each ``dead`` position's output (zeros: a ``none``) and ``orphan``
+    tensors a position reads that come from no vertex (a constant). ``edges`` are the
+    positions ``(name, input vertices, output vertex or None when the position multiplied
+    by 0)``; ``wires`` link the operands of a merge to it.
+    """
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self.input_index: dict[int, int] = {}
+        self.edges: list[tuple[str, list[int], int | None]] = []
+        self.wires: list[tuple[int, int]] = []
+        self.output: int | None = None
+        self.closed = False
+
+    def new(self, kind: str) -> int:
+        self.kinds.append(kind)
+        return len(self.kinds) - 1
+
+
 class _Recorder:
     """Forward hooks on blocks and positions, and a TorchFunctionMode carrying labels."""
 
@@ -224,6 +281,11 @@ class _Recorder:
         self.dead: dict[str, set[str]] = defaultdict(set)  # positions multiplying by 0
         self.zeroed: set[int] = set()  # id(tensor) of outputs of a multiplication by 0
         self.active: list[str] = []  # the block being run (outermost only)
+        # the block graph (see _BlockGraph): tensors -> vertices of the running block, the
+        # positions running (with their input vertices and whether they multiplied by 0)
+        self.graphs: dict[str, _BlockGraph] = {}
+        self.vertex: dict[int, int] = {}
+        self.running: list[tuple[str, list[int], list[bool]]] = []
 
     def label(self, out: Any, value: frozenset[str]) -> None:
         from libranas.network_features import _flat_args, _is_tensor
@@ -248,17 +310,45 @@ class _Recorder:
         handles = []
         for path, block in self.blocks.items():
 
-            def pre(module: Any, args: Any, path: str = path) -> None:
+            def pre(module: Any, args: Any, path: str = path) -> Any:
                 tensors = [t for t in _flat_args(args) if _is_tensor(t)]
                 self.in_shapes.setdefault(path, [_shape(t) for t in tensors])
                 self.active.append(path)
                 for i, t in enumerate(tensors):
                     self.label(t, frozenset([f"in{i}"]))
+                if path in self.graphs:
+                    return None
+                # the first call of a block is described; a tensor given for two inputs
+                # (DARTS' first cell: s0 is s1) becomes an alias per place, so each input
+                # is a node of its own (the wiring labels stay those of its last place)
+                graph = self.graphs[path] = _BlockGraph()
+                self.vertex = {}
+                new_args, seen = list(args), set()
+                for k, a in enumerate(args):
+                    if _is_tensor(a):
+                        if id(a) in seen:
+                            new_args[k] = a.detach()
+                            self.label(new_args[k], self.labels[id(a)])
+                        seen.add(id(a))
+                tensors = [t for t in _flat_args(tuple(new_args)) if _is_tensor(t)]
+                for i, t in enumerate(tensors):
+                    v = self.vertex.get(id(t))
+                    if v is None:
+                        v = self.vertex[id(t)] = graph.new("input")
+                        self.alive.append(t)
+                    graph.input_index[v] = i
+                return tuple(new_args) if len(seen) < sum(map(_is_tensor, args)) else None
 
             def post(module: Any, args: Any, out: Any, path: str = path) -> None:
                 self.active.pop()
                 self.out_sources.setdefault(path, self.of((out,)))
                 self.out_shape.setdefault(path, _shape(out))
+                graph = self.graphs.get(path)
+                if graph is not None and not graph.closed:
+                    tensors = [t for t in _flat_args((out,)) if _is_tensor(t)]
+                    if tensors:
+                        graph.output = self.vertex_of(graph, tensors[0])
+                    graph.closed = True
 
             handles.append(block.register_forward_pre_hook(pre))
             handles.append(block.register_forward_hook(post))
@@ -267,6 +357,11 @@ class _Recorder:
                 def ppre(m: Any, args: Any, path: str = path, pos: str = pos) -> None:
                     if self.active and self.active[-1] == path:
                         self.sources[path].setdefault(pos, self.of(args))
+                        graph = self.graphs[path]
+                        if not graph.closed:
+                            ins = [self.vertex_of(graph, t) for t in _flat_args(args)
+                                   if _is_tensor(t)]  # fmt: skip
+                            self.running.append((pos, list(dict.fromkeys(ins)), [False]))
 
                 def ppost(m: Any, args: Any, out: Any, path: str = path, pos: str = pos) -> None:
                     if self.active and self.active[-1] == path:
@@ -275,10 +370,61 @@ class _Recorder:
                             self.label(out, frozenset())
                         else:
                             self.label(out, frozenset([pos]))
+                        self.end_position(path, pos, out)
 
                 handles.append(module.register_forward_pre_hook(ppre))
                 handles.append(module.register_forward_hook(ppost))
         return handles
+
+    def vertex_of(self, graph: _BlockGraph, t: Any) -> int:
+        """The vertex of tensor ``t``; a tensor the block did not compute from its inputs
+        (the output of a ``none``, a constant) gets a vertex of its own when first used."""
+        v = self.vertex.get(id(t))
+        if v is None:
+            v = self.vertex[id(t)] = graph.new("orphan")
+            self.alive.append(t)
+        return v
+
+    def end_position(self, path: str, pos: str, out: Any) -> None:
+        from libranas.network_features import _flat_args, _is_tensor
+
+        if not self.running or self.running[-1][0] != pos:
+            return
+        _pos, ins, zero = self.running.pop()
+        graph = self.graphs[path]
+        tensors = [t for t in _flat_args((out,)) if _is_tensor(t)]
+        # multiplied by 0 (a cell's "none"): no edge; its output (zeros) is a vertex that
+        # nothing reaches, made here so vertices keep the order the tensors were made in
+        v = graph.new("dead" if zero[0] else "position")
+        graph.edges.append((pos, ins, None if zero[0] else v))
+        for t in tensors:
+            self.vertex[id(t)] = v
+            self.alive.append(t)
+
+    def merge(self, func: Any, flat: list[Any], out: Any) -> None:
+        """A function outside the positions: one operand vertex passes through (reshapes,
+        activations of the block's own), several meet in a new vertex (sums, concatenations)."""
+        from libranas.network_features import _flat_args, _func_name, _is_tensor
+
+        graph = self.graphs.get(self.active[-1])
+        if graph is None or graph.closed:
+            return
+        operands = list(
+            dict.fromkeys(
+                self.vertex[id(t)] for t in flat if _is_tensor(t) and id(t) in self.vertex
+            )
+        )
+        if not operands:
+            return
+        if len(operands) == 1:
+            v = operands[0]
+        else:
+            v = graph.new(_merge_kind(_func_name(func)))
+            graph.wires.extend((u, v) for u in operands)
+        for t in _flat_args(out if isinstance(out, (tuple, list)) else (out,)):
+            if _is_tensor(t):
+                self.vertex[id(t)] = v
+                self.alive.append(t)
 
     def mode(self) -> Any:
         from torch.overrides import TorchFunctionMode
@@ -308,6 +454,11 @@ class _Recorder:
                     ):
                         recorder.zeroed.add(id(out))
                         recorder.alive.append(out)
+                    if recorder.running:
+                        if zero:
+                            recorder.running[-1][2][0] = True
+                    elif tensors:
+                        recorder.merge(func, flat, out)
                 return out
 
         return _Mode()
@@ -367,10 +518,153 @@ def _describe(model: Any, recorder: _Recorder) -> dict[str, float]:
                 params[f"{variant}:{pos}:log2_params"] += math.log2(1.0 + size)
             for name, value in _cell_paths(block, recorder, path).items():
                 params[f"{variant}:{name}"] += value
+        values.update(_variant_graph(recorder, paths, variant))
         values.update({f"{variant}:count:{k}": c / n for k, c in kinds.items()})
         values.update({k: c / n for k, c in ops.items()})
         values.update({k: s / n for k, s in params.items()})
     return values
+
+
+def _variant_graph(recorder: _Recorder, paths: list[str], variant: str) -> dict[str, float]:
+    """``<variant>:graph:...`` -- GRAF's features of each instance's cell graph, means over
+    the instances (an instance lacking an operation or node counts GRAF's absent value)."""
+    sigs: dict[str, dict[str, str]] = {}
+    ops: set[str] = set()
+    free: set[str] = set()
+    for path in paths:
+        graph = recorder.graphs.get(path)
+        if graph is None:
+            continue
+        modules = dict(_positions(recorder.blocks[path]))
+        sigs[path] = {pos: _signature(m) for pos, m in modules.items()}
+        for name, _ins, out in graph.edges:
+            if out is not None:
+                ops.add(sigs[path][name])
+                if not any(True for _ in modules[name].parameters()):
+                    free.add(sigs[path][name])
+    per = [
+        {f"{variant}:{k}": v for k, v in _graph_values(recorder.graphs[p], sigs[p], sorted(ops),
+                                                        free).items()}
+        for p in sigs
+    ]  # fmt: skip
+    names = sorted({k for d in per for k in d})
+    return {k: sum(d[k] if k in d else _graph_default(k, d) for d in per) / len(per) for k in names}
+
+
+def _cell_graph(
+    graph: _BlockGraph, signatures: dict[str, str]
+) -> tuple[int, list[tuple[int, int, str]], dict[int, list[int]], int | None]:
+    """One block instance as GRAF's edge-labelled cell DAG.
+
+    Nodes are the block's states -- its inputs, the tensors the positions read, its output
+    and the sums / concatenations between them --, edges its live positions (labelled by
+    their operation signature) and ``~wire`` links (a state summed or concatenated into a
+    later one: no operation, no length). A position's output (or a ``none``'s zeros) that
+    only flows into one merge is that merge's node (the positions summed into a DARTS /
+    NB201 node are its incoming edges), and a merge that only flows into a merge of the same
+    function joins it (``a + b + c`` is one node). Positions that multiply by 0 (``none``)
+    are no edge, and their zeros no link; the states they read and write stay nodes (with
+    no edge when nothing else reaches them), so a cell keeps its nodes whatever its
+    ``none`` edges.
+
+    Parameters
+    ----------
+    graph : _BlockGraph
+        What the recorder saw of the block instance.
+    signatures : dict
+        Position name -> operation signature.
+
+    Returns
+    -------
+    n_nodes, edges, inputs, output
+        Nodes ``0..n_nodes-1`` in the order the tensors were made (topological); edges
+        ``(source, target, label)``; the input nodes by the block argument they come from;
+        the output node (None when the block output was not seen).
+    """
+    consumers: dict[int, list[tuple[str, Any]]] = defaultdict(list)
+    for name, ins, _out in graph.edges:
+        for u in ins:
+            consumers[u].append(("position", name))
+    for u, m in graph.wires:
+        consumers[u].append(("wire", m))
+    dead = {v for v, kind in enumerate(graph.kinds) if kind == "dead"}
+    if graph.output is not None:
+        consumers[graph.output].append(("output", None))
+    parent: dict[int, int] = {}
+    for v, kind in enumerate(graph.kinds):
+        use = consumers.get(v, [])
+        if len(use) == 1 and use[0][0] == "wire":
+            m = use[0][1]
+            if kind in ("position", "dead") or (
+                kind.startswith("merge:") and graph.kinds[m] == kind
+            ):
+                parent[v] = m
+
+    def rep(v: int) -> int:
+        while v in parent:
+            v = parent[v]
+        return v
+
+    used = {rep(v) for v in range(len(graph.kinds))}
+    index = {v: k for k, v in enumerate(sorted(used))}
+    edges: list[tuple[int, int, str]] = []
+    for name, ins, out in graph.edges:
+        if out is not None:
+            edges += [(index[rep(u)], index[rep(out)], signatures[name]) for u in ins]
+    for u, m in graph.wires:
+        if u not in dead and rep(u) != rep(m):  # zeros carry nothing: no link
+            edges.append((index[rep(u)], index[rep(m)], _WIRE))
+    inputs: dict[int, list[int]] = defaultdict(list)
+    for v, i in graph.input_index.items():
+        inputs[i].append(index[rep(v)])
+    output = None if graph.output is None else index[rep(graph.output)]
+    return len(index), edges, dict(inputs), output
+
+
+def _graph_values(
+    graph: _BlockGraph, signatures: dict[str, str], ops: list[str], free: set[str]
+) -> dict[str, float]:
+    """GRAF's features (:func:`libranas.spaces._graph.path_features`) of one block instance:
+    ``graph:<name>`` over the paths from every input, and ``graph:from<i>:<name>`` from the
+    block's i-th input alone when it has several."""
+    from libranas.spaces._graph import path_features
+
+    n_nodes, edges, inputs, output = _cell_graph(graph, signatures)
+    every = sorted({v for vs in inputs.values() for v in vs})
+    views = [("", every)]
+    n_inputs = max(inputs, default=-1) + 1
+    if n_inputs > 1:
+        views += [(f"from{i}:", inputs.get(i, [])) for i in range(n_inputs)]
+    out: dict[str, float] = {}
+    for prefix, starts in views:
+        if output is None:  # no output seen: no paths, nothing is a sink
+            starts, target = [], n_nodes
+            values = path_features(n_nodes + 1, edges, ops, starts, target, free, wire=_WIRE)
+        else:
+            values = path_features(n_nodes, edges, ops, starts, output, free, wire=_WIRE)
+        out.update({f"graph:{prefix}{k}": v for k, v in values.items()})
+    return out
+
+
+#: GRAF values of an operation or node a block instance lacks, by statistic
+_GRAPH_ABSENT = {"n_paths_without": "n_paths", "min_len_without": "min_len",
+                 "max_len_without": "max_len"}  # fmt: skip
+_GRAPH_NONE = ("min_len_only", "max_len_only", "depth")  # -1: no such path / unreachable
+
+
+def _graph_default(name: str, values: dict[str, float]) -> float:
+    """The value of GRAF column ``name`` (``...:graph:[from<i>:]<stat>[:<op or node>]``) in
+    an instance that lacks it: paths without an absent operation are all paths, lengths of
+    paths only through it and depths of absent nodes -1 (as GRAF's), counts 0."""
+    head, _, rest = name.partition(":graph:")
+    prefix = f"{head}:graph:"
+    view, _, tail = rest.partition(":")
+    if re.fullmatch(r"from\d+", view):
+        prefix, rest = prefix + view + ":", tail
+    stat = rest.split(":")[0]
+    if stat in _GRAPH_ABSENT:
+        return values.get(prefix + _GRAPH_ABSENT[stat], 0.0)
+    return -1.0 if stat in _GRAPH_NONE else 0.0
 
 
 def _path_stats(
@@ -562,8 +856,12 @@ def block_matrix(descriptions: Sequence[dict[str, float]], names: Sequence[str])
         pos = _position_key(n)
         if pos is not None and "=" in n[len(pos) : len(pos) + 1]:
             ops_of[pos].append(j)
+    graph_cols = [(j, n, n.split(":")[0]) for n, j in index.items() if ":graph:" in n]
     out = np.zeros((len(descriptions), len(names)), dtype=np.float64)
     for i, d in enumerate(descriptions):
+        for j, n, variant in graph_cols:  # GRAF's value of an operation / node it lacks
+            if n not in d and d.get(f"{variant}:n"):
+                out[i, j] = _graph_default(n, d)
         for name, value in d.items():
             if name in index:
                 out[i, index[name]] += value
@@ -577,7 +875,8 @@ def block_matrix(descriptions: Sequence[dict[str, float]], names: Sequence[str])
             if pos is not None and f"{pos}=unseen" in index:
                 out[i, index[f"{pos}=unseen"]] += value
             elif name.endswith(":log2_params") or any(
-                tag in name for tag in (":count:", ":op:", ":paths:", ":dead:", ":param_free:")
+                tag in name
+                for tag in (":count:", ":op:", ":paths:", ":dead:", ":param_free:", ":graph:")
             ):
                 continue  # a size, kind or path count of an operation the fit never saw:
                 # its position's =unseen column carries the change

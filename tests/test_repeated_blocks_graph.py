@@ -1,0 +1,182 @@
+"""GRAF's cell-graph features on the block graph the network gives (repeated_blocks.cell_graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from libranas import ArchFeaturizer  # noqa: E402
+from libranas import repeated_blocks as bf  # noqa: E402
+from libranas.network_features import build_network  # noqa: E402
+from libranas.spaces import ModelSpace, get_space  # noqa: E402
+
+#: the NB201 operations as the network gives them (the block graph's edge labels)
+NB201_SIGNATURES = {
+    "skip_connect": "identity",
+    "nor_conv_1x1": "ReLUConvBN(relu,conv1x1,batchnorm2d)",
+    "nor_conv_3x3": "ReLUConvBN(relu,conv3x3,batchnorm2d)",
+    "avg_pool_3x3": "avgpool3",
+}
+
+
+def _block_name(graf: str) -> str:
+    """``graph:<stat>[:<op>]`` of the hand-made features -> the NB201 cell's block column."""
+    parts = graf.split(":")
+    if len(parts) == 3 and parts[2] in NB201_SIGNATURES:
+        parts[2] = NB201_SIGNATURES[parts[2]]
+    return "blocks:NB201Cell:graph:" + ":".join(parts[1:])
+
+
+def test_nb201_block_graph_equals_the_hand_made_graph_features_exactly():
+    space = get_space("nb201")
+    cells = [
+        # none edges: node 1 reads nothing (1<-0 none) and feeds nothing (2<-1, 3<-1 none)
+        "|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|",
+        # the output unreachable: every edge into node 3 is none
+        "|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|none~1|none~2|",
+        # node 2 reads nothing but feeds the output; a dead skip
+        "|skip_connect~0|+|none~0|none~1|+|nor_conv_3x3~0|avg_pool_3x3~1|skip_connect~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",  # no edge at all
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|"
+        "avg_pool_3x3~2|",
+        *space.sample(12, random_state=5),
+    ]
+    graph = ArchFeaturizer(space, features=("graph",)).fit(cells)
+    G = dict(zip(graph.get_feature_names_out(), graph.transform(cells).T, strict=True))
+    blocks = ArchFeaturizer(space, features=("blocks",)).fit(cells)
+    B = dict(zip(blocks.get_feature_names_out(), blocks.transform(cells).T, strict=True))
+    assert len(G) == 55  # every GRAF quantity: edges, paths, per op, per node
+    for name, hand_made in G.items():
+        np.testing.assert_array_equal(B[_block_name(name)], hand_made, err_msg=name)
+    # a cell lacking an operation gets GRAF's values for it through the fitted columns
+    X = blocks.transform(["|none~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|"])
+    row = dict(zip(blocks.get_feature_names_out(), X[0], strict=True))
+    conv = NB201_SIGNATURES["nor_conv_3x3"]
+    assert row["blocks:NB201Cell:graph:n_paths"] == 1.0
+    assert row[f"blocks:NB201Cell:graph:n_paths_without:{conv}"] == 1.0
+    assert row[f"blocks:NB201Cell:graph:min_len_only:{conv}"] == -1.0
+
+
+def test_darts_block_graph_is_the_hand_made_cell_plus_its_preprocessing():
+    """The DARTS cell as the network gives it: GRAF's cell (nodes 0..6) with the two
+    preprocessing positions in front of its inputs (block nodes 0, 1 = the cell's inputs,
+    2, 3 = the preprocessed states, k + 2 = the hand-made node k)."""
+    from libranas.spaces._graph import path_features
+
+    space = get_space("darts")
+    from libranas.spaces.darts import OPS
+
+    for arch in space.sample(3, random_state=4):
+        model, device = build_network(space, arch)
+        blocks = bf.find_blocks(model)
+        recorder = bf._run(model, blocks, (3, 32, 32), device)
+        # the first cell reads the stem twice (s0 is s1): one alias per input, so its graph
+        # has the same nodes as the others
+        first = list(blocks)[0]
+        sigs0 = {p: bf._signature(m) for p, m in bf._positions(blocks[first])}
+        assert bf._cell_graph(recorder.graphs[first], sigs0)[0] == 9
+        path = list(blocks)[1]  # a normal cell with two distinct inputs
+        assert not blocks[path].reduction
+        sigs = {p: bf._signature(m) for p, m in bf._positions(blocks[path])}
+        n, edges, inputs, out = bf._cell_graph(recorder.graphs[path], sigs)
+        assert (n, inputs, out) == (9, {0: [0], 1: [1]}, 8)
+        op_of = {sigs[f"ops.{k}"]: OPS[op] for k, (_node, op) in enumerate(arch[0])}
+        mine = {(s, t, op_of.get(label, label)) for s, t, label in edges}
+        hand = {(node + 2, 4 + k // 2, OPS[op]) for k, (node, op) in enumerate(arch[0])}
+        hand |= {(j, 8, "~wire") for j in range(4, 8)}
+        hand |= {(0, 2, sigs["preprocess0"]), (1, 3, sigs["preprocess1"])}
+        assert mine == hand
+        # GRAF's features: the same paths, one position longer (the preprocessing)
+        theirs = dict(zip(space.graph_feature_names(), space.graph_features(arch), strict=True))
+        ops = sorted(set(sigs.values()))
+        for view, starts in (("", [0, 1]), ("from1:", [1])):
+            f = path_features(n, edges, ops, starts, out, wire="~wire")
+            assert f["n_paths"] == theirs[f"normal:{view}n_paths"]
+            assert f["min_len"] == theirs[f"normal:{view}min_len"] + 1
+            assert f["max_len"] == theirs[f"normal:{view}max_len"] + 1
+            for node in range(2, 7):
+                for stat in ("in_degree", "out_degree"):
+                    assert f[f"{stat}:{node + 2}"] == theirs[f"normal:{view}{stat}:{node}"]
+                assert f[f"depth:{node + 2}"] == theirs[f"normal:{view}depth:{node}"] + 1
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+
+
+class Residual(nn.Module):
+    """A transformer-like block: x + b(a(x)), then x + c(x); the second residual's input is
+    the first sum (a node of its own), the output the second sum."""
+
+    def __init__(self, dead: bool = False) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(4, 4, 3, padding=1), Zero() if dead else nn.ReLU()
+        self.c = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        x = x + self.b(self.a(x))
+        return x + self.c(x)
+
+
+class Concat(nn.Module):
+    """Two branches concatenated, then a 1x1 conv: a ``cat`` merge node."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.p, self.q = nn.Conv2d(4, 2, 3, padding=1), nn.MaxPool2d(3, 1, 1)
+        self.mix = nn.Conv2d(6, 4, 1)
+
+    def forward(self, x):
+        return self.mix(torch.cat([self.p(x), self.q(x)], dim=1))
+
+
+def _family(dead: bool) -> ModelSpace:
+    def build(arch, num_classes=10):
+        return nn.Sequential(nn.Conv2d(3, 4, 1), Residual(dead), Residual(dead), Concat(),
+                             Concat(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(4, num_classes))  # fmt: skip
+
+    return ModelSpace(build, sample=[0], name=f"graph-family-{dead}")
+
+
+def test_residual_and_concat_blocks_give_wires_and_merge_nodes():
+    d = bf.block_description(_family(False), 0)
+    # Residual: in0 -a-> s -b-> x1 (the first sum), in0 ~> x1, x1 -c-> out, x1 ~> out
+    assert d["Residual:graph:n_paths"] == 4.0
+    assert (d["Residual:graph:min_len"], d["Residual:graph:max_len"]) == (0.0, 3.0)  # wires
+    assert d["Residual:graph:n_edges"] == 3.0  # positions only
+    assert [d[f"Residual:graph:in_degree:{v}"] for v in range(4)] == [0.0, 1.0, 2.0, 2.0]
+    assert d["Residual:graph:n_paths_only:relu"] == 0.0
+    # the one path of wires only (in0 ~> x1 ~> out) is free of parameters, length 0
+    assert (d["Residual:graph:param_free_paths"], d["Residual:graph:param_free_max_len"]) == (1, 0)
+    # Concat: in0 -p-> cat, in0 -q-> cat, cat -mix-> out: the branches meet in one node
+    assert d["Concat:graph:n_paths"] == 2.0 and d["Concat:graph:n_edges"] == 3.0
+    assert d["Concat:graph:max_len"] == 2.0 and d["Concat:graph:depth:2"] == 2.0
+
+
+def test_a_none_position_is_no_edge_but_its_nodes_stay():
+    d = bf.block_description(_family(True), 0)
+    # b multiplies by 0: the path through a and b is gone, a's output is still a node
+    assert d["Residual:graph:n_edges"] == 2.0 and d["Residual:graph:n_paths"] == 2.0
+    assert d["Residual:graph:op_count:conv3x3"] == 1.0
+    assert d["Residual:graph:op_on_path:conv3x3"] == 0.0
+    assert d["Residual:graph:out_degree:1"] == 0.0  # a's output: read by the none only
+
+
+def test_block_summary_and_the_session_21_columns_ignore_the_cell_graph():
+    """The transfer model's block summaries read the old path columns only: adding the cell
+    graph changes none of them."""
+    d = bf.block_description(_family(False), 0)
+    without = {k: v for k, v in d.items() if ":graph:" not in k}
+    assert len(without) < len(d)
+    np.testing.assert_array_equal(bf.block_summary(d), bf.block_summary(without))
+    names = bf.block_vocabulary([d])
+    old = [j for j, n in enumerate(names) if ":graph:" not in n]
+    np.testing.assert_array_equal(
+        bf.block_matrix([d], names)[:, old],
+        bf.block_matrix([without], [names[j] for j in old]),
+    )
