@@ -5,7 +5,7 @@ features cost nothing to compute. :class:`SemiSupervisedRanker` blends two views
 
 1. **The supervised view**: a few-label ranker (default: ``ZCRanker()``, libranas' few-label
    default) fitted on the labelled rows only.
-2. **The architecture view**, a linear model that reads the unlabelled rows twice:
+2. **The architecture view**, a kernel regression that reads the unlabelled rows twice:
 
    - *transductive representation*: every proxy column becomes its normalised rank among
      *all* rows given to :meth:`~SemiSupervisedRanker.fit` (labelled and unlabelled);
@@ -17,17 +17,19 @@ features cost nothing to compute. :class:`SemiSupervisedRanker` blends two views
      counts); its predictions, the proxies as the architecture's structure predicts them,
      become extra columns (``pretrain_weight`` times their standardised values).
 
-   A ridge regression on the labelled rows (target: the accuracies' ranks; penalty chosen
-   by generalised cross-validation on the labelled rows) then maps all these columns to a
-   score.
+   A kernel ridge regression (RBF kernel) on the labelled rows (target: the standardised
+   accuracies) then maps these columns to a score; columns named in ``pretrain_only``
+   (e.g. a one-hot encoding) feed the pre-training but not this regression.
+   ``arch_model="ridge"`` gives the earlier linear view (ridge on the accuracies' ranks).
 
 The score is ``(1 - w) * supervised + w * architecture``, both standardised on the labelled
 rows. The weight ``w`` is chosen per fit by an inner ``cv``-fold cross-validation on the
-labelled rows only, among ``blend_grid`` (which holds 0, the supervised view alone), with a
-safeguard: a weight above 0 must beat 0 by more than ``min_gain_se`` standard errors of the
-fold-wise gains. Where the architecture view does not help (tasks its linear model does not
-fit) the ranker falls back to the supervised view, where it helps (DARTS / NB301) it is
-weighted in, and the choice follows the number of labels.
+labelled rows only, among ``blend_grid`` (which holds 0, the supervised view alone), with two
+safeguards: the architecture view must, on its own, rank the held-out labelled rows at least
+as well as the supervised view (``view_gate``), and a weight above 0 must beat 0 by more than
+``min_gain_se`` standard errors of the fold-wise gains. Where the architecture view does not
+help (tasks it does not fit) the ranker falls back to the supervised view, where it helps
+(DARTS / NB301) it is weighted in, and the choice follows the number of labels.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from libranas._validation import (
@@ -51,6 +55,9 @@ from libranas._validation import (
 from libranas.ranker import MIN_LEARNED_ROWS, ZCRanker, _apply_knots, _rank_knots
 
 __all__ = ["SemiSupervisedRanker", "blend_cv_scores", "choose_blend", "unlabelled_mask"]
+
+#: the architecture view's regressions (see ``SemiSupervisedRanker(arch_model=...)``)
+ARCH_MODELS = ("kernel", "ridge")
 
 #: the ridge penalties the architecture view chooses among (generalised cross-validation)
 RIDGE_ALPHAS = np.logspace(0, 4, 13)
@@ -99,14 +106,20 @@ def blend_cv_scores(
     return scores
 
 
-def choose_blend(fold_scores: np.ndarray, grid: np.ndarray, min_gain_se: float) -> int:
+def choose_blend(
+    fold_scores: np.ndarray, grid: np.ndarray, min_gain_se: float, view_gate: bool = False
+) -> int:
     """Index into ``grid`` of the weight the inner cross-validation chooses.
 
     ``fold_scores[k, i]``: Spearman's rho of weight ``grid[i]`` on inner fold ``k``;
     ``grid[0]`` is the fallback (the smallest weight, 0 by default: the supervised view
-    alone). A weight is eligible when its mean fold-wise gain over the fallback exceeds
-    ``min_gain_se`` standard errors of those gains (sd / sqrt(folds)); the eligible weight
-    with the best mean rho is chosen (ties: the smaller weight), the fallback when none is.
+    alone). With ``view_gate``, the fallback is chosen whenever the largest weight
+    (``grid[-1]``, 1 by default: the architecture view alone) has a lower mean rho than the
+    fallback: the architecture view is weighted in only where, on its own, it ranks the
+    held-out labelled rows at least as well as the supervised view. Otherwise a weight is
+    eligible when its mean fold-wise gain over the fallback exceeds ``min_gain_se``
+    standard errors of those gains (sd / sqrt(folds)); the eligible weight with the best
+    mean rho is chosen (ties: the smaller weight), the fallback when none is.
 
     Examples
     --------
@@ -116,13 +129,20 @@ def choose_blend(fold_scores: np.ndarray, grid: np.ndarray, min_gain_se: float) 
     >>> folds = np.array([[0.50, 0.80], [0.52, 0.40], [0.48, 0.50]])
     >>> choose_blend(folds, np.array([0.0, 0.5]), 2.0)   # a noisy gain: the fallback
     0
+    >>> folds = np.array([[0.80, 0.84, 0.70], [0.78, 0.82, 0.72], [0.81, 0.85, 0.74]])
+    >>> grid = np.array([0.0, 0.5, 1.0])
+    >>> choose_blend(folds, grid, 2.0), choose_blend(folds, grid, 2.0, view_gate=True)
+    (1, 0)
     """
+    means = fold_scores.mean(axis=0)
+    if view_gate and means[-1] < means[0]:
+        return 0
     gains = fold_scores - fold_scores[:, [0]]
     k = fold_scores.shape[0]
     se = gains.std(axis=0, ddof=1) / np.sqrt(k)
     eligible = gains.mean(axis=0) > min_gain_se * se
     eligible[0] = True
-    return int(np.argmax(np.where(eligible, fold_scores.mean(axis=0), -np.inf)))
+    return int(np.argmax(np.where(eligible, means, -np.inf)))
 
 
 class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
@@ -141,11 +161,16 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         alone, 1: the architecture view alone).
     blend_grid : sequence of float in [0, 1], default=(0, 0.25, 0.5, 0.75, 1)
         The weights ``blend="cv"`` chooses among; the smallest is the fallback.
-    min_gain_se : float >= 0, default=2.0
+    min_gain_se : float >= 0, default=1.5
         The safeguard of ``blend="cv"``: a weight other than the fallback is eligible only
         when its mean inner-fold gain in Spearman's rho over the fallback exceeds this many
         standard errors of the fold-wise gains; the eligible weight with the best mean rho
         is chosen (see :func:`choose_blend`). 0: plain best mean (ties to the smaller).
+    view_gate : bool, default=True
+        The other safeguard of ``blend="cv"``: the fallback is used whenever the largest
+        weight of ``blend_grid`` (1: the architecture view alone) has a lower mean inner
+        rho than the fallback (the architecture view is weighted in only where, alone, it
+        ranks as well as the supervised view).
     cv : int >= 2, default=3
         Folds of the inner cross-validation. It fits the supervised view ``cv`` more times.
         With fewer than ``5 * cv`` labelled rows (:data:`MIN_ROWS_PER_FOLD` per fold) the
@@ -162,6 +187,21 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         uses them as they are (standardised), not as ranks, and pre-trains from them. The
         supervised view receives every column unchanged (give it its own ``passthrough``
         through ``ranker`` if it needs one). None: every column is a proxy (no pre-training).
+    pretrain_only : None or sequence of str or int, default=None
+        Architecture columns (as ``passthrough``; they need not be listed there too) that the
+        pre-training reads but the architecture view's regression leaves out, such as a
+        one-hot encoding (``["onehot:*"]``): its many sparse columns would weigh in the
+        kernel's distances like the rest. None: the view reads every column.
+    arch_model : {"kernel", "ridge"}, default="kernel"
+        The architecture view's regression. ``"kernel"``: kernel ridge regression with an
+        RBF kernel, ``gamma = kernel_gamma / n_columns`` (the view's standardised columns),
+        penalty ``kernel_alpha``, target the labelled accuracies standardised. ``"ridge"``:
+        the earlier linear view, a ridge regression on the accuracies' normalised ranks
+        with its penalty chosen by generalised cross-validation (``kernel_*`` unused).
+    kernel_gamma : float > 0, default=0.1
+        RBF width of ``arch_model="kernel"``, per column of the view.
+    kernel_alpha : float > 0, default=0.03
+        Ridge penalty of ``arch_model="kernel"`` (the target has unit variance).
     unlabelled_value : float, default=nan
         The ``y`` value that marks an unlabelled row (see :func:`unlabelled_mask`).
     random_state : int, RandomState instance, Generator or None, default=None
@@ -193,7 +233,9 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         The pre-training regression (passthrough columns to proxy ranks), None without it.
     pretrain_mean_, pretrain_scale_ : ndarray
         Standardisation of its predictions over all fitted rows.
-    arch_model_ : sklearn.linear_model.RidgeCV
+    view_mask_ : ndarray of bool
+        The representation's columns the architecture view reads (all but ``pretrain_only``).
+    arch_model_ : sklearn.kernel_ridge.KernelRidge or sklearn.linear_model.RidgeCV
         The architecture view's regression, fitted on the labelled rows.
     blend_scales_ : ((float, float), (float, float))
         Mean and std of each view's predictions on the labelled rows.
@@ -202,15 +244,15 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    Settings (the architecture view, ``pretrain_weight``, ``pretrain_alpha``, the grid, the
-    3-fold inner cross-validation and ``min_gain_se``) were chosen on development splits
-    (seeds 1000-1009, 32 and 100 labels, NB301, NB201 CIFAR-10 and TransNAS-Bench-101-micro
-    jigsaw and room_layout) that ``benchmarks/semi_supervised.py`` does not report. The
-    inner cross-validation fits the supervised view ``cv`` more times (about 4x the time
-    of a ``ZCRanker()`` fit with the defaults). The architecture
-    view sees the proxies through their ranks, so proxies with wild scales (synflow 1e47)
-    and NaN (ranked lowest) are fine; ``X`` may hold NaN (a passthrough NaN takes the
-    column's mean).
+    Settings (the kernel view and its ``kernel_gamma`` / ``kernel_alpha``, ``pretrain_weight``,
+    ``pretrain_alpha``, the grid, the 3-fold inner cross-validation, ``view_gate`` and
+    ``min_gain_se``) were chosen on development splits (seeds 1000-1009, 32 and 100 labels,
+    all eleven tables of ``benchmarks/semi_supervised.py``) that the study does not report;
+    the study passes ``pretrain_only=["onehot:*"]``. The inner cross-validation fits the
+    supervised view ``cv`` more times (about 4x the time of a ``ZCRanker()`` fit with the
+    defaults). The architecture view sees the proxies through their ranks, so proxies with
+    wild scales (synflow 1e47) and NaN (ranked lowest) are fine; ``X`` may hold NaN (a
+    passthrough NaN takes the column's mean).
 
     Examples
     --------
@@ -237,11 +279,16 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         *,
         blend: Any = "cv",
         blend_grid: Any = (0.0, 0.25, 0.5, 0.75, 1.0),
-        min_gain_se: float = 2.0,
+        min_gain_se: float = 1.5,
+        view_gate: bool = True,
         cv: int = 3,
         pretrain_weight: float = 3.0,
         pretrain_alpha: float = 100.0,
         passthrough: Any = None,
+        pretrain_only: Any = None,
+        arch_model: str = "kernel",
+        kernel_gamma: float = 0.1,
+        kernel_alpha: float = 0.03,
         unlabelled_value: float = np.nan,
         random_state: Any = None,
         n_jobs: int | None = None,
@@ -250,17 +297,25 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         self.blend = blend
         self.blend_grid = blend_grid
         self.min_gain_se = min_gain_se
+        self.view_gate = view_gate
         self.cv = cv
         self.pretrain_weight = pretrain_weight
         self.pretrain_alpha = pretrain_alpha
         self.passthrough = passthrough
+        self.pretrain_only = pretrain_only
+        self.arch_model = arch_model
+        self.kernel_gamma = kernel_gamma
+        self.kernel_alpha = kernel_alpha
         self.unlabelled_value = unlabelled_value
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):  # noqa: ANN204 - sklearn Tags
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        # the architecture view takes NaN; a given supervised view may not
+        tags.input_tags.allow_nan = (
+            self.ranker is None or get_tags(self.ranker).input_tags.allow_nan
+        )
         tags.target_tags.required = True
         return tags
 
@@ -293,8 +348,14 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         if not isinstance(self.cv, numbers.Integral) or isinstance(self.cv, bool) or self.cv < 2:
             raise ValueError(f"cv must be an int >= 2, got {self.cv!r}")
         self._check_number("min_gain_se", self.min_gain_se, 0.0, np.inf, False)
+        if not isinstance(self.view_gate, (bool, np.bool_)):
+            raise ValueError(f"view_gate must be True or False, got {self.view_gate!r}")
         self._check_number("pretrain_weight", self.pretrain_weight, 0.0, np.inf, False)
         self._check_number("pretrain_alpha", self.pretrain_alpha, 0.0, np.inf, True)
+        if not (isinstance(self.arch_model, str) and self.arch_model in ARCH_MODELS):
+            raise ValueError(f"arch_model must be one of {ARCH_MODELS}, got {self.arch_model!r}")
+        self._check_number("kernel_gamma", self.kernel_gamma, 0.0, np.inf, True)
+        self._check_number("kernel_alpha", self.kernel_alpha, 0.0, np.inf, True)
         if not isinstance(self.unlabelled_value, numbers.Real):
             raise TypeError(f"unlabelled_value must be a number, got {self.unlabelled_value!r}")
         check_random_state(self.random_state)
@@ -310,19 +371,19 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
             return ZCRanker(random_state=self.random_state, n_jobs=self.n_jobs)
         return clone(self.ranker)
 
-    def _resolve_passthrough(self) -> np.ndarray:
-        ranked = np.ones(self.n_features_in_, dtype=bool)
-        if self.passthrough is None:
-            return ranked
-        if isinstance(self.passthrough, (str, numbers.Integral)):
+    def _select_columns(self, name: str, value: Any) -> np.ndarray:
+        """Boolean mask of the columns ``value`` (names, glob patterns or positions) names."""
+        chosen = np.zeros(self.n_features_in_, dtype=bool)
+        if value is None:
+            return chosen
+        if isinstance(value, (str, numbers.Integral)):
             raise TypeError(
-                f"passthrough must be a sequence of column names or positions, "
-                f"got {self.passthrough!r}"
+                f"{name} must be a sequence of column names or positions, got {value!r}"
             )
         names = getattr(self, "feature_names_in_", None)
         names = None if names is None else [str(n) for n in names]
-        ranked[column_indices(self.passthrough, names, self.n_features_in_, "passthrough")] = 0
-        return ranked
+        chosen[column_indices(value, names, self.n_features_in_, name)] = True
+        return chosen
 
     # ------------------------------------------------------------------ representation
     def _representation(self, X: np.ndarray) -> np.ndarray:
@@ -344,7 +405,8 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
     def _fit_representation(self, X: np.ndarray) -> np.ndarray:
         from sklearn.linear_model import Ridge
 
-        self.ranked_mask_ = self._resolve_passthrough()
+        pretrain_only = self._select_columns("pretrain_only", self.pretrain_only)
+        self.ranked_mask_ = ~(self._select_columns("passthrough", self.passthrough) | pretrain_only)
         self.rank_knots_ = [_rank_knots(X[:, j]) for j in np.flatnonzero(self.ranked_mask_)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: mean 0
@@ -372,7 +434,16 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
             q_scale = Q.std(axis=0)
             self.pretrain_scale_ = np.where(q_scale > 0, q_scale, 1.0)
             Z = self._representation(X)
-        return Z
+        # the architecture view's columns: all but pretrain_only (read by pre-training only)
+        self.view_mask_ = np.concatenate(
+            [~pretrain_only, np.ones(Z.shape[1] - self.n_features_in_, dtype=bool)]
+        )
+        if not self.view_mask_.any():
+            raise ValueError(
+                "pretrain_only leaves the architecture view no column: name fewer columns "
+                "or give passthrough columns to pre-train from"
+            )
+        return Z[:, self.view_mask_]
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X: Any, y: Any) -> SemiSupervisedRanker:
@@ -394,10 +465,21 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         check_has_columns(X, type(self).__name__)
         X_df = X
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite=False, reset=True)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         try:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"y must hold numbers (accuracies) or the marker: {exc}") from None
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is ravelled",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            y = y.ravel()
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
         unlabelled = unlabelled_mask(y, self.unlabelled_value)
@@ -413,7 +495,7 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         if n_lab < MIN_LEARNED_ROWS:
             raise ValueError(
                 f"SemiSupervisedRanker needs at least {MIN_LEARNED_ROWS} labelled rows, got "
-                f"{n_lab} (unlabelled rows are marked by unlabelled_value="
+                f"n_samples={n_lab} labelled (unlabelled rows are marked by unlabelled_value="
                 f"{self.unlabelled_value!r})"
             )
         if np.ptp(y[labelled]) == 0:
@@ -428,7 +510,9 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
             if n_lab >= MIN_ROWS_PER_FOLD * int(self.cv):
                 self.cv_fold_scores_ = self._cross_validate(X_df, X, Z, y, rows, grid)
                 self.cv_scores_ = self.cv_fold_scores_.mean(axis=0)
-                i = choose_blend(self.cv_fold_scores_, grid, float(self.min_gain_se))
+                i = choose_blend(
+                    self.cv_fold_scores_, grid, float(self.min_gain_se), bool(self.view_gate)
+                )
                 self.blend_ = float(grid[i])
             else:
                 self.blend_ = float(grid[0])
@@ -443,13 +527,24 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         self, X_df: Any, X: np.ndarray, Z: np.ndarray, y: np.ndarray, rows: np.ndarray
     ) -> tuple[Any, Any, tuple[tuple[float, float], tuple[float, float]]]:
         """Both views fitted on ``rows``, and their predictions' scales on those rows."""
-        from sklearn.linear_model import RidgeCV
-
         X_rows = X_df.iloc[rows] if hasattr(X_df, "iloc") else X[rows]
         ranker = self._view_ranker().fit(X_rows, y[rows])
-        arch = RidgeCV(alphas=RIDGE_ALPHAS).fit(Z[rows], rankdata(y[rows]) / len(rows))
+        arch = self._fit_arch_model(Z[rows], y[rows])
         p_sup = np.asarray(ranker.predict(X_rows), dtype=float)
         return ranker, arch, (_scale(p_sup), _scale(arch.predict(Z[rows])))
+
+    def _fit_arch_model(self, Z: np.ndarray, y: np.ndarray) -> Any:
+        """The architecture view's regression on labelled rows ``Z`` (view columns), ``y``."""
+        if self.arch_model == "ridge":
+            from sklearn.linear_model import RidgeCV
+
+            return RidgeCV(alphas=RIDGE_ALPHAS).fit(Z, rankdata(y) / len(y))
+        from sklearn.kernel_ridge import KernelRidge
+
+        sd = float(np.std(y))
+        target = (y - np.mean(y)) / (sd if sd > 0 else 1.0)
+        gamma = float(self.kernel_gamma) / Z.shape[1]
+        return KernelRidge(kernel="rbf", gamma=gamma, alpha=float(self.kernel_alpha)).fit(Z, target)
 
     def _cross_validate(
         self,
@@ -496,7 +591,7 @@ class SemiSupervisedRanker(RegressorMixin, BaseEstimator):
         p_sup = (np.asarray(self.ranker_.predict(X_df), dtype=float) - ms) / ss
         if self.blend_ == 0:
             return p_sup
-        p_arch = (self.arch_model_.predict(self._representation(X)) - ma) / sa
+        p_arch = (self.arch_model_.predict(self._representation(X)[:, self.view_mask_]) - ma) / sa
         return (1.0 - self.blend_) * p_sup + self.blend_ * p_arch
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:

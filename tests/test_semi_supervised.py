@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.linear_model import Ridge
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from libranas import ZCRanker
 from libranas.semi_supervised import SemiSupervisedRanker, choose_blend, unlabelled_mask
@@ -35,9 +37,10 @@ def _light(**kw) -> SemiSupervisedRanker:
 
 def test_nan_marks_unlabelled_rows_by_default_and_minus_one_on_request():
     X, acc = _problem()
-    model = _light().fit(X, _marked(acc))
+    # the same seed: the same inner folds (random_state=None draws them afresh each fit)
+    model = _light(random_state=0).fit(X, _marked(acc))
     assert (model.n_labelled_, model.n_unlabelled_) == (N_LAB, N - N_LAB)
-    minus = _light(unlabelled_value=-1).fit(X, _marked(acc, -1.0))
+    minus = _light(unlabelled_value=-1, random_state=0).fit(X, _marked(acc, -1.0))
     assert (minus.n_labelled_, minus.n_unlabelled_) == (N_LAB, N - N_LAB)
     np.testing.assert_allclose(minus.predict(X), model.predict(X))
     # with the default marker, -1 is an ordinary (labelled) value
@@ -197,6 +200,10 @@ def test_bad_input_is_refused_with_a_clear_error(change, match):
         ({"pretrain_weight": -1.0}, "pretrain_weight"),
         ({"pretrain_alpha": 0.0}, "pretrain_alpha"),
         ({"pretrain_alpha": float("nan")}, "pretrain_alpha"),
+        ({"arch_model": "gp"}, "arch_model"),
+        ({"kernel_gamma": 0.0}, "kernel_gamma"),
+        ({"kernel_alpha": -1.0}, "kernel_alpha"),
+        ({"view_gate": "yes"}, "view_gate"),
     ],
 )
 def test_bad_parameters_are_refused(params, match):
@@ -215,3 +222,53 @@ def test_exported_lazily():
     import libranas
 
     assert libranas.SemiSupervisedRanker is SemiSupervisedRanker
+
+
+@parametrize_with_checks([SemiSupervisedRanker(), SemiSupervisedRanker(ranker=Ridge())])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_the_architecture_view_is_a_kernel_ridge_on_the_standardised_accuracies():
+    X, acc = _problem()
+    y = _marked(acc)
+    model = _light(blend=1.0).fit(X, y)
+    assert isinstance(model.arch_model_, KernelRidge)
+    assert model.arch_model_.gamma == pytest.approx(0.1 / X.shape[1])
+    # the target is the accuracies standardised: an affine change of y changes nothing
+    shifted = _light(blend=1.0).fit(X, np.where(np.isnan(y), np.nan, 3.0 * y + 7.0))
+    np.testing.assert_allclose(shifted.predict(X), model.predict(X), atol=1e-10)
+    # the kernel follows a non-linear accuracy the linear view misses
+    linear = _light(blend=1.0, arch_model="ridge").fit(X, y)
+    assert isinstance(linear.arch_model_, RidgeCV)
+    assert model.score(X[N_LAB:], acc[N_LAB:]) > linear.score(X[N_LAB:], acc[N_LAB:])
+
+
+def test_pretrain_only_columns_feed_pretraining_not_the_view():
+    X, acc = _problem()
+    y = _marked(acc)
+    both = _light(blend=1.0, passthrough=[3, 4]).fit(X, y)
+    split = _light(blend=1.0, passthrough=[3], pretrain_only=[4]).fit(X, y)
+    # the same architecture columns (3, 4) and proxies (0-2): the same pre-training
+    np.testing.assert_array_equal(split.ranked_mask_, both.ranked_mask_)
+    np.testing.assert_allclose(split.pretrain_coef_, both.pretrain_coef_)
+    # but the view leaves column 4 out (5 columns + 3 pre-trained, less one)
+    assert split.view_mask_.tolist() == [True] * 4 + [False] + [True] * 3
+    assert both.view_mask_.all()
+    assert not np.allclose(split.predict(X), both.predict(X))
+    # listed in pretrain_only alone, a column is an architecture column (not ranked)
+    only = _light(blend=1.0, pretrain_only=[3, 4]).fit(X, y)
+    np.testing.assert_array_equal(only.ranked_mask_, both.ranked_mask_)
+    with pytest.raises(TypeError, match="pretrain_only"):
+        _light(pretrain_only="onehot:*").fit(pd.DataFrame(X), y)
+
+
+def test_view_gate_falls_back_when_the_view_alone_ranks_worse():
+    grid = np.array([0.0, 0.5, 1.0])
+    # the blend 0.5 gains consistently, the view alone (weight 1) loses to the fallback
+    folds = np.array([[0.80, 0.84, 0.70], [0.78, 0.82, 0.72], [0.81, 0.85, 0.74]])
+    assert choose_blend(folds, grid, 2.0) == 1
+    assert choose_blend(folds, grid, 2.0, view_gate=True) == 0
+    # the view alone as good as the fallback: the gate lets the blend through
+    folds[:, 2] = folds[:, 0] + 0.01
+    assert choose_blend(folds, grid, 2.0, view_gate=True) == 1
