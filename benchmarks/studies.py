@@ -305,7 +305,7 @@ STUDIES: dict[str, Study] = {
             (("--report-only",),),
             "seconds",
             "about 2.5 h (the inner cross-validation fits ZCRanker() 4 times per split)",
-            caches=("semi_supervised_runs.csv",),
+            caches=("semi_supervised_runs.csv", "semi_supervised_runs_linear.csv"),
             quick=(("--quick",),),
             needs_data=False,
             recompute="python benchmarks/semi_supervised.py",
