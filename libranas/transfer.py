@@ -103,11 +103,11 @@ class TransferRanker(RegressorMixin, BaseEstimator):
     Which columns transfer (``benchmarks/results/transfer_columns.md``, leave one space out
     over NB201, NB301, TransNAS-Bench-101-micro and AutoFormer-Tiny, zero labels of the
     held-out space): the proxies' within-space ranks with ``estimator=Ridge(alpha=1.0)``
-    transferred best (mean rho 0.588 over 12 held-out tables; NB301 0.561 on its held-out
-    half); adding the whole-network features lowered every space but TNB101-micro (mean
-    0.559 with the default boosting, NB301 0.326), and with a linear model they reversed
-    the ranking of NB301 and AutoFormer. With zero labels of a space, prefer proxy columns
-    and a linear model; a space's training-free default was still better on NB201 and NB301.
+    transferred best on average (mean rho 0.588 over 12 held-out tables; NB301 0.561 on its
+    held-out half). The whole-network features with the default boosting (mean 0.559) helped
+    AutoFormer-Tiny and most TransNAS-Bench-101-micro tasks but lowered NB201 and NB301
+    (NB301 0.326); with a linear model they reversed the ranking of NB301 and AutoFormer. A
+    space's training-free default was still better than any transfer on NB201 and NB301.
 
     Examples
     --------
