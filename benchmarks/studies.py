@@ -311,6 +311,21 @@ STUDIES: dict[str, Study] = {
             recompute="python benchmarks/semi_supervised.py",
         ),
         Study(
+            "semi_network",
+            "semi_network",
+            "SemiSupervisedRanker on network features vs on the hand-made graph features, "
+            "100 labels x 30 splits, NB201 x 3, NB301, TNB101-micro x 7",
+            ("semi_network.md",),
+            (("report",),),
+            "seconds",
+            "about 1.5 h (development 15 min, runs 75 min)",
+            caches=("semi_network_runs.csv", "semi_network_dev_runs.csv"),
+            quick=(("--quick",),),
+            quick_inputs=("network_features/",),
+            quick_note="2 splits of NB301",
+            recompute="python benchmarks/semi_network.py dev; python benchmarks/semi_network.py runs",
+        ),
+        Study(
             "network_features",
             "network_features",
             "architecture features read from the PyTorch network (ArchFeaturizer 'network') vs "
@@ -323,6 +338,7 @@ STUDIES: dict[str, Study] = {
             caches=(
                 "network_features/",
                 "network_features_runs.csv",
+                "network_features_dev_runs.csv",
                 "network_features_autoformer_runs.csv",
                 "network_features_transfer_runs.csv",
                 "network_features_cost.csv",
