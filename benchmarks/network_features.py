@@ -45,6 +45,18 @@ Protocol (every number in ``results/network_features.md``):
   on every table, and the AutoFormer-Tiny rows for ``network+<it>`` and
   ``proxies+network+<it>`` (block columns of the 100 subnets, label-free). If the
   session-21 candidate wins, nothing new is run and the report says so.
+- ``dev`` (session 23, the inputs' preprocessing): :mod:`libranas.repeated_blocks` now
+  starts a block's cell graph at its inputs' preprocessed states when the block has two or
+  more inputs and a position is the only reader of one (DARTS' ``preprocess0`` / ``1``), as
+  GRAF's cell graph does; before, every path ran through a preprocessing convolution, so no
+  NB301 path was parameter-free or through one operation only. Only NB301's ``blockgraph``
+  columns change (the other spaces' block caches were recomputed: identical values). **Rule,
+  declared before these runs**: on NB301 x seeds 1000-1009 (the one development table whose
+  columns change), the change is kept when ``proxies+network+blocks+blockgraph`` has a mean
+  rho at least that of its session-22 rows (archived in
+  ``network_features_dev_runs_s22.csv``), else reverted. NB301's rows of every feature set
+  with ``blockgraph`` made before it (development, 100-label runs, the transfer's
+  ``within+own`` rows) are archived in ``*_s22.csv`` next to their caches and recomputed.
 - ``autoformer``: the 100 AutoFormer-Tiny subnets as a user's space (network features only,
   nothing space-specific): 10 / 20 / 50 labelled (30 splits, seeds 0..29), rho on the
   others, proxies only (the registered proxies of ``results/lswag_autoformer.csv``), network

@@ -68,9 +68,12 @@ Columns (``blocks:`` prefix in :class:`~libranas.ArchFeaturizer`), per variant `
   ``in_degree:k``, ``out_degree:k``, ``depth:k``. A block with several inputs also has the
   same set over the paths from its ``i``-th input alone (``v:graph:from<i>:...``, DARTS'
   "paths from the previous cell"). On NAS-Bench-201 these equal the hand-made graph
-  features exactly (tested, names mapped); on DARTS the graph is the hand-made cell with the
-  two preprocessing positions in front of its inputs (the same edges, paths and degrees,
-  lengths and depths one longer; tested). Node identity comes from tensor identity: a
+  features exactly (tested, names mapped). In a block with two or more inputs, a position
+  that is the only reader of an input and reads nothing else (DARTS' ``preprocess0`` /
+  ``preprocess1``) is that input's preprocessing: the cell graph starts at its output, as
+  GRAF's does (otherwise every path would pass through one, and none could be
+  parameter-free or run through one operation only); on DARTS the graph is then exactly the
+  hand-made cell, every GRAF quantity equal (tested). Node identity comes from tensor identity: a
   tensor given for two of a block's inputs (DARTS' first cell) is split into one alias per
   input; a position that returns its input object unchanged (other than the identity
   modules, which return an alias) would merge two nodes, and blocks whose parts exchange
@@ -600,6 +603,11 @@ def _cell_graph(
             ):
                 parent[v] = m
 
+    preprocessing = _input_preprocessing(graph, consumers)
+    for name, ins, out in graph.edges:
+        if name in preprocessing:
+            parent[ins[0]] = out  # the input's state is the preprocessed one
+
     def rep(v: int) -> int:
         while v in parent:
             v = parent[v]
@@ -609,7 +617,7 @@ def _cell_graph(
     index = {v: k for k, v in enumerate(sorted(used))}
     edges: list[tuple[int, int, str]] = []
     for name, ins, out in graph.edges:
-        if out is not None:
+        if out is not None and name not in preprocessing:
             edges += [(index[rep(u)], index[rep(out)], signatures[name]) for u in ins]
     for u, m in graph.wires:
         if u not in dead and rep(u) != rep(m):  # zeros carry nothing: no link
@@ -619,6 +627,29 @@ def _cell_graph(
         inputs[i].append(index[rep(v)])
     output = None if graph.output is None else index[rep(graph.output)]
     return len(index), edges, dict(inputs), output
+
+
+def _input_preprocessing(
+    graph: _BlockGraph, consumers: dict[int, list[tuple[str, Any]]]
+) -> set[str]:
+    """Positions that preprocess a block input: in a block with two or more inputs, a live
+    position that is the only reader of an input and reads nothing else (DARTS'
+    ``preprocess0`` / ``preprocess1``, which align the previous cells' widths and
+    resolutions). GRAF's cell graph starts at the preprocessed states: were these positions
+    edges, every path would pass one, so no path could run through parameter-free or through
+    one operation only. A one-input block keeps its first position (in a chain it is the
+    block's first operation, not an alignment)."""
+    if len(set(graph.input_index.values())) < 2:
+        return set()
+    reads = {name: (ins, out) for name, ins, out in graph.edges}
+    found = set()
+    for v in graph.input_index:
+        use = consumers.get(v, [])
+        if len(use) == 1 and use[0][0] == "position":
+            ins, out = reads[use[0][1]]
+            if ins == [v] and out is not None:
+                found.add(use[0][1])
+    return found
 
 
 def _graph_values(

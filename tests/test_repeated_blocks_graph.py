@@ -60,10 +60,11 @@ def test_nb201_block_graph_equals_the_hand_made_graph_features_exactly():
     assert row[f"blocks:NB201Cell:graph:min_len_only:{conv}"] == -1.0
 
 
-def test_darts_block_graph_is_the_hand_made_cell_plus_its_preprocessing():
-    """The DARTS cell as the network gives it: GRAF's cell (nodes 0..6) with the two
-    preprocessing positions in front of its inputs (block nodes 0, 1 = the cell's inputs,
-    2, 3 = the preprocessed states, k + 2 = the hand-made node k)."""
+def test_darts_block_graph_equals_the_hand_made_cell_exactly():
+    """The DARTS cell as the network gives it is GRAF's cell (nodes 0..6): the two
+    preprocessing positions (each the only reader of one of the cell's two inputs) are
+    contracted into the input states, so every GRAF quantity of the hand-made features --
+    paths only through one operation and parameter-free paths included -- is the same."""
     from libranas.spaces._graph import path_features
 
     space = get_space("darts")
@@ -77,30 +78,36 @@ def test_darts_block_graph_is_the_hand_made_cell_plus_its_preprocessing():
         # has the same nodes as the others
         first = list(blocks)[0]
         sigs0 = {p: bf._signature(m) for p, m in bf._positions(blocks[first])}
-        assert bf._cell_graph(recorder.graphs[first], sigs0)[0] == 9
+        assert bf._cell_graph(recorder.graphs[first], sigs0)[0] == 7
         path = list(blocks)[1]  # a normal cell with two distinct inputs
         assert not blocks[path].reduction
-        sigs = {p: bf._signature(m) for p, m in bf._positions(blocks[path])}
+        modules = dict(bf._positions(blocks[path]))
+        sigs = {p: bf._signature(m) for p, m in modules.items()}
         n, edges, inputs, out = bf._cell_graph(recorder.graphs[path], sigs)
-        assert (n, inputs, out) == (9, {0: [0], 1: [1]}, 8)
+        assert (n, inputs, out) == (7, {0: [0], 1: [1]}, 6)
         op_of = {sigs[f"ops.{k}"]: OPS[op] for k, (_node, op) in enumerate(arch[0])}
         mine = {(s, t, op_of.get(label, label)) for s, t, label in edges}
-        hand = {(node + 2, 4 + k // 2, OPS[op]) for k, (node, op) in enumerate(arch[0])}
-        hand |= {(j, 8, "~wire") for j in range(4, 8)}
-        hand |= {(0, 2, sigs["preprocess0"]), (1, 3, sigs["preprocess1"])}
+        hand = {(node, 2 + k // 2, OPS[op]) for k, (node, op) in enumerate(arch[0])}
+        hand |= {(j, 6, "~wire") for j in range(2, 6)}
         assert mine == hand
-        # GRAF's features: the same paths, one position longer (the preprocessing)
+        # GRAF's features: all of them, with the operations named as the space names them
         theirs = dict(zip(space.graph_feature_names(), space.graph_features(arch), strict=True))
-        ops = sorted(set(sigs.values()))
+        name_of = {sigs[f"ops.{k}"]: OPS[op] for k, (_node, op) in enumerate(arch[0])}
+        ops = sorted(name_of)
+        free = {sigs[p] for p, m in modules.items() if not any(True for _ in m.parameters())}
+        compared = set()
         for view, starts in (("", [0, 1]), ("from1:", [1])):
-            f = path_features(n, edges, ops, starts, out, wire="~wire")
-            assert f["n_paths"] == theirs[f"normal:{view}n_paths"]
-            assert f["min_len"] == theirs[f"normal:{view}min_len"] + 1
-            assert f["max_len"] == theirs[f"normal:{view}max_len"] + 1
-            for node in range(2, 7):
-                for stat in ("in_degree", "out_degree"):
-                    assert f[f"{stat}:{node + 2}"] == theirs[f"normal:{view}{stat}:{node}"]
-                assert f[f"depth:{node + 2}"] == theirs[f"normal:{view}depth:{node}"] + 1
+            f = path_features(n, edges, ops, starts, out, free, wire="~wire")
+            for key, value in f.items():
+                stat, _, op = key.partition(":")
+                hand_key = f"normal:{view}{stat}" + (f":{name_of.get(op, op)}" if op else "")
+                if hand_key in theirs:
+                    assert value == theirs[hand_key], (view, key)
+                    compared.add(stat)
+        # paths, lengths, degrees and depths, per operation the paths with, without and only
+        # through it, and the parameter-free paths: none of these can tell the two apart
+        assert {"n_paths", "max_len", "depth", "n_paths_only", "min_len_only", "n_paths_without",
+                "param_free_paths", "param_free_max_len"} <= compared  # fmt: skip
 
 
 class Zero(nn.Module):
