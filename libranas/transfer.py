@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: what :func:`evaluate_transfer`'s ``columns`` accepts
-TRANSFER_COLUMNS = ("proxies", "all")
+TRANSFER_COLUMN_CHOICES = ("proxies", "all")
 
 
 def rank_within(values: Any, groups: Any = None) -> np.ndarray:
@@ -525,8 +525,8 @@ def evaluate_transfer(
 
     from libranas.datasets import load_benchmark
 
-    if columns not in TRANSFER_COLUMNS:
-        raise ValueError(f"columns must be one of {list(TRANSFER_COLUMNS)}, got {columns!r}")
+    if columns not in TRANSFER_COLUMN_CHOICES:
+        raise ValueError(f"columns must be one of {list(TRANSFER_COLUMN_CHOICES)}, got {columns!r}")
     benches = {}
     for name in benchmarks:
         with warnings.catch_warnings():

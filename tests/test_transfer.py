@@ -316,20 +316,25 @@ def test_evaluate_transfer_defaults_to_the_studys_chosen_transfer(monkeypatch):
 
 
 def test_cli_evaluate_transfer_columns_switches(monkeypatch, capsys):
-    from libranas.cli import main
-    from libranas.transfer import TRANSFER_COLUMNS
+    from libranas.cli import build_parser, main
+    from libranas.transfer import TRANSFER_COLUMN_CHOICES
 
     monkeypatch.setattr("libranas.transfer.transfer_table", _proxies_and_noise)
     argv = ["evaluate", "--transfer", "nb201-cifar10", "nb301-cifar10", "--k", "0"]
     out = {}
-    for choice in [None, *TRANSFER_COLUMNS]:
+    evaluate = build_parser()._subparsers._group_actions[0].choices["evaluate"]
+    option = next(a for a in evaluate._actions if "--transfer-columns" in a.option_strings)
+    assert tuple(option.choices) == TRANSFER_COLUMN_CHOICES  # the CLI offers the library's
+    for choice in [None, *TRANSFER_COLUMN_CHOICES]:
         extra = [] if choice is None else ["--transfer-columns", choice]
         assert main([*argv, *extra, "--format", "csv"]) == 0
         text = capsys.readouterr().out
         out[choice] = pd.read_csv(__import__("io").StringIO(text)).set_index("held_out").rho
     names = ["nb201-cifar10", "nb301-cifar10"]
-    expected = {c: evaluate_transfer(names, k_values=(0,), columns=c) for c in TRANSFER_COLUMNS}
-    for c in TRANSFER_COLUMNS:
+    expected = {
+        c: evaluate_transfer(names, k_values=(0,), columns=c) for c in TRANSFER_COLUMN_CHOICES
+    }
+    for c in TRANSFER_COLUMN_CHOICES:
         np.testing.assert_allclose(out[c].to_numpy(), expected[c].rho.to_numpy(), rtol=1e-12)
     np.testing.assert_array_equal(out[None].to_numpy(), out["proxies"].to_numpy())  # default
     assert not np.allclose(out["all"].to_numpy(), out["proxies"].to_numpy())
