@@ -222,15 +222,19 @@ class TransferRanker(RegressorMixin, BaseEstimator):
 # ----------------------------------------------------------------------------- evaluation
 
 
-def transfer_table(bench: Any, proxies: Sequence[str]) -> pd.DataFrame:
+def transfer_table(bench: Any, proxies: Sequence[str], network: bool = True) -> pd.DataFrame:
     """``proxies`` columns of a benchmark next to the network features of its architectures.
 
     Parameters
     ----------
     bench : Benchmark
-        From :func:`libranas.load_benchmark`; its space must be able to build networks.
+        From :func:`libranas.load_benchmark`; its space must be able to build networks
+        (when ``network``).
     proxies : list of str
         Proxy columns every table of the study has.
+    network : bool, default=True
+        Add the network features (builds every architecture's network); False: the proxy
+        columns alone.
 
     Returns
     -------
@@ -242,6 +246,8 @@ def transfer_table(bench: Any, proxies: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise ValueError(f"benchmark {bench.name!r} lacks proxy columns {missing}")
     Z = bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
+    if not network:
+        return Z
     feats = ArchFeaturizer(bench.space, features=("network",)).fit(bench.X.index[:1])
     net = pd.DataFrame(
         feats.transform(bench.X.index), index=bench.X.index, columns=feats.get_feature_names_out()
@@ -477,6 +483,18 @@ def _labelled_splits(
                        "rho": spearman(y[~lab], s), "tau": kendall(y[~lab], s)}  # fmt: skip
 
 
+def needs_network_features(columns: str, k_values: Sequence[int]) -> bool:
+    """Whether :func:`evaluate_transfer` builds the networks: the network features serve the
+    ``"all"`` transfer and the within-space ranker (k > 0), not the proxies' transfer alone.
+
+    Examples
+    --------
+    >>> needs_network_features("proxies", [0]), needs_network_features("proxies", [0, 10])
+    (False, True)
+    """
+    return columns == "all" or any(k > 0 for k in k_values)
+
+
 def evaluate_transfer(
     benchmarks: Sequence[str],
     proxies: Sequence[str] | None = None,
@@ -493,7 +511,9 @@ def evaluate_transfer(
     the others of other spaces train the :class:`TransferRanker`. Each table's columns: the
     proxy columns every table has (or ``proxies``), ``proxy:<name>``, and the network
     features (:func:`transfer_table`); the within-space :class:`~libranas.ZCRanker` (k > 0)
-    uses them all, the transfer the ones ``columns`` names.
+    uses them all, the transfer the ones ``columns`` names. The network features (every
+    architecture's network built) are skipped when nothing uses them: ``columns="proxies"``
+    with ``k_values`` only 0.
 
     By default the transfer is the one ``benchmarks/transfer_columns.py`` chose by a rule
     declared before its run (``benchmarks/results/transfer_columns.md``: mean zero-label rho
@@ -535,7 +555,11 @@ def evaluate_transfer(
     if proxies is None:
         common = set.intersection(*(set(b.X.columns) for b in benches.values()))
         proxies = sorted(common)
-    tables = {n: (transfer_table(b, proxies), b.y.to_numpy(), b.space) for n, b in benches.items()}
+    network = needs_network_features(columns, k_values)
+    tables = {
+        n: (transfer_table(b, proxies, network=network), b.y.to_numpy(), b.space)
+        for n, b in benches.items()
+    }
     if len({t[2] for t in tables.values()}) < 2:
         raise ValueError("evaluate_transfer needs tables of at least two spaces")
     transfer_columns = None

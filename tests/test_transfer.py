@@ -122,7 +122,7 @@ def test_leave_one_space_out_own_columns_and_methods():
         leave_one_space_out(tables, k_values=(79,), held_out=["s1"])
 
 
-def _proxy_columns_only(bench, proxies):
+def _proxy_columns_only(bench, proxies, network=True):
     """transfer_table without the network features (building 1,400 networks is no unit test)."""
     return bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
 
@@ -263,10 +263,12 @@ def test_leave_one_space_out_transfer_columns():
     assert res.set_index("method").rho["transfer"] == spearman(tables["s3"][1], expected)
 
 
-def _proxies_and_noise(bench, proxies):
+def _proxies_and_noise(bench, proxies, network=True):
     """transfer_table with one label-free random column in place of the network features
     (building 1,449 networks is no unit test)."""
     X = _proxy_columns_only(bench, proxies)
+    if not network:
+        return X
     noise = np.random.default_rng(len(X)).normal(size=len(X))
     return X.assign(**{"network:noise": noise})
 
@@ -342,3 +344,30 @@ def test_cli_evaluate_transfer_columns_switches(monkeypatch, capsys):
     assert "--transfer-columns all" in capsys.readouterr().out
     assert main(argv) == 0
     assert "Ridge(alpha=1.0); --transfer-columns proxies" in capsys.readouterr().out
+
+
+def test_evaluate_transfer_builds_networks_only_when_used(monkeypatch, capsys):
+    from libranas.cli import main
+
+    calls = []
+
+    def recording(bench, proxies, network=True):
+        calls.append(network)
+        return _proxies_and_noise(bench, proxies, network)
+
+    monkeypatch.setattr("libranas.transfer.transfer_table", recording)
+    names = ["nb201-cifar10", "nb301-cifar10"]
+    evaluate_transfer(names, k_values=(0,))
+    assert calls == [False, False]  # the proxies' transfer alone uses no network feature
+    calls.clear()
+    evaluate_transfer(names, k_values=(0,), columns="all")
+    assert calls == [True, True]
+    argv = ["evaluate", "--transfer", *names, "--k", "0", "--format", "csv"]
+    assert main(argv) == 0
+    assert "building every architecture's network" not in capsys.readouterr().err
+    assert main([*argv, "--transfer-columns", "all"]) == 0
+    assert "building every architecture's network" in capsys.readouterr().err
+    pytest.importorskip("xgboost")  # ZCRanker's default, the within-space ranker at k > 0
+    calls.clear()
+    evaluate_transfer(names, k_values=(0, 10), n_splits=1)
+    assert calls == [True, True]

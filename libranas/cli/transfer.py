@@ -184,7 +184,7 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
     """``--transfer TABLE TABLE ...``: :func:`libranas.transfer.evaluate_transfer`."""
     from libranas.datasets import list_benchmarks, load_benchmark
     from libranas.evaluation import QUICK_SEEDS
-    from libranas.transfer import evaluate_transfer
+    from libranas.transfer import evaluate_transfer, needs_network_features
 
     names = _loso_tables(args, list_benchmarks())
     ks = _k_values(args.k)
@@ -204,9 +204,15 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
         )
     n_splits = args.seeds or QUICK_SEEDS
     start = time.perf_counter()
+    columns = args.transfer_columns or "proxies"
+    building = (
+        "building every architecture's network for its network features first (about "
+        "0.1-0.2 s each), then "
+        if needs_network_features(columns, ks)
+        else ""
+    )
     print(
-        f"leave one space out over {len(names)} tables: building every architecture's network "
-        "for its network features first (about 0.1-0.2 s each), then one line per finished "
+        f"leave one space out over {len(names)} tables: {building}one line per finished "
         "held-out table and k",
         file=sys.stderr,
         flush=True,
@@ -221,7 +227,6 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
                 flush=True,
             )
 
-    columns = args.transfer_columns or "proxies"
     rows = evaluate_transfer(
         names,
         k_values=ks,
