@@ -385,9 +385,9 @@ def transfer_predictions(
     """Rank one table with none of its labels, from the tables of every other space.
 
     A :class:`TransferRanker` is fitted on every table whose ``space`` differs from
-    ``held_out``'s (two tasks of one space are never in training together with the other),
-    each table one group, restricted to ``columns``; its prediction for ``held_out``'s rows
-    is returned.
+    ``held_out``'s (no table of the held-out space trains it, other tasks of that space
+    included), each table one group, restricted to ``columns``; its prediction for
+    ``held_out``'s rows is returned.
 
     Parameters
     ----------
@@ -483,13 +483,13 @@ def _labelled_splits(
                        "rho": spearman(y[~lab], s), "tau": kendall(y[~lab], s)}  # fmt: skip
 
 
-def needs_network_features(columns: str, k_values: Sequence[int]) -> bool:
+def _needs_network_features(columns: str, k_values: Sequence[int]) -> bool:
     """Whether :func:`evaluate_transfer` builds the networks: the network features serve the
     ``"all"`` transfer and the within-space ranker (k > 0), not the proxies' transfer alone.
 
     Examples
     --------
-    >>> needs_network_features("proxies", [0]), needs_network_features("proxies", [0, 10])
+    >>> _needs_network_features("proxies", [0]), _needs_network_features("proxies", [0, 10])
     (False, True)
     """
     return columns == "all" or any(k > 0 for k in k_values)
@@ -555,7 +555,7 @@ def evaluate_transfer(
     if proxies is None:
         common = set.intersection(*(set(b.X.columns) for b in benches.values()))
         proxies = sorted(common)
-    network = needs_network_features(columns, k_values)
+    network = _needs_network_features(columns, k_values)
     tables = {
         n: (transfer_table(b, proxies, network=network), b.y.to_numpy(), b.space)
         for n, b in benches.items()

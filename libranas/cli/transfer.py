@@ -184,7 +184,7 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
     """``--transfer TABLE TABLE ...``: :func:`libranas.transfer.evaluate_transfer`."""
     from libranas.datasets import list_benchmarks, load_benchmark
     from libranas.evaluation import QUICK_SEEDS
-    from libranas.transfer import evaluate_transfer, needs_network_features
+    from libranas.transfer import _needs_network_features, evaluate_transfer
 
     names = _loso_tables(args, list_benchmarks())
     ks = _k_values(args.k)
@@ -208,7 +208,7 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
     building = (
         "building every architecture's network for its network features first (about "
         "0.1-0.2 s each), then "
-        if needs_network_features(columns, ks)
+        if _needs_network_features(columns, ks)
         else ""
     )
     print(
