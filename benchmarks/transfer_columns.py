@@ -66,26 +66,13 @@ def _columns(X: pd.DataFrame, which: str) -> list[str]:
     return {"proxies": proxies, "network": network, "proxies+network": proxies + network}[which]
 
 
-def zero_label_predictions(tables: dict, held_out: str, which: str, kind: str) -> np.ndarray:
-    """TransferRanker fitted on the tables of every other space, its ranking of ``held_out``."""
-    from libranas.transfer import TransferRanker
-
-    space = tables[held_out][2]
-    train = [n for n in tables if tables[n][2] != space]
-    cols = _columns(tables[held_out][0], which)
-    Xt = pd.concat([tables[n][0][cols] for n in train])
-    yt = np.concatenate([np.asarray(tables[n][1], dtype=float) for n in train])
-    groups = np.concatenate([[n] * len(tables[n][1]) for n in train])
-    model = TransferRanker(estimator=_estimator(kind), random_state=0)
-    return model.fit(Xt, yt, groups=groups).predict(tables[held_out][0][cols])
-
-
 def run(held_out: list[str]) -> tuple[pd.DataFrame, dict]:
     import network_features as NF
 
     from libranas.metrics import kendall, spearman
     from libranas.spaces import get_space
     from libranas.spaces.darts import nb301_split
+    from libranas.transfer import transfer_predictions
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -96,7 +83,9 @@ def run(held_out: list[str]) -> tuple[pd.DataFrame, dict]:
         start = time.perf_counter()
         for name in held_out:
             y = np.asarray(tables[name][1], dtype=float)
-            pred = zero_label_predictions(tables, name, which, kind)
+            # TransferRanker fitted on the tables of every other space, its ranking of name
+            pred = transfer_predictions(tables, name, columns=_columns(tables[name][0], which),
+                                        estimator=_estimator(kind), random_state=0)  # fmt: skip
             parts = {"all": slice(None)}
             if name == NB301:
                 parts = {"all": slice(None), "development half": dev, "held-out half": ~dev}

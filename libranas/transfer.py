@@ -25,8 +25,12 @@ __all__ = [
     "evaluate_transfer",
     "leave_one_space_out",
     "rank_within",
+    "transfer_predictions",
     "transfer_table",
 ]
+
+#: what :func:`evaluate_transfer`'s ``columns`` accepts
+TRANSFER_COLUMN_CHOICES = ("proxies", "all")
 
 
 def rank_within(values: Any, groups: Any = None) -> np.ndarray:
@@ -218,15 +222,19 @@ class TransferRanker(RegressorMixin, BaseEstimator):
 # ----------------------------------------------------------------------------- evaluation
 
 
-def transfer_table(bench: Any, proxies: Sequence[str]) -> pd.DataFrame:
+def transfer_table(bench: Any, proxies: Sequence[str], network: bool = True) -> pd.DataFrame:
     """``proxies`` columns of a benchmark next to the network features of its architectures.
 
     Parameters
     ----------
     bench : Benchmark
-        From :func:`libranas.load_benchmark`; its space must be able to build networks.
+        From :func:`libranas.load_benchmark`; its space must be able to build networks
+        (when ``network``).
     proxies : list of str
         Proxy columns every table of the study has.
+    network : bool, default=True
+        Add the network features (builds every architecture's network); False: the proxy
+        columns alone.
 
     Returns
     -------
@@ -238,6 +246,8 @@ def transfer_table(bench: Any, proxies: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise ValueError(f"benchmark {bench.name!r} lacks proxy columns {missing}")
     Z = bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
+    if not network:
+        return Z
     feats = ArchFeaturizer(bench.space, features=("network",)).fit(bench.X.index[:1])
     net = pd.DataFrame(
         feats.transform(bench.X.index), index=bench.X.index, columns=feats.get_feature_names_out()
@@ -256,12 +266,14 @@ def leave_one_space_out(
     own_columns: Mapping[str, pd.DataFrame] | None = None,
     methods: Sequence[str] | None = None,
     estimator: Any = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Leave-one-space-out evaluation of :class:`TransferRanker`.
 
     For each held-out table, a :class:`TransferRanker` is fitted on every table of *another
     space* (``space`` differs: two tasks of the held-out space are never in training) and
-    ranks all of the held-out table's architectures with zero of its labels (k = 0). For
+    ranks all of the held-out table's architectures with zero of its labels (k = 0,
+    :func:`transfer_predictions`). For
     k > 0, ``n_splits`` draws of k labelled architectures (seed = split + ``random_state``):
     :class:`~libranas.ZCRanker` on the table's columns (``"within"``) vs on the same columns
     plus the transfer prediction (``"within+transfer"``), rho / tau on the other
@@ -293,6 +305,9 @@ def leave_one_space_out(
     estimator : regressor, optional
         :class:`TransferRanker`'s ``estimator`` (cloned for every held-out table; default
         its gradient boosting).
+    columns : list of str, optional
+        The columns the :class:`TransferRanker` uses (default all); the within-space
+        :class:`~libranas.ZCRanker` always uses every column of the held-out table.
 
     Returns
     -------
@@ -322,7 +337,9 @@ def leave_one_space_out(
         too_many = [k for k in k_values if k > len(y) - 2]
         if too_many:
             raise ValueError(f"{name!r} has {len(y)} architectures: k {too_many} leaves < 2")
-        prior = _transfer_prior(tables, name, random_state, estimator)
+        prior = transfer_predictions(
+            tables, name, columns=columns, estimator=estimator, random_state=random_state
+        )
         base = {"held_out": name, "space": space, "n_evaluated": len(y), "seed": -1, "k": 0}
         emit({**base, "method": "transfer", "rho": spearman(y, prior), "tau": kendall(y, prior)})
         if baselines is not None and name in baselines:
@@ -357,24 +374,87 @@ def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[s
     return names
 
 
-def _transfer_prior(
+def transfer_predictions(
     tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
-    name: str,
-    random_state: int,
+    held_out: str,
+    *,
+    columns: Sequence[str] | None = None,
     estimator: Any = None,
+    random_state: Any = 0,
 ) -> np.ndarray:
-    """:class:`TransferRanker` fitted on the tables of other spaces than ``name``'s; its
-    prediction for ``name``."""
-    space = tables[name][2]
+    """Rank one table with none of its labels, from the tables of every other space.
+
+    A :class:`TransferRanker` is fitted on every table whose ``space`` differs from
+    ``held_out``'s (no table of the held-out space trains it, other tasks of that space
+    included), each table one group, restricted to ``columns``; its prediction for
+    ``held_out``'s rows is returned.
+
+    Parameters
+    ----------
+    tables : mapping name -> (X, y, space)
+        X a DataFrame, y higher is better, ``space`` names the space (tasks of one space
+        share it).
+    held_out : str
+        The table to rank (a key of ``tables``).
+    columns : list of str, optional
+        Columns the ranker uses, in this order (default: every column of ``held_out``'s X);
+        every table used must have them all.
+    estimator : regressor, optional
+        :class:`TransferRanker`'s ``estimator`` (default its gradient boosting).
+    random_state : int, default=0
+        :class:`TransferRanker`'s ``random_state``.
+
+    Returns
+    -------
+    ndarray of float64, shape (len of held_out's X,)
+        Predicted within-space rank (higher: better) of each of ``held_out``'s rows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> rng = np.random.default_rng(0)
+    >>> tables = {}
+    >>> for name, scale in [("a", 1.0), ("b", 1e3), ("c", 1e-2)]:
+    ...     X = pd.DataFrame(rng.normal(size=(60, 2)) * scale, columns=["good", "noise"])
+    ...     tables[name] = (X, X["good"].to_numpy() / scale + 0.1 * rng.normal(size=60), name)
+    >>> pred = transfer_predictions(tables, "c", columns=["good"], estimator=Ridge(alpha=1.0))
+    >>> from libranas.metrics import spearman
+    >>> spearman(tables["c"][1], pred) > 0.9
+    True
+    """
+    if held_out not in tables:
+        raise ValueError(f"held-out table {held_out!r} is not among the tables {list(tables)}")
+    space = tables[held_out][2]
     train = [n for n in tables if tables[n][2] != space]
     if not train:
-        raise ValueError(f"no table of another space than {space!r} to train on")
-    Xt = pd.concat([tables[n][0] for n in train])
+        raise ValueError(
+            f"no table of another space than {space!r} (the space of {held_out!r}) to train on"
+        )
+    if isinstance(columns, str):
+        raise ValueError(f"columns must be a list of column names, got the string {columns!r}")
+    cols = list(tables[held_out][0].columns) if columns is None else list(columns)
+    if not cols:
+        raise ValueError("columns is empty: the transfer needs at least one column")
+    twice = sorted({str(c) for c in cols if cols.count(c) > 1})
+    if twice:
+        raise ValueError(f"columns lists {twice} twice")
+    for name in [held_out, *train]:
+        X, y, _space = tables[name]
+        unknown = [c for c in cols if c not in X.columns]
+        if unknown:
+            raise ValueError(
+                f"unknown columns {unknown[:5]}{' ...' if len(unknown) > 5 else ''}: table "
+                f"{name!r} lacks {len(unknown)} of them"
+            )
+        if len(X) != len(np.asarray(y)):
+            raise ValueError(f"table {name!r}: X and y differ in length")
+    Xt = pd.concat([tables[n][0][cols] for n in train])
     yt = np.concatenate([np.asarray(tables[n][1], dtype=np.float64) for n in train])
     gt = np.concatenate([[n] * len(tables[n][0]) for n in train])
     model = TransferRanker(estimator=estimator, random_state=random_state)
     model.fit(Xt, yt, groups=gt)
-    return model.predict(tables[name][0])
+    return model.predict(tables[held_out][0][cols])
 
 
 def _labelled_splits(
@@ -403,6 +483,18 @@ def _labelled_splits(
                        "rho": spearman(y[~lab], s), "tau": kendall(y[~lab], s)}  # fmt: skip
 
 
+def _needs_network_features(columns: str, k_values: Sequence[int]) -> bool:
+    """Whether :func:`evaluate_transfer` builds the networks: the network features serve the
+    ``"all"`` transfer and the within-space ranker (k > 0), not the proxies' transfer alone.
+
+    Examples
+    --------
+    >>> _needs_network_features("proxies", [0]), _needs_network_features("proxies", [0, 10])
+    (False, True)
+    """
+    return columns == "all" or any(k > 0 for k in k_values)
+
+
 def evaluate_transfer(
     benchmarks: Sequence[str],
     proxies: Sequence[str] | None = None,
@@ -410,12 +502,26 @@ def evaluate_transfer(
     n_splits: int = 30,
     random_state: int = 0,
     progress: Any = None,
+    columns: str = "proxies",
+    estimator: Any = None,
 ) -> pd.DataFrame:
     """:func:`leave_one_space_out` over bundled benchmark tables, by name.
 
     What ``libranas evaluate --transfer`` runs: every named table is held out in turn,
-    the others of other spaces train the :class:`TransferRanker`. Columns: the proxy columns
-    every table has (or ``proxies``) and the network features.
+    the others of other spaces train the :class:`TransferRanker`. Each table's columns: the
+    proxy columns every table has (or ``proxies``), ``proxy:<name>``, and the network
+    features (:func:`transfer_table`); the within-space :class:`~libranas.ZCRanker` (k > 0)
+    uses them all, the transfer the ones ``columns`` names. The network features (every
+    architecture's network built) are skipped when nothing uses them: ``columns="proxies"``
+    with ``k_values`` only 0.
+
+    By default the transfer is the one ``benchmarks/transfer_columns.py`` chose by a rule
+    declared before its run (``benchmarks/results/transfer_columns.md``: mean zero-label rho
+    0.588 over 12 held-out tables of NB201, NB301, TransNAS-Bench-101-micro and
+    AutoFormer-Tiny): the proxy columns only, with ``Ridge(alpha=1.0)``.
+    ``columns="all"`` gives the other one, proxies and network features with the
+    :class:`TransferRanker`'s gradient boosting (mean rho 0.559 in that study; the protocol
+    of ``benchmarks/network_features.py transfer``).
 
     Parameters
     ----------
@@ -424,6 +530,12 @@ def evaluate_transfer(
     proxies : list of str, optional
     k_values, n_splits, random_state, progress
         As :func:`leave_one_space_out`.
+    columns : {"proxies", "all"}, default="proxies"
+        The transfer's columns: ``"proxies"`` the ``proxy:`` columns, ``"all"`` proxies and
+        network features.
+    estimator : regressor, optional
+        The transfer's model; default ``Ridge(alpha=1.0)`` with ``columns="proxies"``, the
+        :class:`TransferRanker`'s gradient boosting with ``columns="all"``.
 
     Returns
     -------
@@ -433,6 +545,8 @@ def evaluate_transfer(
 
     from libranas.datasets import load_benchmark
 
+    if columns not in TRANSFER_COLUMN_CHOICES:
+        raise ValueError(f"columns must be one of {list(TRANSFER_COLUMN_CHOICES)}, got {columns!r}")
     benches = {}
     for name in benchmarks:
         with warnings.catch_warnings():
@@ -441,9 +555,29 @@ def evaluate_transfer(
     if proxies is None:
         common = set.intersection(*(set(b.X.columns) for b in benches.values()))
         proxies = sorted(common)
-    tables = {n: (transfer_table(b, proxies), b.y.to_numpy(), b.space) for n, b in benches.items()}
+    network = _needs_network_features(columns, k_values)
+    tables = {
+        n: (transfer_table(b, proxies, network=network), b.y.to_numpy(), b.space)
+        for n, b in benches.items()
+    }
     if len({t[2] for t in tables.values()}) < 2:
         raise ValueError("evaluate_transfer needs tables of at least two spaces")
+    transfer_columns = None
+    if columns == "proxies":
+        first = next(iter(tables.values()))[0]
+        transfer_columns = [c for c in first.columns if str(c).startswith("proxy:")]
+        if not transfer_columns:
+            raise ValueError(f"the tables {list(tables)} share no proxy column to transfer")
+        if estimator is None:
+            from sklearn.linear_model import Ridge
+
+            estimator = Ridge(alpha=1.0)
     return leave_one_space_out(
-        tables, k_values, n_splits, random_state=random_state, progress=progress
+        tables,
+        k_values,
+        n_splits,
+        random_state=random_state,
+        progress=progress,
+        estimator=estimator,
+        columns=transfer_columns,
     )

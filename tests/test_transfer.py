@@ -10,7 +10,13 @@ import pytest
 from sklearn.base import clone
 
 from libranas.metrics import spearman
-from libranas.transfer import TransferRanker, leave_one_space_out, rank_within
+from libranas.transfer import (
+    TransferRanker,
+    evaluate_transfer,
+    leave_one_space_out,
+    rank_within,
+    transfer_predictions,
+)
 
 
 def synthetic_spaces(seed: int = 0) -> dict[str, tuple[pd.DataFrame, np.ndarray, str]]:
@@ -116,7 +122,7 @@ def test_leave_one_space_out_own_columns_and_methods():
         leave_one_space_out(tables, k_values=(79,), held_out=["s1"])
 
 
-def _proxy_columns_only(bench, proxies):
+def _proxy_columns_only(bench, proxies, network=True):
     """transfer_table without the network features (building 1,400 networks is no unit test)."""
     return bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
 
@@ -158,6 +164,14 @@ def test_cli_evaluate_transfer_tables_runs_leave_one_space_out(monkeypatch, caps
         (["nb201-cifar10", "nb301-cifar10", "--k", "800"], "nb201-cifar10 has 724"),
         (["nb201-cifar10", "nb301-cifar10", "--methods", "best-proxy"], "--methods does not"),
         (["nb201-cifar10:nb301-cifar10", "--k", "10"], "--k applies to leave-one-space-out"),
+        (
+            ["nb201-cifar10", "nb301-cifar10", "--transfer-columns", "ridge"],
+            "invalid choice: 'ridge'",
+        ),
+        (
+            ["nb201-cifar10:nb301-cifar10", "--transfer-columns", "all"],
+            "--transfer-columns applies to leave-one-space-out",
+        ),
     ],
 )
 def test_cli_evaluate_transfer_bad_input_is_one_line(capsys, argv, fragment):
@@ -168,12 +182,17 @@ def test_cli_evaluate_transfer_bad_input_is_one_line(capsys, argv, fragment):
     assert len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], err
 
 
-def test_cli_evaluate_k_without_transfer_is_an_error(capsys):
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [(["--k", "10"], "--k applies only to --transfer"),
+     (["--transfer-columns", "all"], "--transfer-columns applies only to --transfer")],
+)  # fmt: skip
+def test_cli_evaluate_transfer_options_without_transfer_are_an_error(capsys, option, fragment):
     from libranas.cli import main
 
-    assert main(["evaluate", "nb201-cifar10", "--k", "10"]) == 2
+    assert main(["evaluate", "nb201-cifar10", *option]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--k applies only to --transfer" in err[0]
+    assert len(err) == 1 and fragment in err[0]
 
 
 def test_leave_one_space_out_takes_the_transfer_estimator():
@@ -189,3 +208,166 @@ def test_leave_one_space_out_takes_the_transfer_estimator():
         np.isnan(const.set_index("method").rho["transfer"])
         or abs(const.set_index("method").rho["transfer"]) < 1e-12
     )
+
+
+def test_transfer_predictions_trains_on_the_other_spaces_only():
+    from sklearn.linear_model import Ridge
+
+    tables = synthetic_spaces()
+    X1, y1, _ = tables["s1"]
+    tables["s1-task2"] = (X1, -y1, "s1")  # reversed target of s1's space: never in training
+    pred = transfer_predictions(tables, "s1", estimator=Ridge(1.0))
+    train = ["s2", "s3"]
+    model = TransferRanker(estimator=Ridge(1.0), random_state=0).fit(
+        pd.concat([tables[n][0] for n in train]),
+        np.concatenate([tables[n][1] for n in train]),
+        groups=np.repeat(train, [len(tables[n][1]) for n in train]),
+    )
+    np.testing.assert_array_equal(pred, model.predict(X1))
+    assert spearman(y1, pred) > 0.8
+    # columns restrict the model: "c" is noise in every space, "a" the signal
+    only_c = transfer_predictions(tables, "s1", columns=["c"], estimator=Ridge(1.0))
+    assert abs(spearman(y1, only_c)) < 0.3
+    only_a = transfer_predictions(tables, "s1", columns=["a"], estimator=Ridge(1.0))
+    assert spearman(y1, only_a) > 0.7
+    # the same seed, the same prediction (the default boosting)
+    np.testing.assert_array_equal(
+        transfer_predictions(tables, "s3", random_state=3),
+        transfer_predictions(tables, "s3", random_state=3),
+    )
+
+
+def test_transfer_predictions_errors():
+    tables = synthetic_spaces()
+    with pytest.raises(ValueError, match="'s9' is not among the tables"):
+        transfer_predictions(tables, "s9")
+    with pytest.raises(ValueError, match="no table of another space than 's1'"):
+        transfer_predictions({"s1": tables["s1"]}, "s1")
+    with pytest.raises(ValueError, match=r"unknown columns \['d'\]: table 's1' lacks 1"):
+        transfer_predictions(tables, "s1", columns=["a", "d"])
+    short = dict(tables, s2=(tables["s2"][0][["a", "b"]], tables["s2"][1], "s2"))
+    with pytest.raises(ValueError, match="table 's2' lacks 1"):
+        transfer_predictions(short, "s1")
+    with pytest.raises(ValueError, match="got the string 'a'"):
+        transfer_predictions(tables, "s1", columns="a")
+    with pytest.raises(ValueError, match="columns is empty"):
+        transfer_predictions(tables, "s1", columns=[])
+    with pytest.raises(ValueError, match="lists \\['a'\\] twice"):
+        transfer_predictions(tables, "s1", columns=["a", "a"])
+
+
+def test_leave_one_space_out_transfer_columns():
+    tables = synthetic_spaces()
+    res = leave_one_space_out(tables, k_values=(0,), held_out=["s3"], columns=["c"])
+    expected = transfer_predictions(tables, "s3", columns=["c"])
+    assert res.set_index("method").rho["transfer"] == spearman(tables["s3"][1], expected)
+
+
+def _proxies_and_noise(bench, proxies, network=True):
+    """transfer_table with one label-free random column in place of the network features
+    (building 1,449 networks is no unit test)."""
+    X = _proxy_columns_only(bench, proxies)
+    if not network:
+        return X
+    noise = np.random.default_rng(len(X)).normal(size=len(X))
+    return X.assign(**{"network:noise": noise})
+
+
+def test_evaluate_transfer_defaults_to_the_studys_chosen_transfer(monkeypatch):
+    """Default: proxy columns, Ridge(alpha=1.0) (benchmarks/results/transfer_columns.md);
+    columns="all": every column with the TransferRanker's boosting."""
+    import warnings
+
+    from sklearn.linear_model import Ridge
+
+    from libranas import load_benchmark
+
+    monkeypatch.setattr("libranas.transfer.transfer_table", _proxies_and_noise)
+    names = ["nb201-cifar10", "nb301-cifar10"]
+    tables = {}
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bench = load_benchmark(name, libranas_proxies=False)
+        common = ["epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm",
+                  "nwot", "params", "plain", "snip", "synflow"]  # fmt: skip
+        tables[name] = (_proxies_and_noise(bench, common), bench.y.to_numpy(), bench.space)
+    proxy_cols = [c for c in tables[names[0]][0].columns if c.startswith("proxy:")]
+    assert len(proxy_cols) == 12 and "network:noise" not in proxy_cols
+
+    def zero_label(res, name):
+        return res[(res.held_out == name) & (res.method == "transfer")].rho.item()
+
+    default = evaluate_transfer(names, k_values=(0,), n_splits=1)
+    every = evaluate_transfer(names, k_values=(0,), n_splits=1, columns="all")
+    for name in names:
+        y = tables[name][1]
+        chosen = transfer_predictions(tables, name, columns=proxy_cols, estimator=Ridge(1.0))
+        assert zero_label(default, name) == spearman(y, chosen)
+        boosted = transfer_predictions(tables, name)  # every column, the default boosting
+        assert zero_label(every, name) == spearman(y, boosted)
+        assert zero_label(every, name) != zero_label(default, name)
+    # an explicit estimator replaces the default model of the columns
+    ridge_all = evaluate_transfer(names, k_values=(0,), columns="all", estimator=Ridge(1.0))
+    y = tables[names[1]][1]
+    assert zero_label(ridge_all, names[1]) == spearman(
+        y, transfer_predictions(tables, names[1], estimator=Ridge(1.0))
+    )
+    with pytest.raises(ValueError, match=r"columns must be one of \['proxies', 'all'\]"):
+        evaluate_transfer(names, k_values=(0,), columns="network")
+
+
+def test_cli_evaluate_transfer_columns_switches(monkeypatch, capsys):
+    from libranas.cli import build_parser, main
+    from libranas.transfer import TRANSFER_COLUMN_CHOICES
+
+    monkeypatch.setattr("libranas.transfer.transfer_table", _proxies_and_noise)
+    argv = ["evaluate", "--transfer", "nb201-cifar10", "nb301-cifar10", "--k", "0"]
+    out = {}
+    evaluate = build_parser()._subparsers._group_actions[0].choices["evaluate"]
+    option = next(a for a in evaluate._actions if "--transfer-columns" in a.option_strings)
+    assert tuple(option.choices) == TRANSFER_COLUMN_CHOICES  # the CLI offers the library's
+    for choice in [None, *TRANSFER_COLUMN_CHOICES]:
+        extra = [] if choice is None else ["--transfer-columns", choice]
+        assert main([*argv, *extra, "--format", "csv"]) == 0
+        text = capsys.readouterr().out
+        out[choice] = pd.read_csv(__import__("io").StringIO(text)).set_index("held_out").rho
+    names = ["nb201-cifar10", "nb301-cifar10"]
+    expected = {
+        c: evaluate_transfer(names, k_values=(0,), columns=c) for c in TRANSFER_COLUMN_CHOICES
+    }
+    for c in TRANSFER_COLUMN_CHOICES:
+        np.testing.assert_allclose(out[c].to_numpy(), expected[c].rho.to_numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(out[None].to_numpy(), out["proxies"].to_numpy())  # default
+    assert not np.allclose(out["all"].to_numpy(), out["proxies"].to_numpy())
+    assert main([*argv, "--transfer-columns", "all"]) == 0
+    assert "--transfer-columns all" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "Ridge(alpha=1.0); --transfer-columns proxies" in capsys.readouterr().out
+
+
+def test_evaluate_transfer_builds_networks_only_when_used(monkeypatch, capsys):
+    from libranas.cli import main
+
+    calls = []
+
+    def recording(bench, proxies, network=True):
+        calls.append(network)
+        return _proxies_and_noise(bench, proxies, network)
+
+    monkeypatch.setattr("libranas.transfer.transfer_table", recording)
+    names = ["nb201-cifar10", "nb301-cifar10"]
+    evaluate_transfer(names, k_values=(0,))
+    assert calls == [False, False]  # the proxies' transfer alone uses no network feature
+    calls.clear()
+    evaluate_transfer(names, k_values=(0,), columns="all")
+    assert calls == [True, True]
+    argv = ["evaluate", "--transfer", *names, "--k", "0", "--format", "csv"]
+    assert main(argv) == 0
+    assert "building every architecture's network" not in capsys.readouterr().err
+    assert main([*argv, "--transfer-columns", "all"]) == 0
+    assert "building every architecture's network" in capsys.readouterr().err
+    pytest.importorskip("xgboost")  # ZCRanker's default, the within-space ranker at k > 0
+    calls.clear()
+    evaluate_transfer(names, k_values=(0, 10), n_splits=1)
+    assert calls == [True, True]

@@ -89,11 +89,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--n-labelled labels of SOURCE (--seeds splits), TARGET ranked by a log-rank fusion of "
         "the selected proxies with none of its labels (e.g. nb201-cifar10:nb301-cifar10). "
         "Plain table names (two spaces at least): leave one space out -- each table in turn "
-        "ranked by a TransferRanker fitted on the tables of the other spaces (proxies every "
-        "table has + network features, rank-normalised within each table) with zero of its "
-        "labels, and with --k labels as a feature of the within-space ZCRanker (e.g. "
-        "nb201-cifar10 nb301-cifar10 tnb101-micro-normal); builds every architecture's "
-        "network (seconds to minutes per table)",
+        "ranked by a TransferRanker fitted on the tables of the other spaces (see "
+        "--transfer-columns; rank-normalised within each table) with zero of its labels, and "
+        "with --k labels as a feature of the within-space ZCRanker on the proxies every table "
+        "has + network features (e.g. nb201-cifar10 nb301-cifar10 tnb101-micro-normal); "
+        "builds every architecture's network (seconds to minutes per table) unless --k is 0 "
+        "alone with --transfer-columns proxies",
     )
     ev.add_argument(
         "--k",
@@ -101,6 +102,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="K,K,...",
         help="leave-one-space-out --transfer: labelled architectures of the held-out table, "
         "comma-separated (default 0,10,20,50; 0 = the transfer prediction alone)",
+    )
+    ev.add_argument(
+        "--transfer-columns",
+        choices=["proxies", "all"],
+        default=None,
+        help="leave-one-space-out --transfer: the TransferRanker's columns and model. proxies "
+        "(default): the proxy columns every table has, Ridge(alpha=1.0), the transfer "
+        "benchmarks/transfer_columns.py chose (mean zero-label rho 0.588 vs 0.559); all: "
+        "proxies + network features, gradient boosting",
     )
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument(
@@ -280,6 +290,10 @@ def run(args: argparse.Namespace) -> int:
     output = check_output_path(args.output) if args.output else None
     if args.k is not None and not args.transfer:
         raise UsageError("--k applies only to --transfer with table names (leave one space out)")
+    if args.transfer_columns is not None and not args.transfer:
+        raise UsageError(
+            "--transfer-columns applies only to --transfer with table names (leave one space out)"
+        )
     if args.transfer:
         from libranas.cli.transfer import run_transfer
 

@@ -18,6 +18,10 @@ from libranas.cli._common import UsageError
 def _pairs(args: argparse.Namespace, known: list[str]) -> list[tuple[str, str]]:
     if args.k is not None:
         raise UsageError("--k applies to leave-one-space-out --transfer (table names, no ':')")
+    if args.transfer_columns is not None:
+        raise UsageError(
+            "--transfer-columns applies to leave-one-space-out --transfer (table names, no ':')"
+        )
     if args.benchmarks:
         raise UsageError(
             "--transfer names its benchmarks itself (SOURCE:TARGET); drop the positional "
@@ -139,7 +143,14 @@ def _loso_tables(args: argparse.Namespace, known: list[str]) -> list[str]:
     return names
 
 
-def _loso_markdown(rows: Any, ks: list[int], n_splits: int) -> str:
+#: what the TransferRanker of each --transfer-columns choice uses, for the report
+TRANSFER_WHAT = {
+    "proxies": "the shared proxy columns, Ridge(alpha=1.0)",
+    "all": "the shared proxy columns + network features, gradient boosting",
+}
+
+
+def _loso_markdown(rows: Any, ks: list[int], n_splits: int, columns: str) -> str:
     import numpy as np
 
     head = ["held out", "space"] + (["k=0 transfer"] if 0 in ks else [])
@@ -147,10 +158,11 @@ def _loso_markdown(rows: Any, ks: list[int], n_splits: int) -> str:
         head += [f"k={k} within", f"k={k} within+transfer"]
     lines = [
         "Leave one space out: a TransferRanker fitted on the tables of every other space "
-        "(shared proxy columns + network features, rank-normalised within each table) ranks "
-        "the held-out table with zero of its labels (k=0: rho on all of it); with k labels "
-        f"({n_splits} splits) ZCRanker on the table's columns (within) vs the same plus the "
-        "transfer prediction. Spearman rho, mean ± std over the splits.",
+        f"({TRANSFER_WHAT[columns]}; --transfer-columns {columns}; rank-normalised within each "
+        "table) ranks the held-out table with zero of its labels (k=0: rho on all of it); "
+        f"with k labels ({n_splits} splits) ZCRanker on the table's columns (the shared proxy "
+        "columns + network features: within) vs the same plus the transfer prediction. "
+        "Spearman rho, mean ± std over the splits.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -172,7 +184,7 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
     """``--transfer TABLE TABLE ...``: :func:`libranas.transfer.evaluate_transfer`."""
     from libranas.datasets import list_benchmarks, load_benchmark
     from libranas.evaluation import QUICK_SEEDS
-    from libranas.transfer import evaluate_transfer
+    from libranas.transfer import _needs_network_features, evaluate_transfer
 
     names = _loso_tables(args, list_benchmarks())
     ks = _k_values(args.k)
@@ -192,9 +204,15 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
         )
     n_splits = args.seeds or QUICK_SEEDS
     start = time.perf_counter()
+    columns = args.transfer_columns or "proxies"
+    building = (
+        "building every architecture's network for its network features first (about "
+        "0.1-0.2 s each), then "
+        if _needs_network_features(columns, ks)
+        else ""
+    )
     print(
-        f"leave one space out over {len(names)} tables: building every architecture's network "
-        "for its network features first (about 0.1-0.2 s each), then one line per finished "
+        f"leave one space out over {len(names)} tables: {building}one line per finished "
         "held-out table and k",
         file=sys.stderr,
         flush=True,
@@ -210,13 +228,18 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
             )
 
     rows = evaluate_transfer(
-        names, k_values=ks, n_splits=n_splits, random_state=args.seed, progress=progress
+        names,
+        k_values=ks,
+        n_splits=n_splits,
+        random_state=args.seed,
+        progress=progress,
+        columns=columns,
     )
     if args.format == "csv":
         text = rows.to_csv(index=False)
     elif args.format == "json":
         text = rows.to_json(orient="records", indent=2)
     else:
-        text = _loso_markdown(rows, ks, n_splits)
+        text = _loso_markdown(rows, ks, n_splits, columns)
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return _common.emit(text, output)
