@@ -465,6 +465,29 @@ def chosen_block_set(dev: pd.DataFrame | None = None) -> str | None:
     return str(means.idxmax())
 
 
+DEV_RUNS_S22 = C.CACHE / "network_features_dev_runs_s22.csv"
+#: session 23's rule (module docstring): the set and table whose development rows decide
+PREPROCESSING_SET, PREPROCESSING_TABLE = "proxies+network+blocks+blockgraph", "nb301-cifar10"
+
+
+def preprocessing_rule(dev: pd.DataFrame | None = None) -> tuple[float, float] | None:
+    """Session 23's declared rule: the mean development rho of :data:`PREPROCESSING_SET` on
+    :data:`PREPROCESSING_TABLE` with the session-22 cell graph (archived rows) and with the
+    inputs' preprocessing contracted (today's rows); None until both have every seed."""
+    if dev is None:
+        dev = pd.read_csv(DEV_RUNS) if DEV_RUNS.exists() else pd.DataFrame()
+    if dev.empty or not DEV_RUNS_S22.exists():
+        return None
+    means = []
+    for frame in (pd.read_csv(DEV_RUNS_S22), dev):
+        r = frame[(frame.benchmark == PREPROCESSING_TABLE) & (frame.features == PREPROCESSING_SET)
+                  & frame.seed.isin(DEV_SEEDS)].drop_duplicates("seed")  # fmt: skip
+        if len(r) < len(DEV_SEEDS):
+            return None
+        means.append(float(r.rho.mean()))
+    return means[0], means[1]
+
+
 def reported_sets() -> list[str]:
     """The feature sets of the reported runs: the session-21 ones, and the candidate the
     rule chose (with graph + one-hot) when it is a new one."""
@@ -1206,6 +1229,18 @@ def report() -> None:
                     if chosen
                     else " -- not yet: the runs are incomplete."
                 ),
+                "",
+            ]
+        rule = preprocessing_rule(dev)
+        if rule is not None:
+            old, new = rule
+            lines += [
+                "Session 23 (the inputs' preprocessing contracted in the block cell graph), "
+                "rule declared before these runs (module docstring): on NB301, seeds "
+                f"{DEV_SEEDS.start}-{DEV_SEEDS.stop - 1}, `{PREPROCESSING_SET}` had mean rho "
+                f"{old:.3f} with the session-22 cell graph (`network_features_dev_runs_s22.csv`) "
+                f"and {new:.3f} with the preprocessing contracted: "
+                + ("kept (not below)." if new >= old else "below: the rule says revert."),
                 "",
             ]
     # ---------------------------------------------------------------- AutoFormer
