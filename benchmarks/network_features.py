@@ -455,7 +455,7 @@ def chosen_block_set(dev: pd.DataFrame | None = None) -> str | None:
     if dev is None:
         if not DEV_RUNS.exists():
             return None
-        dev = pd.read_csv(DEV_RUNS)
+        dev = session22_dev(pd.read_csv(DEV_RUNS))
     dev = dev[dev.benchmark.isin(DEV_BENCHMARKS) & dev.seed.isin(DEV_SEEDS)]
     dev = dev.drop_duplicates(["benchmark", "features", "seed"])
     counts = dev.groupby("features").size()
@@ -466,6 +466,20 @@ def chosen_block_set(dev: pd.DataFrame | None = None) -> str | None:
 
 
 DEV_RUNS_S22 = C.CACHE / "network_features_dev_runs_s22.csv"
+
+
+def session22_dev(dev: pd.DataFrame) -> pd.DataFrame:
+    """The development rows session 22's choice was made on: today's rows with the archived
+    ones (NB301's, before session 23 contracted the inputs' preprocessing) in place of theirs.
+    That choice stands as made; session 23's rows decide only the contraction."""
+    if not DEV_RUNS_S22.exists():
+        return dev
+    old = pd.read_csv(DEV_RUNS_S22)
+    replaced = set(zip(old.benchmark, old.features, strict=True))
+    keep = [(b, f) not in replaced for b, f in zip(dev.benchmark, dev.features, strict=True)]
+    return pd.concat([dev[keep], old], ignore_index=True)
+
+
 #: session 23's rule (module docstring): the set and table whose development rows decide
 PREPROCESSING_SET, PREPROCESSING_TABLE = "proxies+network+blocks+blockgraph", "nb301-cifar10"
 
@@ -886,6 +900,15 @@ carry stride 2 and are operation types of their own in the cell graph (the hand-
 features count them with their stride-1 kin), so its per-operation columns differ. The
 section above counts what matches on every table architecture; the development choice
 and the runs are in the tables and check lines.
+
+Session 23 (the inputs' preprocessing): a block with two or more inputs whose input is read
+by one position only (DARTS' `preprocess0` / `preprocess1`) now has its cell graph start at
+that position's output, as GRAF's does. On DARTS the cell graph is then exactly the
+hand-made cell: every GRAF quantity equal, the paths made only of one operation or of
+parameter-free ones included (tested); the reduction cell's stride-2 operations on its
+inputs remain types of their own. No other space's block columns change (their caches
+were recomputed and compared). NB301's rows that read the cell graph were recomputed
+(the session-22 rows are archived in `*_s22.csv`).
 """
 
 
@@ -1204,9 +1227,11 @@ def report() -> None:
             f"Chosen: `{piv[DEV_SETS].mean().idxmax()}`.",
             "",
         ]
+        dev22 = session22_dev(dev)
+        piv = dev22.pivot_table(index="benchmark", columns="features", values="rho")
         if all(f in piv.columns for f in BLOCK_CANDIDATES):
             sub = piv.loc[[b for b in DEV_BENCHMARKS if b in piv.index], BLOCK_CANDIDATES]
-            chosen = chosen_block_set(dev)
+            chosen = chosen_block_set(dev22)
             lines += [
                 "Session 22 (the block cell graph), same seeds, rule declared before these "
                 "runs (module docstring): of session 21's `proxies+network+blocks`, *join* "
@@ -1232,6 +1257,7 @@ def report() -> None:
                 "",
             ]
         rule = preprocessing_rule(dev)
+        piv_now = dev.pivot_table(index="benchmark", columns="features", values="rho")
         if rule is not None:
             old, new = rule
             lines += [
@@ -1241,6 +1267,15 @@ def report() -> None:
                 f"{old:.3f} with the session-22 cell graph (`network_features_dev_runs_s22.csv`) "
                 f"and {new:.3f} with the preprocessing contracted: "
                 + ("kept (not below)." if new >= old else "below: the rule says revert."),
+                "Session 22's choice among the block sets stands as it was made (the table "
+                "above: NB301's session-22 rows); with today's NB301 rows the candidates' "
+                "NB301 development means are "
+                + ", ".join(
+                    f"`{SET_LABELS[f]}` {piv_now.loc[PREPROCESSING_TABLE, f]:.3f}"
+                    for f in BLOCK_CANDIDATES
+                    if f in piv_now.columns
+                )
+                + ".",
                 "",
             ]
     # ---------------------------------------------------------------- AutoFormer
