@@ -51,6 +51,13 @@ the candidate with the higher mean ``SemiSupervisedRanker`` rho is the study's; 
     python benchmarks/semi_network.py report
     python benchmarks/semi_network.py --quick   # 2 splits of NB301, nothing kept
 
+NB301's rows made before :mod:`libranas.repeated_blocks` started a block's cell graph at its
+inputs' preprocessed states (session 23, ``benchmarks/network_features.py``) are archived in
+``semi_network_dev_runs_old_cellgraph.csv`` / ``semi_network_runs_old_cellgraph.csv``
+(development on NB301: A 0.833, B 0.833; runs: Semi(network) 0.842, ZCRanker(network) 0.808,
+Semi(hand-made) 0.871) and were recomputed with the new columns; the rule above is applied to
+the recomputed development rows.
+
 Runs are cached per (benchmark, candidate, seed) in ``benchmarks/data/semi_network_runs.csv``
 and ``semi_network_dev_runs.csv``, each row naming the code version that made it.
 """

@@ -319,7 +319,12 @@ STUDIES: dict[str, Study] = {
             (("report",),),
             "seconds",
             "about 1.5 h (development 15 min, runs 75 min)",
-            caches=("semi_network_runs.csv", "semi_network_dev_runs.csv"),
+            caches=(
+                "semi_network_runs.csv",
+                "semi_network_dev_runs.csv",
+                "semi_network_runs_old_cellgraph.csv",
+                "semi_network_dev_runs_old_cellgraph.csv",
+            ),
             quick=(("--quick",),),
             quick_inputs=("network_features/",),
             quick_note="2 splits of NB301",
