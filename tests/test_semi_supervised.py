@@ -272,3 +272,33 @@ def test_view_gate_falls_back_when_the_view_alone_ranks_worse():
     # the view alone as good as the fallback: the gate lets the blend through
     folds[:, 2] = folds[:, 0] + 0.01
     assert choose_blend(folds, grid, 2.0, view_gate=True) == 1
+
+
+def test_network_feature_roles_by_pattern():
+    """The user guide's recipe for features read from the network: the block positions
+    (``=`` operation and ``<-`` wiring columns) feed the pre-training only, the other network
+    and block columns the architecture view, the proxies are ranked."""
+    pytest.importorskip("torch")
+    from libranas import ArchFeaturizer
+    from libranas.spaces import get_space
+
+    space = get_space("nb201")
+    archs = space.sample(40, random_state=0)
+    feats = ArchFeaturizer(space, features=("network", "blocks"), drop_constant=True).fit(archs)
+    names = [str(n) for n in feats.get_feature_names_out()]
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(feats.transform(archs), columns=names)
+    X.insert(0, "proxy", X["network:log10_params"] + rng.normal(0, 0.1, len(X)))
+    y = np.where(np.arange(len(X)) < 20, X["network:log10_params"] + rng.normal(0, 0.1, len(X)),
+                 np.nan)  # fmt: skip
+    model = _light(
+        passthrough=["network:*", "blocks:*"], pretrain_only=["blocks:*=*", "blocks:*<-*"]
+    ).fit(X, y)
+    positions = [n.startswith("blocks:") and ("=" in n or "<-" in n) for n in names]
+    assert any(positions) and any(":graph:" in n for n in names)
+    assert model.ranked_mask_.tolist() == [True] + [False] * len(names)
+    # the view: the proxy, every non-position column, and the pre-trained columns
+    view = model.view_mask_[: X.shape[1]]
+    assert view.tolist() == [True] + [not p for p in positions]
+    assert model.pretrain_coef_ is not None and model.view_mask_[X.shape[1] :].all()
+    assert np.isfinite(model.predict(X)).all()
