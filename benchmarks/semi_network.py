@@ -41,6 +41,16 @@ operation or wiring, ``=`` / ``<-`` in the name):
   (the closest analogue of the hand-made roles; the network and other block columns reach
   the supervised view only).
 
+``all`` (a third configuration, declared before its runs; nothing is chosen on it, so it has
+no development runs): ``SemiSupervisedRanker`` on both sets of columns together
+(``proxies+network+blocks+blockgraph+graph+onehot``), the roles the union of the two:
+``passthrough`` = the chosen candidate's view columns + ``graph``, ``pretrain_only`` = block
+positions + ``onehot``. Issue 23 asks the semi-supervised ranker to reach NB301 >= 0.88 and
+stay at or above today's ``ZCRanker()`` (``ZCRanker(hand-made)`` here) on every NB201 and
+TransNAS-Bench-101-micro table; the hand-made columns carry NB201, the network ones NB301 and
+TransNAS-Bench-101-micro. Runs: ``python benchmarks/semi_network.py all`` (cache
+``semi_network_all_runs.csv``), the same splits.
+
 Rule: on ``DEV_BENCHMARKS`` (``network_features.DEV_BENCHMARKS``: NB301, NB201 CIFAR-10 and
 ImageNet16-120, TNB101-micro class_scene) x seeds 1000-1009 (never reported as results),
 the candidate with the higher mean ``SemiSupervisedRanker`` rho is the study's; a tie goes to
@@ -77,6 +87,7 @@ import _common as C  # noqa: E402
 import network_features as NF  # noqa: E402
 
 RUNS = C.CACHE / "semi_network_runs.csv"
+ALL_RUNS = C.CACHE / "semi_network_all_runs.csv"
 DEV_RUNS = C.CACHE / "semi_network_dev_runs.csv"
 REPORT = C.RESULTS / "semi_network.md"
 SEMI_RUNS = C.CACHE / "semi_supervised_runs.csv"
@@ -88,6 +99,7 @@ SEEDS = range(30)
 N_LABELLED = 100
 NETWORK_SET = "proxies+network+blocks+blockgraph"
 HAND_SET = "proxies+graph+onehot"
+ALL_SET = "proxies+network+blocks+blockgraph+graph+onehot"
 CANDIDATES = ("A", "B")
 
 
@@ -112,9 +124,15 @@ def _columns(feature_set: str, groups: dict[str, list[str]]) -> list[str]:
     return [c for part in feature_set.split("+") for c in groups[part]]
 
 
-def one_split(name: str, candidate: str, seed: int, n: int = N_LABELLED) -> list[dict]:
-    """Both rankers (network: ``candidate``'s roles; hand-made) on one split: four rows
-    (``ZCRanker`` and ``SemiSupervisedRanker`` for each feature set)."""
+def one_split(
+    name: str,
+    candidate: str,
+    seed: int,
+    n: int = N_LABELLED,
+    features: tuple[str, ...] = ("network", "hand-made"),
+) -> list[dict]:
+    """The rankers of ``features`` (network: ``candidate``'s roles; hand-made; all: both) on
+    one split: two rows per feature set (``ZCRanker`` and ``SemiSupervisedRanker``)."""
     from libranas.metrics import kendall, spearman
     from libranas.semi_supervised import SemiSupervisedRanker
 
@@ -123,12 +141,16 @@ def one_split(name: str, candidate: str, seed: int, n: int = N_LABELLED) -> list
     labelled = np.zeros(len(y), dtype=bool)
     labelled[rng.choice(len(y), size=n, replace=False)] = True
     marked = np.where(labelled, y, np.nan)
+    net = roles(candidate, groups)
     configs = {
-        "network": (NETWORK_SET, roles(candidate, groups)),
+        "network": (NETWORK_SET, net),
         "hand-made": (HAND_SET, {"passthrough": ["graph:*"], "pretrain_only": ["onehot:*"]}),
-    }
+        "all": (ALL_SET, {"passthrough": net["passthrough"] + groups["graph"],
+                          "pretrain_only": net["pretrain_only"] + groups["onehot"]}),
+    }  # fmt: skip
     rows = []
-    for features, (feature_set, kw) in configs.items():
+    for feature in features:
+        feature_set, kw = configs[feature]
         Xs = X[_columns(feature_set, groups)]
         t0 = time.process_time()
         model = SemiSupervisedRanker(random_state=seed, **kw).fit(Xs, marked)
@@ -138,7 +160,7 @@ def one_split(name: str, candidate: str, seed: int, n: int = N_LABELLED) -> list
         cpu = round(time.process_time() - t0, 2)
         for method, s in scores.items():
             rows.append({
-                "benchmark": name, "candidate": candidate, "features": features,
+                "benchmark": name, "candidate": candidate, "features": feature,
                 "method": method, "n_labelled": n, "seed": seed,
                 "n_evaluated": int((~labelled).sum()), "n_features": Xs.shape[1],
                 "rho": spearman(y[~labelled], s), "tau": kendall(y[~labelled], s),
@@ -151,7 +173,13 @@ def _load(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
 
-def run(benchmarks: list[str], candidates: list[str], seeds: range, path: Path) -> None:
+def run(
+    benchmarks: list[str],
+    candidates: list[str],
+    seeds: range,
+    path: Path,
+    features: tuple[str, ...] = ("network", "hand-made"),
+) -> None:
     done = _load(path)
     have = set()
     if not done.empty:
@@ -161,9 +189,13 @@ def run(benchmarks: list[str], candidates: list[str], seeds: range, path: Path) 
             for seed in seeds:
                 if (name, candidate, seed) in have:
                     continue
-                rows = one_split(name, candidate, seed)
+                rows = one_split(name, candidate, seed, features=features)
                 pd.DataFrame(rows).to_csv(path, mode="a", header=not path.exists(), index=False)
                 r = {(row["features"], row["method"]): row["rho"] for row in rows}
+                if features != ("network", "hand-made"):
+                    print(f"{name} {candidate} seed={seed}: " + ", ".join(
+                        f"{f} {m} {v:.3f}" for (f, m), v in r.items()), flush=True)  # fmt: skip
+                    continue
                 print(f"{name} {candidate} seed={seed}: network ZC {r['network', 'ZCRanker()']:.3f} "
                       f"semi {r['network', 'SemiSupervisedRanker()']:.3f} | hand-made ZC "
                       f"{r['hand-made', 'ZCRanker()']:.3f} semi "
@@ -199,8 +231,10 @@ def _ms(v: pd.Series) -> str:
     return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
 
 
-def report(runs_path: Path = RUNS, dev_path: Path = DEV_RUNS, out: Path = REPORT) -> None:
-    runs, dev = _load(runs_path), _load(dev_path)
+def report(
+    runs_path: Path = RUNS, dev_path: Path = DEV_RUNS, out: Path = REPORT, all_path: Path = ALL_RUNS
+) -> None:
+    runs, dev, both = _load(runs_path), _load(dev_path), _load(all_path)
     pick = chosen(dev) if dev_path == DEV_RUNS else (CANDIDATES[0] if not runs.empty else None)
     lines = [
         "# Network features with the unlabelled architectures (SemiSupervisedRanker)",
@@ -251,6 +285,8 @@ def report(runs_path: Path = RUNS, dev_path: Path = DEV_RUNS, out: Path = REPORT
             )  # fmt: skip
         lines += ["", "Cells: rho mean ± sd / tau mean ± sd over the splits.", ""]
         lines += _cross_check(r)
+        if not both.empty:
+            lines += _all_section(r, both[both.candidate == pick])
     if not dev.empty:
         d = dev[(dev.features == "network") & (dev.method == "SemiSupervisedRanker()")]
         piv = d.pivot_table(index="benchmark", columns="candidate", values="rho")
@@ -282,6 +318,41 @@ def report(runs_path: Path = RUNS, dev_path: Path = DEV_RUNS, out: Path = REPORT
     print(f"wrote {out}")
 
 
+def _all_section(r: pd.DataFrame, both: pd.DataFrame) -> list[str]:
+    """``all``: both sets of columns together, next to ZCRanker(hand-made) and Semi(network)
+    of the same splits."""
+    lines = [
+        "## Both sets of columns together (`all`)",
+        "",
+        f"`{ALL_SET}`, the roles the union of the two (docstring; declared before these runs, "
+        "no development choice). Paired with the same splits of the table above. Cache rows "
+        f"made at: {', '.join(sorted(set(both.code.astype(str))))}.",
+        "",
+        "| benchmark | splits | ZCRanker(hand-made) | ZCRanker(all) | Semi(all) | "
+        "Semi(all) - ZCRanker(hand-made) | Semi(all) - Semi(network) | weight chosen (all): "
+        "mean (splits at 0) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in BENCHMARKS:
+        a = both[both.benchmark == name]
+        if a.empty:
+            continue
+        piv = pd.concat([r[r.benchmark == name], a]).pivot_table(
+            index="seed", columns=["features", "method"], values="rho"
+        )
+        piv = piv[piv["all", "SemiSupervisedRanker()"].notna()]  # the splits `all` has
+        semi = piv["all", "SemiSupervisedRanker()"]
+        blend = a[a.method == "ZCRanker()"].blend
+        lines.append(
+            f"| {name} | {int(semi.notna().sum())} | {_ms(piv['hand-made', 'ZCRanker()'])} | "
+            f"{_ms(piv['all', 'ZCRanker()'].dropna())} | {_ms(semi.dropna())} | "
+            f"{_paired(semi, piv['hand-made', 'ZCRanker()'])} | "
+            f"{_paired(semi, piv['network', 'SemiSupervisedRanker()'])} | "
+            f"{blend.mean():.2f} ({int((blend == 0).sum())}/{len(blend)}) |"
+        )
+    return [*lines, "", "Cells: rho mean ± sd over the splits.", ""]
+
+
 def _cross_check(r: pd.DataFrame) -> list[str]:
     """ZCRanker(network) must equal network_features.py's runs of the same set and seeds."""
     if not NF.RUNS.exists():
@@ -300,7 +371,7 @@ def _cross_check(r: pd.DataFrame) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("stage", nargs="?", choices=["dev", "runs", "report"], default="report")
+    p.add_argument("stage", nargs="?", choices=["dev", "runs", "all", "report"], default="report")
     p.add_argument("--benchmarks", nargs="*", default=None)
     p.add_argument("--quick", action="store_true", help="2 splits of NB301, nothing kept")
     args = p.parse_args(argv)
@@ -312,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
 
             tmp = Path(tempfile.mkdtemp())
             run(["nb301-cifar10"], ["A"], range(2), tmp / "runs.csv")
-            report(tmp / "runs.csv", tmp / "dev.csv", tmp / "report.md")
+            run(["nb301-cifar10"], ["A"], range(1), tmp / "all.csv", features=("all",))
+            report(tmp / "runs.csv", tmp / "dev.csv", tmp / "report.md", tmp / "all.csv")
             return 0
         if args.stage == "dev":
             run(args.benchmarks or DEV_BENCHMARKS, list(CANDIDATES), DEV_SEEDS, DEV_RUNS)
@@ -321,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
             if pick is None:
                 raise SystemExit("the development runs are incomplete: run the `dev` stage first")
             run(args.benchmarks or BENCHMARKS, [pick], SEEDS, RUNS)
+        elif args.stage == "all":
+            pick = chosen()
+            if pick is None:
+                raise SystemExit("the development runs are incomplete: run the `dev` stage first")
+            run(args.benchmarks or BENCHMARKS, [pick], SEEDS, ALL_RUNS, features=("all",))
         report()
     return 0
 

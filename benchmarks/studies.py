@@ -321,6 +321,7 @@ STUDIES: dict[str, Study] = {
             "about 1.5 h (development 15 min, runs 75 min)",
             caches=(
                 "semi_network_runs.csv",
+                "semi_network_all_runs.csv",
                 "semi_network_dev_runs.csv",
                 "semi_network_runs_old_cellgraph.csv",
                 "semi_network_dev_runs_old_cellgraph.csv",
