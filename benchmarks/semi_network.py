@@ -19,7 +19,7 @@ Protocol (every number in ``results/semi_network.md``):
   marked ``y = NaN`` (they see those rows' features, never their labels).
 - ``network``: ``SemiSupervisedRanker(random_state=seed, **roles)`` on the columns of the
   network-features candidate of ``network_features.py`` (``proxies+network+blocks+blockgraph``,
-  0.808 on NB301 with ``ZCRanker()``); its supervised view ``ranker_`` is ``ZCRanker()`` on
+  0.832 on NB301 with ``ZCRanker()``); its supervised view ``ranker_`` is ``ZCRanker()`` on
   the same columns (``ZCRanker(network)`` in the report, the same split: paired).
 - ``hand-made``: ``SemiSupervisedRanker(random_state=seed, passthrough=["graph:*"],
   pretrain_only=["onehot:*"])`` on ``proxies+graph+onehot`` of the same table (issue 23's
@@ -169,8 +169,20 @@ def one_split(
     return rows
 
 
+#: one row per (table, configuration, split, feature set, method): a cache must never hold two
+KEY = ["benchmark", "candidate", "seed", "features", "method"]
+
+
 def _load(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path) if path.exists() else pd.DataFrame()
+    """A cache, refused when it holds a run twice (a mean of two would hide it)."""
+    if not path.exists():
+        return pd.DataFrame()
+    df = pd.read_csv(path)
+    twice = df[df.duplicated(KEY, keep=False)]
+    if not twice.empty:
+        raise SystemExit(f"{path.name} holds {len(twice)} rows of the same runs twice, e.g. "
+                         f"{twice.iloc[0][KEY].to_dict()}: remove one of each")  # fmt: skip
+    return df
 
 
 def run(
@@ -223,8 +235,10 @@ def _paired(a: pd.Series, b: pd.Series) -> str:
     d = (a - b).dropna()
     if len(d) < 2:
         return "n/a"
-    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}]"
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}] ({len(d)})"
 
 
 def _ms(v: pd.Series) -> str:
@@ -251,8 +265,8 @@ def report(
         "[95% t-interval].",
         "",
     ]
-    if not runs.empty:
-        r = runs[runs.candidate == pick] if pick else runs.iloc[0:0]
+    if not runs.empty and pick is not None:
+        r = runs[runs.candidate == pick]
         made = ", ".join(sorted(set(r.code.astype(str))))
         lines += [
             f"## 100 labelled, seeds 0-29, candidate `{pick}`",

@@ -540,8 +540,9 @@ def _variant_graph(recorder: _Recorder, paths: list[str], variant: str) -> dict[
             continue
         modules = dict(_positions(recorder.blocks[path]))
         sigs[path] = {pos: _signature(m) for pos, m in modules.items()}
-        for name, _ins, out in graph.edges:
-            if out is not None:
+        skipped = _input_preprocessing(graph)
+        for k, (name, _ins, out) in enumerate(graph.edges):
+            if out is not None and k not in skipped:
                 ops.add(sigs[path][name])
                 if not any(True for _ in modules[name].parameters()):
                     free.add(sigs[path][name])
@@ -581,7 +582,9 @@ def _cell_graph(
     -------
     n_nodes, edges, inputs, output
         Nodes ``0..n_nodes-1`` in the order the tensors were made (topological); edges
-        ``(source, target, label)``; the input nodes by the block argument they come from;
+        ``(source, target, label)``; the input nodes by the block argument they come from (an
+        input with preprocessing is the node of its preprocessed state, numbered where that
+        tensor was made, so input nodes need not come first);
         the output node (None when the block output was not seen).
     """
     consumers: dict[int, list[tuple[str, Any]]] = defaultdict(list)
@@ -603,10 +606,11 @@ def _cell_graph(
             ):
                 parent[v] = m
 
-    preprocessing = _input_preprocessing(graph, consumers)
-    for name, ins, out in graph.edges:
-        if name in preprocessing:
-            parent[ins[0]] = out  # the input's state is the preprocessed one
+    preprocessing = _input_preprocessing(graph)
+    for k in preprocessing:
+        _name, ins, out = graph.edges[k]
+        parent.pop(out, None)  # the preprocessed state stays a node of its own
+        parent[ins[0]] = out  # the input's state is the preprocessed one
 
     def rep(v: int) -> int:
         while v in parent:
@@ -616,8 +620,8 @@ def _cell_graph(
     used = {rep(v) for v in range(len(graph.kinds))}
     index = {v: k for k, v in enumerate(sorted(used))}
     edges: list[tuple[int, int, str]] = []
-    for name, ins, out in graph.edges:
-        if out is not None and name not in preprocessing:
+    for k, (name, ins, out) in enumerate(graph.edges):
+        if out is not None and k not in preprocessing:
             edges += [(index[rep(u)], index[rep(out)], signatures[name]) for u in ins]
     for u, m in graph.wires:
         if u not in dead and rep(u) != rep(m):  # zeros carry nothing: no link
@@ -629,26 +633,33 @@ def _cell_graph(
     return len(index), edges, dict(inputs), output
 
 
-def _input_preprocessing(
-    graph: _BlockGraph, consumers: dict[int, list[tuple[str, Any]]]
-) -> set[str]:
-    """Positions that preprocess a block input: in a block with two or more inputs, a live
-    position that is the only reader of an input and reads nothing else (DARTS'
-    ``preprocess0`` / ``preprocess1``, which align the previous cells' widths and
-    resolutions). GRAF's cell graph starts at the preprocessed states: were these positions
-    edges, every path would pass one, so no path could run through parameter-free or through
-    one operation only. A one-input block keeps its first position (in a chain it is the
-    block's first operation, not an alignment)."""
+def _input_preprocessing(graph: _BlockGraph) -> set[int]:
+    """Indices (in ``graph.edges``) of the positions that preprocess a block input: in a block
+    with two or more inputs, a live position, run once, that is the only reader of an input,
+    reads nothing else and is not the block's output (DARTS' ``preprocess0`` /
+    ``preprocess1``, which align the previous cells' widths and resolutions). GRAF's cell
+    graph starts at the preprocessed states: were these positions edges, every path would
+    pass one, so no path could run through parameter-free or through one operation only. A
+    one-input block keeps its first position (in a chain it is the block's first operation,
+    not an alignment)."""
     if len(set(graph.input_index.values())) < 2:
         return set()
-    reads = {name: (ins, out) for name, ins, out in graph.edges}
+    calls = Counter(name for name, _ins, _out in graph.edges)
+    readers: dict[int, list[int]] = defaultdict(list)  # vertex -> edges and wires reading it
+    for k, (_name, ins, _out) in enumerate(graph.edges):
+        for u in ins:
+            readers[u].append(k)
+    for u, _m in graph.wires:
+        readers[u].append(-1)
     found = set()
     for v in graph.input_index:
-        use = consumers.get(v, [])
-        if len(use) == 1 and use[0][0] == "position":
-            ins, out = reads[use[0][1]]
-            if ins == [v] and out is not None:
-                found.add(use[0][1])
+        if len(readers[v]) != 1 or readers[v][0] < 0:
+            continue
+        k = readers[v][0]
+        name, ins, out = graph.edges[k]
+        if (calls[name] == 1 and ins == [v] and out is not None
+                and graph.output not in (v, out)):  # fmt: skip
+            found.add(k)
     return found
 
 

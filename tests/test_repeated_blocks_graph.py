@@ -187,3 +187,58 @@ def test_block_summary_and_the_session_21_columns_ignore_the_cell_graph():
         bf.block_matrix([d], names)[:, old],
         bf.block_matrix([without], [names[j] for j in old]),
     )
+
+
+class TwoInputs(nn.Module):
+    """A two-input block in one of three wirings (the preprocessing rule's edge cases)."""
+
+    def __init__(self, wiring: str) -> None:
+        super().__init__()
+        self.wiring = wiring
+        self.p, self.q = nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 3, padding=1)
+        self.r = nn.Conv2d(4, 4, 5, padding=2)
+
+    def forward(self, a, b):
+        if self.wiring == "shared":  # p runs twice: on q(a) and on b
+            return self.p(self.q(a)) + self.p(b)
+        if self.wiring == "into_sum":  # p(a) flows only into the sum
+            return self.p(a) + self.r(self.q(b))
+        return self.p(a)  # "output": the preprocessed state is the block's output
+
+
+class TwoInputNet(nn.Module):
+    def __init__(self, wiring: str) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.cells = nn.ModuleList([TwoInputs(wiring) for _ in range(3)])
+
+    def forward(self, x):
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1)
+        return s1.mean()
+
+
+def _second_cell_graph(wiring: str):
+    model = TwoInputNet(wiring)
+    blocks = bf.find_blocks(model)
+    recorder = bf._run(model, blocks, (3, 8, 8), "cpu")
+    path = list(blocks)[1]
+    sigs = {p: bf._signature(m) for p, m in bf._positions(blocks[path])}
+    return bf._cell_graph(recorder.graphs[path], sigs), sigs
+
+
+def test_preprocessing_is_only_a_single_call_that_is_not_the_output():
+    # p runs twice: never an input's preprocessing; q (the only reader of a) is
+    (n, edges, inputs, out), sigs = _second_cell_graph("shared")
+    labels = [label for _s, _t, label in edges]
+    assert labels.count(sigs["p"]) == 2 and sigs["q"] not in labels
+    assert out not in {v for vs in inputs.values() for v in vs}
+    # p(a) flows only into the sum: contracted, its state stays a node wired into the sum
+    (n, edges, inputs, out), sigs = _second_cell_graph("into_sum")
+    assert inputs[0] != [out] and (inputs[0][0], out, "~wire") in edges
+    assert sigs["p"] not in {label for _s, _t, label in edges}
+    assert sigs["q"] not in {label for _s, _t, label in edges}  # the only reader of b
+    # the preprocessed state would be the output: p stays an edge
+    (n, edges, inputs, out), sigs = _second_cell_graph("output")
+    assert (inputs[0][0], out, sigs["p"]) in edges

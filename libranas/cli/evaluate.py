@@ -94,7 +94,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "with --k labels as a feature of the within-space ZCRanker on the proxies every table "
         "has + network features (e.g. nb201-cifar10 nb301-cifar10 tnb101-micro-normal); "
         "builds every architecture's network (seconds to minutes per table) unless --k is 0 "
-        "alone with --transfer-columns proxies",
+        "alone with --transfer-columns proxies (the default)",
     )
     ev.add_argument(
         "--k",

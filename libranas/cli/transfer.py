@@ -159,10 +159,14 @@ def _loso_markdown(rows: Any, ks: list[int], n_splits: int, columns: str) -> str
     lines = [
         "Leave one space out: a TransferRanker fitted on the tables of every other space "
         f"({TRANSFER_WHAT[columns]}; --transfer-columns {columns}; rank-normalised within each "
-        "table) ranks the held-out table with zero of its labels (k=0: rho on all of it); "
-        f"with k labels ({n_splits} splits) ZCRanker on the table's columns (the shared proxy "
-        "columns + network features: within) vs the same plus the transfer prediction. "
-        "Spearman rho, mean ± std over the splits.",
+        "table) ranks the held-out table with zero of its labels (k=0: rho on all of it)"
+        + (
+            f"; with k labels ({n_splits} splits) ZCRanker on the table's columns (the shared "
+            "proxy columns + network features: within) vs the same plus the transfer "
+            "prediction. Spearman rho, mean ± std over the splits."
+            if any(k > 0 for k in ks)
+            else ". Spearman rho."
+        ),
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
