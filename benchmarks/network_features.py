@@ -906,9 +906,14 @@ by one position only (DARTS' `preprocess0` / `preprocess1`) now has its cell gra
 that position's output, as GRAF's does. On DARTS the cell graph is then exactly the
 hand-made cell: every GRAF quantity equal, the paths made only of one operation or of
 parameter-free ones included (tested); the reduction cell's stride-2 operations on its
-inputs remain types of their own. No other space's block columns change (their caches
-were recomputed and compared). NB301's rows that read the cell graph were recomputed
-(the session-22 rows are archived in `*_s22.csv`).
+inputs remain types of their own. The preprocessing positions are no operation type of the
+cell graph either (a review found 81 constant or duplicate NB301 columns they had added;
+removed at aad2bea, every other value unchanged, and the NB301 rows recomputed once more).
+A position counts as an input's preprocessing only when it runs once, reads that input alone
+and is not the block's output (tested on hand-made two-input blocks). No other space's block
+columns change (one-input blocks; their caches were recomputed and compared at 5af7825).
+NB301's rows that read the cell graph were recomputed (the session-22 rows are archived in
+`*_s22.csv`).
 """
 
 
