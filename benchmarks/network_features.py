@@ -628,6 +628,20 @@ TRANSFER_ORDER = [
 AF_AZ = C.CACHE / "lswag_vit_autoformer.csv"
 
 
+def autoformer_training_free() -> np.ndarray:
+    """Log-rank of ``TRAINING_FREE_DEFAULT`` on the 100 AutoFormer-Tiny subnets, in the
+    order of :func:`autoformer_table` (AZ-NAS scores from ``lswag_vit_autoformer.csv``)."""
+    from libranas.proxies import TRAINING_FREE_DEFAULT
+    from libranas.proxies.aznas import log_rank_sum
+
+    df = pd.read_csv(AF_PROXIES).sort_values("index").reset_index(drop=True)
+    az = pd.read_csv(AF_AZ).set_index("index").loc[df["index"]]
+    parts = pd.DataFrame({"az_expressivity": az["az_expressivity"].to_numpy(),
+                          "az_trainability": az["az_trainability"].to_numpy(),
+                          "params": df["params"].to_numpy(), "zico": df["zico"].to_numpy()})  # fmt: skip
+    return log_rank_sum(parts[list(TRAINING_FREE_DEFAULT)])
+
+
 def transfer_tables() -> tuple[dict, dict, dict]:
     """name -> (X, y, space), training-free baseline scores, and what each baseline is."""
     from libranas import load_benchmark
@@ -654,12 +668,7 @@ def transfer_tables() -> tuple[dict, dict, dict]:
     X, Y, groups = autoformer_table()
     Xaf = X[[f"proxy:{p}" for p in TRANSFER_PROXIES] + groups["network"]]
     tables["autoformer-tiny"] = (Xaf, Y["c100_kd_acc"].to_numpy(float), "autoformer")
-    df = pd.read_csv(AF_PROXIES).sort_values("index").reset_index(drop=True)
-    az = pd.read_csv(AF_AZ).set_index("index").loc[df["index"]]
-    parts = pd.DataFrame({"az_expressivity": az["az_expressivity"].to_numpy(),
-                          "az_trainability": az["az_trainability"].to_numpy(),
-                          "params": df["params"].to_numpy(), "zico": df["zico"].to_numpy()})  # fmt: skip
-    baselines["autoformer-tiny"] = log_rank_sum(parts[list(TRAINING_FREE_DEFAULT)])
+    baselines["autoformer-tiny"] = autoformer_training_free()
     what["autoformer-tiny"] = (
         "log-rank of TRAINING_FREE_DEFAULT (benchmarks/data/lswag_vit_autoformer.csv + lswag_autoformer.csv)"
     )

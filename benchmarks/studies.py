@@ -332,6 +332,28 @@ STUDIES: dict[str, Study] = {
             recompute="python benchmarks/semi_network.py dev; python benchmarks/semi_network.py runs",
         ),
         Study(
+            "autoformer_rankers",
+            "autoformer_rankers",
+            "a user's own space with few labels (AutoFormer-Tiny, 100 subnets): the few-label "
+            "ranker each feature set's development splits choose, proxies vs network features, "
+            "10/20/50 labels x 30 splits, 7 targets",
+            ("autoformer_rankers.md",),
+            (("report",),),
+            "seconds",
+            "about 30 min (development 2 min, runs 25 min)",
+            caches=("autoformer_rankers_runs.csv", "autoformer_rankers_dev_runs.csv"),
+            quick=(("--quick",),),
+            quick_inputs=(
+                "network_features/",
+                "network_features_autoformer_runs.csv",
+                "lswag_vit_autoformer.csv",
+                "results:lswag_autoformer.csv",
+            ),
+            quick_note="2 development and 2 reported splits of c100_kd_acc at 20 labels",
+            recompute="python benchmarks/autoformer_rankers.py dev; "
+            "python benchmarks/autoformer_rankers.py runs --n-jobs 2",
+        ),
+        Study(
             "network_features",
             "network_features",
             "architecture features read from the PyTorch network (ArchFeaturizer 'network') vs "
