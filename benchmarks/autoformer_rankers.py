@@ -240,13 +240,17 @@ def _dev_section(dev: pd.DataFrame, picks: dict[str, str] | None, seeds: range) 
         "| ranker | " + " | ".join(SETS) + " |",
         "|---|" + "---|" * len(SETS),
     ]
-    for name in (*RANKERS, *REFERENCES):
+    for name in RANKERS:
         cells = []
-        for features in SETS if name in RANKERS else ("-",) * len(SETS):
+        for features in SETS:
             r = d[(d.ranker == name) & (d.features == features)].rho
             cell = "—" if r.empty else f"{r.mean():.3f} ({len(r)})"
             cells.append(f"**{cell}**" if picks and picks.get(features) == name else cell)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for name in REFERENCES:  # zero labels: one score whatever the set
+        r = d[d.ranker == name].rho
+        cell = "—" if r.empty else f"{r.mean():.3f} ({len(r)}), zero labels"
+        lines.append(f"| {name} | {cell} |" + " |" * (len(SETS) - 1))
     if picks:
         lines += ["", "Chosen: " + "; ".join(f"`{f}`: {r}" for f, r in picks.items()) + "."]
     return lines
@@ -335,6 +339,8 @@ def report(
     ]
     if picks is None:
         lines += ["The development runs are incomplete: no ranker is chosen yet.", ""]
+    elif runs.empty:
+        lines += ["No reported split has been run yet (`runs` stage).", ""]
     else:
         lines += [f"## `{DEV_TARGET}` (issue 22's target)", "",
                   *_chosen_table(runs, picks, [DEV_TARGET]), "",
