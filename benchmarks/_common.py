@@ -360,6 +360,38 @@ def write_results(path: Path, text: str) -> Path:
     return path
 
 
+def paired_interval(a: pd.Series, b: pd.Series) -> str:
+    """``mean(a - b) [95% t-interval] (pairs)`` over the index both have (splits, seeds);
+    ``n/a`` with fewer than two pairs."""
+    from scipy import stats
+
+    d = (a - b).dropna()
+    if len(d) < 2:
+        return "n/a"
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}] ({len(d)})"
+
+
+def mean_sd(v: pd.Series) -> str:
+    """``mean ± sd`` (3 decimals); the mean alone for a single value."""
+    return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+
+
+def load_runs(path: Path, key: Sequence[str]) -> pd.DataFrame:
+    """A cache of runs (empty with the ``key`` columns when there is none yet), refused when
+    it holds a run twice: a mean of two would hide it."""
+    if not Path(path).exists():
+        return pd.DataFrame(columns=list(key))
+    df = pd.read_csv(path)
+    twice = df[df.duplicated(list(key), keep=False)]
+    if not twice.empty:
+        raise SystemExit(
+            f"{Path(path).name} holds {len(twice)} rows of the same runs twice, e.g. "
+            f"{twice.iloc[0][list(key)].to_dict()}: remove one of each"
+        )
+    return df
+
+
 def fmt(v: float, digits: int = 3) -> str:
     return "n/a" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
 

@@ -169,23 +169,11 @@ def one_split(data: tuple, target: str, k: int, seed: int, rankers=RANKERS) -> l
     return rows
 
 
-def _load(path: Path) -> pd.DataFrame:
-    """A cache, refused when it holds a run twice (a mean of two would hide it)."""
-    if not path.exists():
-        return pd.DataFrame(columns=KEY)
-    df = pd.read_csv(path)
-    twice = df[df.duplicated(KEY, keep=False)]
-    if not twice.empty:
-        raise SystemExit(f"{path.name} holds {len(twice)} rows of the same runs twice, e.g. "
-                         f"{twice.iloc[0][KEY].to_dict()}: remove one of each")  # fmt: skip
-    return df
-
-
 def run(plan: list[tuple[str, int]], seeds: range, path: Path, n_jobs: int = 1) -> None:
     """The splits of ``plan`` (target, k) x ``seeds`` not yet in ``path``, appended per split."""
     from joblib import Parallel, delayed
 
-    have = set(zip(*(_load(path)[c] for c in ("target", "k", "seed")), strict=True))
+    have = set(zip(*(C.load_runs(path, KEY)[c] for c in ("target", "k", "seed")), strict=True))
     todo = [(t, k, s) for t, k in plan for s in seeds if (t, k, s) not in have]
     if not todo:
         return
@@ -201,7 +189,7 @@ def run(plan: list[tuple[str, int]], seeds: range, path: Path, n_jobs: int = 1) 
 def chosen(dev: pd.DataFrame | None = None, seeds: range = DEV_SEEDS) -> dict[str, str] | None:
     """Per feature set, the ranker the declared rule picks; None until the development
     runs (``seeds``) are complete."""
-    dev = _load(DEV_RUNS) if dev is None else dev
+    dev = C.load_runs(DEV_RUNS, KEY) if dev is None else dev
     dev = dev[(dev.target == DEV_TARGET) & (dev.k == DEV_K) & dev.seed.isin(seeds)]
     picks = {}
     for features in SETS:
@@ -211,21 +199,6 @@ def chosen(dev: pd.DataFrame | None = None, seeds: range = DEV_SEEDS) -> dict[st
             return None
         picks[features] = means["mean"].idxmax()  # first maximum: the earlier ranker
     return picks
-
-
-def _paired(a: pd.Series, b: pd.Series) -> str:
-    """``mean(a - b) [95% t-interval] (splits)`` over the seeds both have."""
-    from scipy import stats
-
-    d = (a - b).dropna()
-    if len(d) < 2:
-        return "n/a"
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}] ({len(d)})"
-
-
-def _ms(v: pd.Series) -> str:
-    return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else C.fmt(v.mean())
 
 
 def _dev_section(dev: pd.DataFrame, picks: dict[str, str] | None, seeds: range) -> list[str]:
@@ -274,8 +247,8 @@ def _chosen_table(runs: pd.DataFrame, picks: dict[str, str], targets: list[str])
             refs = [rho.get(("-", n), pd.Series(dtype=float)) for n in REFERENCES]
             lines.append(
                 f"| {target} | {k} | {len(sel['proxies+network'])} | "
-                + " | ".join(_ms(sel[f]) for f in SETS)
-                + f" | {_paired(sel['proxies+network'], sel['proxies'])} | "
+                + " | ".join(C.mean_sd(sel[f]) for f in SETS)
+                + f" | {C.paired_interval(sel['proxies+network'], sel['proxies'])} | "
                 + " / ".join(C.fmt(z.mean()) for z in zc)
                 + " | "
                 + " | ".join(C.fmt(v.mean()) for v in refs)
@@ -291,8 +264,8 @@ def _every_ranker(runs: pd.DataFrame, target: str, k: int) -> list[str]:
     rho = r.pivot_table(index="seed", columns=["features", "ranker"], values="rho")
     for name in RANKERS:
         cols = [rho.get((f, name)) for f in SETS]
-        cells = ["—" if c is None else _ms(c) for c in cols]
-        gain = "—" if cols[0] is None or cols[2] is None else _paired(cols[2], cols[0])
+        cells = ["—" if c is None else C.mean_sd(c) for c in cols]
+        gain = "—" if cols[0] is None or cols[2] is None else C.paired_interval(cols[2], cols[0])
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {gain} |")
     return lines
 
@@ -318,7 +291,7 @@ def report(
     out: Path = REPORT,
     dev_seeds: range = DEV_SEEDS,
 ) -> None:
-    runs, dev = _load(runs_path), _load(dev_path)
+    runs, dev = C.load_runs(runs_path, KEY), C.load_runs(dev_path, KEY)
     picks = chosen(dev, dev_seeds)
     made = sorted(set(runs.get("code", [])) | set(dev.get("code", [])))
     lines = [
