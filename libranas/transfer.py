@@ -396,16 +396,24 @@ def _method_data(
     methods: Sequence[str] | None,
 ) -> dict[str, pd.DataFrame]:
     """The columns each k > 0 method of held-out table ``name`` ranks with (``methods`` only)."""
-    data = {"within": X, "within+transfer": X.assign(transfer=prior)}
+    data = {"within": X, "within+transfer": _with_transfer(X, prior)}
     if own_columns is not None and name in own_columns:
         own = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
-        data.update({"within+own": own, "within+own+transfer": own.assign(transfer=prior)})
+        data.update({"within+own": own, "within+own+transfer": _with_transfer(own, prior)})
     if methods is not None:
         lacking = [m for m in methods if m not in data]
         if lacking:
             raise ValueError(f"methods {lacking} need own_columns for {name!r}")
         data = {m: data[m] for m in methods}
     return data
+
+
+def _with_transfer(X: pd.DataFrame, prior: np.ndarray) -> pd.DataFrame:
+    """``X`` with the transfer prediction as column ``transfer``, joined in one go."""
+    if "transfer" in X.columns:  # replaced where it stands, as DataFrame.assign does
+        return X.assign(transfer=prior)
+    # one concat, not an insert: inserting into a wide, fragmented X warns (PerformanceWarning)
+    return pd.concat([X, pd.DataFrame({"transfer": prior}, index=X.index)], axis=1)
 
 
 def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[str]:
