@@ -245,6 +245,17 @@ def _ms(v: pd.Series) -> str:
     return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
 
 
+def _per_seed(runs: pd.DataFrame, values: str = "rho") -> pd.DataFrame:
+    """``values`` of the runs, a row per split (seed), a column per (features, method)."""
+    return runs.pivot_table(index="seed", columns=["features", "method"], values=values)
+
+
+def _table_row(cells: list[str], blend: pd.Series) -> str:
+    """A report table row: ``cells``, then the ranker's blend weight: mean (splits at 0)."""
+    weight = f"{blend.mean():.2f} ({int((blend == 0).sum())}/{len(blend)})"
+    return "| " + " | ".join([*cells, weight]) + " |"
+
+
 def report(
     runs_path: Path = RUNS, dev_path: Path = DEV_RUNS, out: Path = REPORT, all_path: Path = ALL_RUNS
 ) -> None:
@@ -282,21 +293,19 @@ def report(
             b = r[r.benchmark == name]
             if b.empty:
                 continue
-            piv = b.pivot_table(index="seed", columns=["features", "method"], values="rho")
-            tau = b.pivot_table(index="seed", columns=["features", "method"], values="tau")
+            piv, tau = _per_seed(b), _per_seed(b, "tau")
             blend = b[(b.features == "network") & (b.method == "ZCRanker()")].blend
 
             def cell(f: str, m: str, piv: pd.DataFrame = piv, tau: pd.DataFrame = tau) -> str:
                 return f"{_ms(piv[f, m])} / {_ms(tau[f, m])}"
 
-            lines.append(
-                f"| {name} | {int(b.n_evaluated.iloc[0])} | {len(piv)} | "
-                f"{cell('network', 'ZCRanker()')} | {cell('network', 'SemiSupervisedRanker()')} | "
-                f"{_paired(piv['network', 'SemiSupervisedRanker()'], piv['network', 'ZCRanker()'])} | "
-                f"{cell('hand-made', 'ZCRanker()')} | {cell('hand-made', 'SemiSupervisedRanker()')} | "
-                f"{_paired(piv['network', 'SemiSupervisedRanker()'], piv['hand-made', 'SemiSupervisedRanker()'])} | "
-                f"{blend.mean():.2f} ({int((blend == 0).sum())}/{len(blend)}) |"
-            )  # fmt: skip
+            semi = piv["network", "SemiSupervisedRanker()"]
+            cells = [name, str(int(b.n_evaluated.iloc[0])), str(len(piv)),
+                     cell("network", "ZCRanker()"), cell("network", "SemiSupervisedRanker()"),
+                     _paired(semi, piv["network", "ZCRanker()"]),
+                     cell("hand-made", "ZCRanker()"), cell("hand-made", "SemiSupervisedRanker()"),
+                     _paired(semi, piv["hand-made", "SemiSupervisedRanker()"])]  # fmt: skip
+            lines.append(_table_row(cells, blend))
         lines += ["", "Cells: rho mean ± sd / tau mean ± sd over the splits.", ""]
         lines += _cross_check(r)
         if not both.empty:
@@ -351,19 +360,15 @@ def _all_section(r: pd.DataFrame, both: pd.DataFrame) -> list[str]:
         a = both[both.benchmark == name]
         if a.empty:
             continue
-        piv = pd.concat([r[r.benchmark == name], a]).pivot_table(
-            index="seed", columns=["features", "method"], values="rho"
-        )
+        piv = _per_seed(pd.concat([r[r.benchmark == name], a]))
         piv = piv[piv["all", "SemiSupervisedRanker()"].notna()]  # the splits `all` has
         semi = piv["all", "SemiSupervisedRanker()"]
         blend = a[a.method == "ZCRanker()"].blend
-        lines.append(
-            f"| {name} | {int(semi.notna().sum())} | {_ms(piv['hand-made', 'ZCRanker()'])} | "
-            f"{_ms(piv['all', 'ZCRanker()'].dropna())} | {_ms(semi.dropna())} | "
-            f"{_paired(semi, piv['hand-made', 'ZCRanker()'])} | "
-            f"{_paired(semi, piv['network', 'SemiSupervisedRanker()'])} | "
-            f"{blend.mean():.2f} ({int((blend == 0).sum())}/{len(blend)}) |"
-        )
+        cells = [name, str(int(semi.notna().sum())), _ms(piv["hand-made", "ZCRanker()"]),
+                 _ms(piv["all", "ZCRanker()"].dropna()), _ms(semi.dropna()),
+                 _paired(semi, piv["hand-made", "ZCRanker()"]),
+                 _paired(semi, piv["network", "SemiSupervisedRanker()"])]  # fmt: skip
+        lines.append(_table_row(cells, blend))
     return [*lines, "", "Cells: rho mean ± sd over the splits.", ""]
 
 

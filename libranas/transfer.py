@@ -12,7 +12,7 @@ transfer prediction becomes one more feature of the within-space
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -313,15 +313,7 @@ def leave_one_space_out(
     -------
     DataFrame with columns held_out, space, method, k, seed, n_evaluated, rho, tau.
     """
-    from libranas.metrics import kendall, spearman
-
-    names = _check_tables(tables)
-    known = ("within", "within+transfer", "within+own", "within+own+transfer")
-    unknown = [m for m in methods or () if m not in known]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; known: {list(known)}")
-    if any(k < 0 for k in k_values):
-        raise ValueError(f"k_values must be >= 0, got {list(k_values)}")
+    names = _check_loso_arguments(tables, k_values, methods)
     rows: list[dict[str, Any]] = []
 
     def emit(row: dict[str, Any]) -> None:
@@ -330,34 +322,98 @@ def leave_one_space_out(
             progress(row)
 
     for name in held_out or names:
-        if name not in tables:
-            raise ValueError(f"held-out table {name!r} is not among the tables {names}")
-        X, y, space = tables[name]
-        y = np.asarray(y, dtype=np.float64)
-        too_many = [k for k in k_values if k > len(y) - 2]
-        if too_many:
-            raise ValueError(f"{name!r} has {len(y)} architectures: k {too_many} leaves < 2")
+        X, y, space = _held_out_table(tables, name, names, k_values)
         prior = transfer_predictions(
             tables, name, columns=columns, estimator=estimator, random_state=random_state
         )
-        base = {"held_out": name, "space": space, "n_evaluated": len(y), "seed": -1, "k": 0}
-        emit({**base, "method": "transfer", "rho": spearman(y, prior), "tau": kendall(y, prior)})
-        if baselines is not None and name in baselines:
-            b = np.asarray(baselines[name], dtype=np.float64)
-            emit({**base, "method": "baseline", "rho": spearman(y, b), "tau": kendall(y, b)})
-        data = {"within": X, "within+transfer": X.assign(transfer=prior)}
-        if own_columns is not None and name in own_columns:
-            own = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
-            data.update({"within+own": own, "within+own+transfer": own.assign(transfer=prior)})
-        if methods is not None:
-            lacking = [m for m in methods if m not in data]
-            if lacking:
-                raise ValueError(f"methods {lacking} need own_columns for {name!r}")
-            data = {m: data[m] for m in methods}
+        for row in _zero_label_rows(name, space, y, prior, baselines):
+            emit(row)
+        data = _method_data(name, X, prior, own_columns, methods)
         for row in _labelled_splits(data, y, [k for k in k_values if k > 0], n_splits,
                                     random_state):  # fmt: skip
             emit({"held_out": name, "space": space, **row})
     return pd.DataFrame(rows)
+
+
+#: the k > 0 methods of :func:`leave_one_space_out`
+_LABELLED_METHODS = ("within", "within+transfer", "within+own", "within+own+transfer")
+
+
+def _check_loso_arguments(
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    k_values: Sequence[int],
+    methods: Sequence[str] | None,
+) -> list[str]:
+    """The table names, once :func:`leave_one_space_out`'s tables, methods and k are valid."""
+    names = _check_tables(tables)
+    unknown = [m for m in methods or () if m not in _LABELLED_METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; known: {list(_LABELLED_METHODS)}")
+    if any(k < 0 for k in k_values):
+        raise ValueError(f"k_values must be >= 0, got {list(k_values)}")
+    return names
+
+
+def _held_out_table(
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    name: str,
+    names: list[str],
+    k_values: Sequence[int],
+) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """A held-out table's X, y (float64) and space, once it exists and every k leaves >= 2."""
+    if name not in tables:
+        raise ValueError(f"held-out table {name!r} is not among the tables {names}")
+    X, y, space = tables[name]
+    y = np.asarray(y, dtype=np.float64)
+    too_many = [k for k in k_values if k > len(y) - 2]
+    if too_many:
+        raise ValueError(f"{name!r} has {len(y)} architectures: k {too_many} leaves < 2")
+    return X, y, space
+
+
+def _zero_label_rows(
+    name: str,
+    space: str,
+    y: np.ndarray,
+    prior: np.ndarray,
+    baselines: Mapping[str, Any] | None,
+) -> Iterator[dict[str, Any]]:
+    """The k = 0 result rows of a held-out table: the transfer prior, then its baseline."""
+    from libranas.metrics import kendall, spearman
+
+    base = {"held_out": name, "space": space, "n_evaluated": len(y), "seed": -1, "k": 0}
+    yield {**base, "method": "transfer", "rho": spearman(y, prior), "tau": kendall(y, prior)}
+    if baselines is not None and name in baselines:
+        b = np.asarray(baselines[name], dtype=np.float64)
+        yield {**base, "method": "baseline", "rho": spearman(y, b), "tau": kendall(y, b)}
+
+
+def _method_data(
+    name: str,
+    X: pd.DataFrame,
+    prior: np.ndarray,
+    own_columns: Mapping[str, pd.DataFrame] | None,
+    methods: Sequence[str] | None,
+) -> dict[str, pd.DataFrame]:
+    """The columns each k > 0 method of held-out table ``name`` ranks with (``methods`` only)."""
+    data = {"within": X, "within+transfer": _with_transfer(X, prior)}
+    if own_columns is not None and name in own_columns:
+        own = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
+        data.update({"within+own": own, "within+own+transfer": _with_transfer(own, prior)})
+    if methods is not None:
+        lacking = [m for m in methods if m not in data]
+        if lacking:
+            raise ValueError(f"methods {lacking} need own_columns for {name!r}")
+        data = {m: data[m] for m in methods}
+    return data
+
+
+def _with_transfer(X: pd.DataFrame, prior: np.ndarray) -> pd.DataFrame:
+    """``X`` with the transfer prediction as column ``transfer``, joined in one go."""
+    if "transfer" in X.columns:  # replaced where it stands, as DataFrame.assign does
+        return X.assign(transfer=prior)
+    # one concat, not an insert: inserting into a wide, fragmented X warns (PerformanceWarning)
+    return pd.concat([X, pd.DataFrame({"transfer": prior}, index=X.index)], axis=1)
 
 
 def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[str]:

@@ -122,6 +122,32 @@ def test_leave_one_space_out_own_columns_and_methods():
         leave_one_space_out(tables, k_values=(79,), held_out=["s1"])
 
 
+def test_leave_one_space_out_wide_fragmented_tables_raise_no_performance_warning():
+    import warnings
+
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    n, width = 40, 300
+    tables = {}
+    for name in ("s1", "s2", "s3"):
+        values = rng.normal(size=(n, width))
+        # one block per column, as a table joined column by column is
+        X = pd.concat([pd.DataFrame({f"c{j}": values[:, j]}) for j in range(width)], axis=1)
+        tables[name] = (X, values[:, 0] + 0.1 * rng.normal(size=n), name)
+    X3 = tables["s3"][0]
+    with pytest.warns(pd.errors.PerformanceWarning):  # such a table warns on a column insert
+        X3.assign(extra=0.0)
+    own = {"s3": pd.DataFrame({"own": rng.normal(size=n)}, index=X3.index)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        res = leave_one_space_out(tables, k_values=(0, 5), n_splits=1, held_out=["s3"],
+                                  own_columns=own, columns=["c0", "c1"],
+                                  estimator=Ridge(1.0))  # fmt: skip
+    assert set(res.method) == {"transfer", "within", "within+transfer", "within+own",
+                               "within+own+transfer"}  # fmt: skip
+
+
 def _proxy_columns_only(bench, proxies, network=True):
     """transfer_table without the network features (building 1,400 networks is no unit test)."""
     return bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
