@@ -173,18 +173,6 @@ def one_split(
 KEY = ["benchmark", "candidate", "seed", "features", "method"]
 
 
-def _load(path: Path) -> pd.DataFrame:
-    """A cache, refused when it holds a run twice (a mean of two would hide it)."""
-    if not path.exists():
-        return pd.DataFrame()
-    df = pd.read_csv(path)
-    twice = df[df.duplicated(KEY, keep=False)]
-    if not twice.empty:
-        raise SystemExit(f"{path.name} holds {len(twice)} rows of the same runs twice, e.g. "
-                         f"{twice.iloc[0][KEY].to_dict()}: remove one of each")  # fmt: skip
-    return df
-
-
 def run(
     benchmarks: list[str],
     candidates: list[str],
@@ -192,7 +180,7 @@ def run(
     path: Path,
     features: tuple[str, ...] = ("network", "hand-made"),
 ) -> None:
-    done = _load(path)
+    done = C.load_runs(path, KEY)
     have = set()
     if not done.empty:
         have = set(zip(done.benchmark, done.candidate, done.seed, strict=True))
@@ -217,7 +205,7 @@ def run(
 def chosen(dev: pd.DataFrame | None = None) -> str | None:
     """The declared rule: the candidate with the higher mean network SemiSupervisedRanker
     rho over DEV_BENCHMARKS x DEV_SEEDS (a tie: ``A``); None until every run is done."""
-    dev = _load(DEV_RUNS) if dev is None else dev
+    dev = C.load_runs(DEV_RUNS, KEY) if dev is None else dev
     if dev.empty:
         return None
     d = dev[(dev.features == "network") & (dev.method == "SemiSupervisedRanker()")
@@ -229,20 +217,6 @@ def chosen(dev: pd.DataFrame | None = None) -> str | None:
     means = d.groupby("candidate").rho.mean()
     best = means.max()
     return next(c for c in CANDIDATES if means[c] == best)
-
-
-def _paired(a: pd.Series, b: pd.Series) -> str:
-    d = (a - b).dropna()
-    if len(d) < 2:
-        return "n/a"
-    from scipy import stats
-
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}] ({len(d)})"
-
-
-def _ms(v: pd.Series) -> str:
-    return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
 
 
 def _per_seed(runs: pd.DataFrame, values: str = "rho") -> pd.DataFrame:
@@ -259,7 +233,11 @@ def _table_row(cells: list[str], blend: pd.Series) -> str:
 def report(
     runs_path: Path = RUNS, dev_path: Path = DEV_RUNS, out: Path = REPORT, all_path: Path = ALL_RUNS
 ) -> None:
-    runs, dev, both = _load(runs_path), _load(dev_path), _load(all_path)
+    runs, dev, both = (
+        C.load_runs(runs_path, KEY),
+        C.load_runs(dev_path, KEY),
+        C.load_runs(all_path, KEY),
+    )
     pick = chosen(dev) if dev_path == DEV_RUNS else (CANDIDATES[0] if not runs.empty else None)
     lines = [
         "# Network features with the unlabelled architectures (SemiSupervisedRanker)",
@@ -297,14 +275,14 @@ def report(
             blend = b[(b.features == "network") & (b.method == "ZCRanker()")].blend
 
             def cell(f: str, m: str, piv: pd.DataFrame = piv, tau: pd.DataFrame = tau) -> str:
-                return f"{_ms(piv[f, m])} / {_ms(tau[f, m])}"
+                return f"{C.mean_sd(piv[f, m])} / {C.mean_sd(tau[f, m])}"
 
             semi = piv["network", "SemiSupervisedRanker()"]
             cells = [name, str(int(b.n_evaluated.iloc[0])), str(len(piv)),
                      cell("network", "ZCRanker()"), cell("network", "SemiSupervisedRanker()"),
-                     _paired(semi, piv["network", "ZCRanker()"]),
+                     C.paired_interval(semi, piv["network", "ZCRanker()"]),
                      cell("hand-made", "ZCRanker()"), cell("hand-made", "SemiSupervisedRanker()"),
-                     _paired(semi, piv["hand-made", "SemiSupervisedRanker()"])]  # fmt: skip
+                     C.paired_interval(semi, piv["hand-made", "SemiSupervisedRanker()"])]  # fmt: skip
             lines.append(_table_row(cells, blend))
         lines += ["", "Cells: rho mean ± sd / tau mean ± sd over the splits.", ""]
         lines += _cross_check(r)
@@ -364,10 +342,10 @@ def _all_section(r: pd.DataFrame, both: pd.DataFrame) -> list[str]:
         piv = piv[piv["all", "SemiSupervisedRanker()"].notna()]  # the splits `all` has
         semi = piv["all", "SemiSupervisedRanker()"]
         blend = a[a.method == "ZCRanker()"].blend
-        cells = [name, str(int(semi.notna().sum())), _ms(piv["hand-made", "ZCRanker()"]),
-                 _ms(piv["all", "ZCRanker()"].dropna()), _ms(semi.dropna()),
-                 _paired(semi, piv["hand-made", "ZCRanker()"]),
-                 _paired(semi, piv["network", "SemiSupervisedRanker()"])]  # fmt: skip
+        cells = [name, str(int(semi.notna().sum())), C.mean_sd(piv["hand-made", "ZCRanker()"]),
+                 C.mean_sd(piv["all", "ZCRanker()"].dropna()), C.mean_sd(semi.dropna()),
+                 C.paired_interval(semi, piv["hand-made", "ZCRanker()"]),
+                 C.paired_interval(semi, piv["network", "SemiSupervisedRanker()"])]  # fmt: skip
         lines.append(_table_row(cells, blend))
     return [*lines, "", "Cells: rho mean ± sd over the splits.", ""]
 
