@@ -410,8 +410,11 @@ def _method_data(
 
 def _with_transfer(X: pd.DataFrame, prior: np.ndarray) -> pd.DataFrame:
     """``X`` with the transfer prediction as column ``transfer``, joined in one go."""
-    if "transfer" in X.columns:  # replaced where it stands, as DataFrame.assign does
-        return X.assign(transfer=prior)
+    if "transfer" in X.columns:  # the user's column would be lost under the prediction
+        raise ValueError(
+            "a table has a column named 'transfer', the name of the transfer prediction's "
+            "column in the within+transfer methods: rename that column"
+        )
     # one concat, not an insert: inserting into a wide, fragmented X warns (PerformanceWarning)
     return pd.concat([X, pd.DataFrame({"transfer": prior}, index=X.index)], axis=1)
 

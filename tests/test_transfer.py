@@ -148,6 +148,19 @@ def test_leave_one_space_out_wide_fragmented_tables_raise_no_performance_warning
                                "within+own+transfer"}  # fmt: skip
 
 
+def test_leave_one_space_out_refuses_a_column_named_transfer():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(1)
+    tables = {}
+    for name in ("s1", "s2"):
+        X = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "transfer"])
+        tables[name] = (X, X["a"].to_numpy() + 0.1 * rng.normal(size=30), name)
+    with pytest.raises(ValueError, match="column named 'transfer'"):
+        leave_one_space_out(tables, k_values=(5,), n_splits=1, held_out=["s2"],
+                            estimator=Ridge(1.0))  # fmt: skip
+
+
 def _proxy_columns_only(bench, proxies, network=True):
     """transfer_table without the network features (building 1,400 networks is no unit test)."""
     return bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
