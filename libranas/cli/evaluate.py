@@ -16,6 +16,12 @@ import warnings
 from typing import Any
 
 import libranas.cli._common as _common
+from libranas._evaluate_defaults import (
+    FULL_SEEDS,
+    QUICK_BENCHMARKS,
+    QUICK_METHODS,
+    QUICK_SEEDS,
+)
 from libranas._resources import cap_n_jobs
 from libranas.cli._common import EXIT_STATUS, UsageError, check_output_path, int_at_least
 
@@ -24,26 +30,35 @@ FULL_TIME = "about 20-25 minutes on a busy 2-core machine"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    from libranas._evaluate_defaults import (
-        FULL_SEEDS,
-        QUICK_BENCHMARKS,
-        QUICK_METHODS,
-        QUICK_SEEDS,
-    )
-
+    """Register ``libranas evaluate`` on the command line's subparsers ``sub``."""
     ev = sub.add_parser(
         "evaluate",
         help="how well proxies, LIBRA and the rankers rank the architectures of bundled "
         "benchmarks (quick default; --full for the whole study)",
-        description=(
-            "Spearman rho between each method's scores and the table's validation accuracy: "
-            "per split, --n-labelled architectures are drawn to fit on and every other one "
-            f"is ranked. Default: {', '.join(QUICK_BENCHMARKS)} with "
-            f"{', '.join(QUICK_METHODS)}, {QUICK_SEEDS} splits (under a minute on 2 cores). "
-            f"--full: every bundled table, every method, {FULL_SEEDS} splits ({FULL_TIME})."
-        ),
+        description=_description(),
         epilog=EXIT_STATUS,
     )
+    # the order of these calls is the order of the options in --help
+    _add_study_arguments(ev)
+    _add_transfer_arguments(ev)
+    _add_output_arguments(ev)
+    ev.set_defaults(func=run)
+    return ev
+
+
+def _description() -> str:
+    """The ``--help`` description: the protocol, the quick default and ``--full``."""
+    return (
+        "Spearman rho between each method's scores and the table's validation accuracy: "
+        "per split, --n-labelled architectures are drawn to fit on and every other one "
+        f"is ranked. Default: {', '.join(QUICK_BENCHMARKS)} with "
+        f"{', '.join(QUICK_METHODS)}, {QUICK_SEEDS} splits (under a minute on 2 cores). "
+        f"--full: every bundled table, every method, {FULL_SEEDS} splits ({FULL_TIME})."
+    )
+
+
+def _add_study_arguments(ev: argparse.ArgumentParser) -> None:
+    """The study's options: benchmarks, labelled count, splits, parallel jobs, methods."""
     ev.add_argument(
         "benchmarks", nargs="*", help="bundled benchmark names (`libranas list benchmarks`)"
     )
@@ -80,6 +95,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "xgboost-all, xgboost-all+encoding, ranker-all, ranker-all+graph, "
         "training-free-default (default: the four above; every one with --full)",
     )
+
+
+def _add_transfer_arguments(ev: argparse.ArgumentParser) -> None:
+    """The transfer protocol's options: ``--transfer``, ``--k``, ``--transfer-columns``."""
     ev.add_argument(
         "--transfer",
         nargs="+",
@@ -112,6 +131,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "benchmarks/transfer_columns.py chose (mean zero-label rho 0.588 vs 0.559); all: "
         "proxies + network features, gradient boosting",
     )
+
+
+def _add_output_arguments(ev: argparse.ArgumentParser) -> None:
+    """The output's options: ``--format``, ``--verbose``, ``--output``."""
     ev.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     ev.add_argument(
         "--verbose",
@@ -125,8 +148,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default=None,
         help="also write the table to this file (atomically; with tau and the spreads)",
     )
-    ev.set_defaults(func=run)
-    return ev
 
 
 def _choose(args: argparse.Namespace) -> tuple[list[str], list[str], int]:

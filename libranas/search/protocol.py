@@ -130,6 +130,7 @@ def _live_scorer(
     seed: int,
     live_options: dict[str, Any] | None,
 ) -> LiveScorer:
+    """Live mode's scorer: ProxyFeaturizer, LibraSelector (with labels) and ZCRanker."""
     from sklearn.pipeline import Pipeline
 
     from libranas.featurizer import ProxyFeaturizer
@@ -167,6 +168,7 @@ def _live_scorer(
 
 
 def _tabular_scorer(table: Any, ranker: str, labelled: int, seed: int) -> TabularScorer:
+    """Tabular mode's scorer: a rank fusion of the table's proxies, or the LIBRA pipeline."""
     encoding = [c for c in table.X.columns if c.startswith("enc:")]
     if not labelled:  # a rank fusion of the proxy columns only
         from libranas.datasets import Benchmark
@@ -198,6 +200,7 @@ class _Tracker:
         self.trajectory: list[tuple[int, Any, float]] = []
 
     def add(self, archs: list[Any], scores: np.ndarray) -> None:
+        """Record ``archs`` in evaluation order; update the best so far and the trajectory."""
         for a, s in zip(archs, scores, strict=True):
             if a not in self.seen:
                 self.seen.add(a)
@@ -208,6 +211,7 @@ class _Tracker:
                 self.trajectory.append((len(self.order), self.best[0], self.best[1]))
 
     def reset_best(self, archs: list[Any], scores: np.ndarray) -> None:
+        """Forget the best (the scorer changed) and take it again from ``archs``' scores."""
         self.best = None
         self.add(archs, scores)
 
@@ -352,6 +356,7 @@ def _check_protocol_record(store: Any, settings: dict[str, Any]) -> None:
 
 
 def _where(store: Any) -> str:
+    """The storage as messages name it: its path, else its repr."""
     path = getattr(store, "path", None)
     return f"storage {str(path)!r}" if path is not None else f"storage {store!r}"
 
@@ -365,6 +370,7 @@ def _check(
     ranker: Any = None,
     population: Any = 1,
 ) -> None:
+    """Refuse a bad budget, label count, method, mode, seed, ranker or population."""
     from libranas._validation import check_int
     from libranas.ranker import METHODS as RANKERS
 
@@ -512,15 +518,7 @@ def search(
         space, task, budget, labelled, method, mode, refine, ranker, proxies, population,
         constraints, live_options, random_state,
     )  # fmt: skip
-    state.store = get_storage(storage)
-    _check_protocol_record(state.store, _protocol_settings(state))
-    state.settings = {
-        "constraints": state.constraints,
-        "storage": state.store,
-        "batch_size": batch_size,
-        "population": population,
-        "sample_size": sample_size,
-    }
+    _open_storage(state, storage, batch_size, population, sample_size)
     labels, tracker = _run_phases(state)
     result = _result(state, labels, tracker, t0)
     if rescore_top:
@@ -532,6 +530,7 @@ def search(
 
 
 def _check_rescore(top: Any, draws: Any, batches: Any, labelled: Any, mode: str) -> None:
+    """Refuse bad top-end step settings: rescore_top, rescore_draws or rescore_batches."""
     from libranas._validation import check_int
 
     for name, v, low in (("rescore_top", top, 0), ("rescore_draws", draws, 1)):
@@ -699,6 +698,21 @@ def _prepare(
     )
 
 
+def _open_storage(
+    state: _SearchState, storage: Any, batch_size: int, population: int, sample_size: int
+) -> None:
+    """Open the storage (a resume under other settings is refused) and set the loops' settings."""
+    state.store = get_storage(storage)
+    _check_protocol_record(state.store, _protocol_settings(state))
+    state.settings = {
+        "constraints": state.constraints,
+        "storage": state.store,
+        "batch_size": batch_size,
+        "population": population,
+        "sample_size": sample_size,
+    }
+
+
 def _protocol_settings(state: _SearchState) -> dict[str, Any]:
     """The settings a storage records for one search (a resume must repeat them)."""
     return {
@@ -810,6 +824,7 @@ def _label_free_search(
     settings: dict[str, Any],
     seed: int,
 ) -> _Tracker:
+    """The label-free phases: a random rank reference, re-fitted (refine) for the second half."""
     n_ref = max(2, min(settings["population"], budget // (4 if refine else 2)))
     ref: list[Any] = []
     while len(ref) < n_ref:  # the rank reference: random admissible architectures
@@ -843,6 +858,7 @@ def _labelled_search(
     settings: dict[str, Any],
     seed: int,
 ) -> tuple[list[Any], _Tracker]:
+    """The labelled phases: random labels, then (refine) the best-scored ones'; labels, tracker."""
     y = table.y
     pool = [a for a in table.archs if not np.isnan(y[a])]
     if fitted is not None:
