@@ -811,3 +811,14 @@ def test_search_checks_proxies_ranker_and_population_before_searching():
         search("nb201", budget=40, labelled=10)
     with pytest.raises(ValueError, match="live_options apply to mode='live'"):
         search("nb201", budget=20, labelled=0, live_options={"data": "cifar10"})
+
+
+def test_too_few_labels_for_the_first_calibration_names_the_fix():
+    from libranas.search.protocol import search_nb201
+
+    with pytest.raises(ValueError, match=r"first calibration \(refine: half the labels\) uses 2; "
+                       r"use labelled >= 13 or refine=False"):  # fmt: skip
+        search_nb201("cifar10", budget=50, labelled=3, random_state=0)
+    with pytest.raises(ValueError, match=r"needs at least 7 labelled architectures; use "
+                       r"labelled >= 7$"):  # fmt: skip
+        search_nb201("cifar10", budget=50, labelled=3, refine=False, random_state=0)

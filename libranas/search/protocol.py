@@ -18,7 +18,8 @@
 - **labelled** (``labelled > 0``): needs the space's search table
   (:func:`libranas.datasets.nb201_search.search_table`; NB201 has one) for the validation
   accuracies of the labelled architectures; the LIBRA pipeline (LibraSelector + ZCRanker) is
-  calibrated on them, in two rounds with ``refine=True`` (see below).
+  calibrated on them; with ``refine=True`` the search runs in two phases and the pipeline
+  is re-fitted twice on the best-scored architectures' labels (see below).
 
 Proxies come from the search table (``mode="tabular"``: milliseconds per architecture) or
 are computed on the built networks (``mode="live"``: a
@@ -285,7 +286,7 @@ def _check_first_round(scorer: Any, labelled: int, refine: bool) -> None:
     need = selector._min_rows()
     first = math.ceil(labelled / 2) if refine else labelled
     if first < need:
-        where = f"the first of two rounds (refine) calibrates on {first}" if refine else ""
+        where = f"the first calibration (refine: half the labels) uses {first}" if refine else ""
         raise ValueError(
             f"labelled={labelled}: LibraSelector needs at least {need} labelled architectures"
             + (f" and {where}" if where else "")
@@ -441,7 +442,8 @@ def search(
         Proxies from the space's search table, or computed by a ProxyFeaturizer
         (``live_options``: its arguments, ``data`` required).
     refine : bool, default=True
-        Two-round calibration (module notes; labelled searches only).
+        Calibrate on half of the labels, then re-fit on the best-scored architectures'
+        labels after each of the two search phases (module notes; labelled searches only).
     ranker : str, optional
         ZCRanker method: default ``"xgboost"`` with labels, ``"log-rank"`` without (which
         must then be a training-free one, ``"log-rank"`` or ``"rank-mean"``).
