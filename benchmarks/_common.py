@@ -360,16 +360,25 @@ def write_results(path: Path, text: str) -> Path:
     return path
 
 
+def t_interval(d: pd.Series) -> tuple[float, float, float]:
+    """Mean of ``d`` (NaN dropped) and its 95% t-interval; NaNs with fewer than two values."""
+    from scipy import stats
+
+    d = d.dropna()
+    if len(d) < 2:
+        return float("nan"), float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
 def paired_interval(a: pd.Series, b: pd.Series) -> str:
     """``mean(a - b) [95% t-interval] (pairs)`` over the index both have (splits, seeds);
     ``n/a`` with fewer than two pairs."""
-    from scipy import stats
-
     d = (a - b).dropna()
     if len(d) < 2:
         return "n/a"
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}] ({len(d)})"
+    mean, lo, hi = t_interval(d)
+    return f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] ({len(d)})"
 
 
 def mean_sd(v: pd.Series) -> str:

@@ -270,6 +270,38 @@ def _every_ranker(runs: pd.DataFrame, target: str, k: int) -> list[str]:
     return lines
 
 
+def _findings(runs: pd.DataFrame, picks: dict[str, str]) -> list[str]:
+    """What the tables say, computed: the must-show, how the choice carries to the other
+    targets, and the zero-label L-SWAG against the labelled rankers."""
+    rho = runs.pivot_table(index=["target", "k", "seed"], columns=["features", "ranker"],
+                           values="rho")  # fmt: skip
+    with_net = rho[("proxies+network", picks["proxies+network"])]
+    without = rho[("proxies", picks["proxies"])]
+    zc_gain = rho[("proxies+network", "ZCRanker()")] - rho[("proxies", "ZCRanker()")]
+    at = (DEV_TARGET, DEV_K)
+    _, lo, hi = C.t_interval((with_net - without).xs(at, level=["target", "k"]))
+    interval = C.paired_interval(with_net.xs(at, level=["target", "k"]),
+                                 without.xs(at, level=["target", "k"]))  # fmt: skip
+    others = (with_net - without).drop(index=DEV_TARGET, level="target")
+    below = int((others.groupby(["target", "k"]).mean() < 0).sum())
+    zc_below = int((zc_gain.drop(index=DEV_TARGET, level="target")
+                    .groupby(["target", "k"]).mean() < 0).sum())  # fmt: skip
+    n_rows = others.groupby(["target", "k"]).ngroups
+    here = rho.xs(at, level=["target", "k"])
+    best = here.drop(columns="-", level="features").mean().max()
+    return [
+        "## Findings (computed from the tables above)",
+        "",
+        f"- `{DEV_TARGET}`, {DEV_K} labelled, proxies+network - proxies with each set's chosen "
+        f"ranker: {interval}; the interval {'includes' if lo <= 0 <= hi else 'excludes'} 0.",
+        f"- The other targets with the rankers chosen on `{DEV_TARGET}`: proxies+network below "
+        f"proxies on {below} of {n_rows} (target, k) rows; with `ZCRanker()` on both sets on "
+        f"{zc_below} of {n_rows}.",
+        f"- `{DEV_TARGET}`, {DEV_K} labelled: L-SWAG alone (zero labels) "
+        f"{here[('-', 'L-SWAG alone')].mean():.3f}; the best labelled ranker and set {best:.3f}.",
+    ]
+
+
 def _cross_check(runs: pd.DataFrame) -> list[str]:
     """``ZCRanker()`` rows against ``network_features.py``'s cache (same splits, same model)."""
     if not NF.AF_RUNS.exists():
@@ -321,6 +353,7 @@ def report(
                   *_every_ranker(runs, DEV_TARGET, DEV_K), "",
                   "## The other targets (the same chosen rankers)", "",
                   *_chosen_table(runs, picks, [t for t in TARGETS if t != DEV_TARGET])]  # fmt: skip
+        lines += ["", *_findings(runs, picks)]
         lines += _cross_check(runs)
         cpu = runs[runs.ranker.isin(RANKERS)].groupby("ranker").cpu_s.median()
         lines += ["", "CPU seconds per fit (median, one thread): "
