@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _data import needs_data
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -74,3 +75,19 @@ def test_network_features_runs_reproduce(bench_modules):
         f"cached {row.rho:.6f}, now {new['rho']:.6f}): recompute it"
     )
     assert np.isfinite(new["tau"])
+
+
+@needs_data("autoformer/autoprox/gt_autoformer.json")
+def test_autoformer_rankers_runs_reproduce(bench_modules):
+    sys.path.insert(0, str(BENCH))
+    try:
+        import autoformer_rankers as ar
+    finally:
+        sys.path.remove(str(BENCH))
+    cached = pd.read_csv(ar.RUNS)
+    cached = cached[(cached.target == "c100_kd_acc") & (cached.k == 20) & (cached.seed == 0)]
+    rows = pd.DataFrame(ar.one_split(ar.tables(), "c100_kd_acc", 20, 0))
+    both = rows.merge(cached, on=["features", "ranker"], suffixes=("", "_cached"))
+    assert len(both) == len(rows) == len(cached) > 0
+    worst = (both.rho - both.rho_cached).abs().max()
+    assert worst < TOL, f"autoformer_rankers_runs.csv no longer reproduces: |diff| {worst:.1e}"
