@@ -1308,7 +1308,9 @@ def report() -> None:
             "21's block columns and the block cell graph of the 100 subnets, constant ones "
             "dropped, label-free). Per split "
             "(seeds 0..29) k labelled drawn uniformly, `ZCRanker(random_state=seed)`, rho on the "
-            "other 100 - k. Cells: rho mean ± sd; (n) where fewer splits than the row's.",
+            "other 100 - k. Cells: rho mean ± sd; (n) where fewer splits than the row's. "
+            "With `ZCRanker()` as the one ranker; `autoformer_rankers.md` gives each column "
+            "set the few-label ranker its development splits chose (the same splits).",
             "",
             "| target | k | splits | " + " | ".join(AF_COLS) + " |",
             "|---|---|---|" + "---|" * len(AF_COLS),
