@@ -314,6 +314,7 @@ def leave_one_space_out(
     DataFrame with columns held_out, space, method, k, seed, n_evaluated, rho, tau.
     """
     names = _check_loso_arguments(tables, k_values, methods)
+    _check_transfer_column(tables, held_out or names, own_columns, k_values, methods)
     rows: list[dict[str, Any]] = []
 
     def emit(row: dict[str, Any]) -> None:
@@ -396,27 +397,52 @@ def _method_data(
     methods: Sequence[str] | None,
 ) -> dict[str, pd.DataFrame]:
     """The columns each k > 0 method of held-out table ``name`` ranks with (``methods`` only)."""
-    data = {"within": X, "within+transfer": _with_transfer(X, prior)}
-    if own_columns is not None and name in own_columns:
-        own = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
-        data.update({"within+own": own, "within+own+transfer": _with_transfer(own, prior)})
-    if methods is not None:
-        lacking = [m for m in methods if m not in data]
-        if lacking:
-            raise ValueError(f"methods {lacking} need own_columns for {name!r}")
-        data = {m: data[m] for m in methods}
+    wanted = list(methods) if methods is not None else list(_LABELLED_METHODS)
+    has_own = own_columns is not None and name in own_columns
+    lacking = [m for m in wanted if "own" in m and not has_own]
+    if methods is not None and lacking:
+        raise ValueError(f"methods {lacking} need own_columns for {name!r}")
+    bases = {"within": X}
+    if has_own:
+        bases["within+own"] = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
+    data = {}
+    for method in wanted:
+        base = method.removesuffix("+transfer")
+        if base in bases:
+            data[method] = bases[base] if base == method else _with_transfer(bases[base], prior)
     return data
 
 
 def _with_transfer(X: pd.DataFrame, prior: np.ndarray) -> pd.DataFrame:
-    """``X`` with the transfer prediction as column ``transfer``, joined in one go."""
-    if "transfer" in X.columns:  # the user's column would be lost under the prediction
-        raise ValueError(
-            "a table has a column named 'transfer', the name of the transfer prediction's "
-            "column in the within+transfer methods: rename that column"
-        )
+    """``X`` with the transfer prediction as column ``transfer``, joined in one go (a column
+    of that name is refused up front: :func:`_check_transfer_column`)."""
     # one concat, not an insert: inserting into a wide, fragmented X warns (PerformanceWarning)
     return pd.concat([X, pd.DataFrame({"transfer": prior}, index=X.index)], axis=1)
+
+
+def _check_transfer_column(
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    held_out: Sequence[str],
+    own_columns: Mapping[str, pd.DataFrame] | None,
+    k_values: Sequence[int],
+    methods: Sequence[str] | None,
+) -> None:
+    """Refuse a column named ``transfer`` where a ``+transfer`` method would overwrite it."""
+    if not any(k > 0 for k in k_values):
+        return
+    wanted = methods if methods is not None else _LABELLED_METHODS
+    for name in held_out:
+        frames = []
+        if "within+transfer" in wanted and name in tables:
+            frames.append(("the table", tables[name][0]))
+        if "within+own+transfer" in wanted and own_columns is not None and name in own_columns:
+            frames.append(("own_columns", own_columns[name]))
+        for what, frame in frames:
+            if "transfer" in getattr(frame, "columns", ()):
+                raise ValueError(
+                    f"{what} of {name!r} has a column named 'transfer', the name the "
+                    "transfer prediction takes in the +transfer methods: rename that column"
+                )
 
 
 def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[str]:

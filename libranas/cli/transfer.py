@@ -115,8 +115,12 @@ def run_transfer(args: argparse.Namespace, output: Path | None) -> int:
 def _k_values(text: str | None) -> list[int]:
     if text is None:
         return [0, 10, 20, 50]
+    items = [v.strip() for v in text.split(",")]
+    if "" in items:
+        raise UsageError(f"--k {text!r}: an empty item; expected comma-separated integers, "
+                         "e.g. 0,10,20")  # fmt: skip
     try:
-        ks = [int(v) for v in text.split(",") if v.strip()]
+        ks = [int(v) for v in items]
     except ValueError:
         raise UsageError(f"--k {text!r}: expected comma-separated integers, e.g. 0,10,20") from None
     if not ks or any(k < 0 for k in ks) or len(set(ks)) != len(ks):
@@ -200,7 +204,10 @@ def run_leave_one_space_out(args: argparse.Namespace, output: Path | None) -> in
         spaces[name] = bench.space
         too_many = [k for k in ks if k > len(bench.y) - 2]
         if too_many:
-            raise UsageError(f"--k {too_many}: {name} has {len(bench.y)} architectures")
+            raise UsageError(
+                f"--k {too_many}: {name} has {len(bench.y)} architectures and k labelled ones "
+                f"must leave 2 to rank (k <= {len(bench.y) - 2})"
+            )
     if len(set(spaces.values())) < 2:
         raise UsageError(
             f"--transfer {' '.join(names)}: leave one space out needs tables of two spaces at "
