@@ -314,6 +314,7 @@ def leave_one_space_out(
     DataFrame with columns held_out, space, method, k, seed, n_evaluated, rho, tau.
     """
     names = _check_loso_arguments(tables, k_values, methods)
+    _check_own_columns(tables, held_out or names, own_columns)
     _check_transfer_column(tables, held_out or names, own_columns, k_values, methods)
     rows: list[dict[str, Any]] = []
 
@@ -445,6 +446,39 @@ def _check_transfer_column(
                 )
 
 
+def _check_column_names(X: Any, what: str) -> None:
+    """Refuse a frame whose columns are not unique strings (the transfer matches columns by
+    name across tables)."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(X).__name__}")
+    bad = [c for c in X.columns if not isinstance(c, str)]
+    if bad:
+        raise ValueError(f"{what}: column names must be strings, got {bad[:3]!r}")
+    repeated = sorted(X.columns[X.columns.duplicated()].unique())
+    if repeated:
+        raise ValueError(f"{what}: repeated column names {repeated[:5]}")
+
+
+def _check_own_columns(
+    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    held_out: Sequence[str],
+    own_columns: Mapping[str, pd.DataFrame] | None,
+) -> None:
+    """Each held-out table's own columns: a frame of its rows, no name it already has."""
+    for name in held_out:
+        if own_columns is None or name not in own_columns or name not in tables:
+            continue
+        X, own = tables[name][0], own_columns[name]
+        _check_column_names(own, f"own_columns[{name!r}]")
+        if len(own) != len(X):
+            raise ValueError(f"own_columns[{name!r}] has {len(own)} rows, table {name!r} "
+                             f"{len(X)}")  # fmt: skip
+        shared = sorted(set(own.columns) & set(X.columns))
+        if shared:
+            raise ValueError(f"own_columns[{name!r}] repeats columns of table {name!r}: "
+                             f"{shared[:5]}")  # fmt: skip
+
+
 def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[str]:
     """The table names, once every table has the first one's columns and matching y."""
     names = list(tables)
@@ -452,6 +486,7 @@ def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[s
         raise ValueError("no tables given")
     columns = list(tables[names[0]][0].columns)
     for name, (X, y, _space) in tables.items():
+        _check_column_names(X, f"table {name!r}")
         if list(X.columns) != columns:
             raise ValueError(f"table {name!r} has other columns than {names[0]!r}")
         if len(X) != len(np.asarray(y)):

@@ -173,6 +173,44 @@ def test_leave_one_space_out_refuses_a_column_named_transfer_only_where_overwrit
         leave_one_space_out(clean, k_values=(5,), own_columns=own, **kw)
 
 
+def _two_tables(rng, columns=("a", "b")):
+    tables = {}
+    for name in ("s1", "s2"):
+        X = pd.DataFrame(rng.normal(size=(30, len(columns))), columns=list(columns))
+        tables[name] = (X, X.iloc[:, 0].to_numpy() + 0.1 * rng.normal(size=30), name)
+    return tables
+
+
+@pytest.mark.parametrize(
+    ("own", "message"),
+    [
+        (pd.DataFrame({"own": np.zeros(29)}), r"own_columns\['s2'\] has 29 rows, table 's2' 30"),
+        (pd.DataFrame({"a": np.zeros(30)}), r"own_columns\['s2'\] repeats columns .*\['a'\]"),
+        (pd.DataFrame(np.zeros((30, 2)), columns=["x", "x"]), r"repeated column names \['x'\]"),
+        (np.zeros((30, 1)), "expected a pandas DataFrame, got ndarray"),
+    ],
+)
+def test_leave_one_space_out_refuses_bad_own_columns(own, message):
+    from sklearn.linear_model import Ridge
+
+    tables = _two_tables(np.random.default_rng(2))
+    with pytest.raises((ValueError, TypeError), match=message):
+        leave_one_space_out(tables, k_values=(5,), n_splits=1, held_out=["s2"],
+                            own_columns={"s2": own}, estimator=Ridge(1.0))  # fmt: skip
+
+
+def test_leave_one_space_out_refuses_non_string_column_names():
+    tables = _two_tables(np.random.default_rng(3))
+    for name, (X, y, space) in list(tables.items()):
+        X = X.copy()
+        X.columns = pd.MultiIndex.from_tuples([("p", c) for c in X.columns])
+        tables[name] = (X, y, space)
+    with pytest.raises(
+        ValueError, match=r"table 's1': column names must be strings, got \[\('p', 'a'\)"
+    ):
+        leave_one_space_out(tables, k_values=(0,), n_splits=1)
+
+
 def _proxy_columns_only(bench, proxies, network=True):
     """transfer_table without the network features (building 1,400 networks is no unit test)."""
     return bench.X[list(proxies)].astype(float).set_axis([f"proxy:{p}" for p in proxies], axis=1)
