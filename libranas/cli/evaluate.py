@@ -154,13 +154,7 @@ def _choose(args: argparse.Namespace) -> tuple[list[str], list[str], int]:
     """Benchmarks, methods and number of splits: the quick default or ``--full``, each
     overridden by an explicit option."""
     from libranas.datasets import list_benchmarks
-    from libranas.evaluation import (
-        FULL_SEEDS,
-        METHODS,
-        QUICK_BENCHMARKS,
-        QUICK_METHODS,
-        QUICK_SEEDS,
-    )
+    from libranas.evaluation import METHODS
 
     known = list_benchmarks()
     names = list(dict.fromkeys(args.benchmarks)) or list(known if args.full else QUICK_BENCHMARKS)
@@ -230,7 +224,9 @@ def _note_line(name: str, messages: list[str]) -> str:
     return f"note: {name}: {what} (-v for details)"
 
 
-def _run(args: argparse.Namespace, benches: dict[str, Any], methods: list[str], n_seeds: int):
+def _run(
+    args: argparse.Namespace, benches: dict[str, Any], methods: list[str], n_seeds: int
+) -> tuple[Any, dict[str, list[str]]]:
     """Every benchmark in turn; one progress line per finished benchmark on stderr (and a
     bar on a terminal). Returns the per-split results and the per-benchmark notes."""
     import pandas as pd
@@ -268,6 +264,7 @@ def _run(args: argparse.Namespace, benches: dict[str, Any], methods: list[str], 
 
 
 def _header(n_labelled: int, n_seeds: int, verbose: bool) -> str:
+    """The line above the table: what a cell is and the protocol in one sentence."""
     what = "rho±std / Kendall tau±std" if verbose else "mean rho"
     return (
         "Spearman rho between each method's scores and the table's validation accuracy "
@@ -277,6 +274,7 @@ def _header(n_labelled: int, n_seeds: int, verbose: bool) -> str:
 
 
 def _legend(summary: Any) -> str:
+    """One wrapped line per method of the table, and what a blank or marked cell means."""
     from libranas.evaluation import METHOD_DESCRIPTIONS
 
     methods = list(dict.fromkeys(summary["method"]))
@@ -296,6 +294,7 @@ def _legend(summary: Any) -> str:
 
 
 def _summary(summary: Any, seconds: float, args: argparse.Namespace) -> str:
+    """The best method per benchmark and the time taken."""
     from libranas.evaluation import best_methods
 
     best = best_methods(summary)
@@ -307,6 +306,7 @@ def _summary(summary: Any, seconds: float, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``libranas evaluate``: the study (or ``--transfer``), printed or written; exit status."""
     # the output path first: a bad one fails at once, before any heavy import
     output = check_output_path(args.output) if args.output else None
     if args.k is not None and not args.transfer:
