@@ -313,9 +313,7 @@ def leave_one_space_out(
     -------
     DataFrame with columns held_out, space, method, k, seed, n_evaluated, rho, tau.
     """
-    names = _check_loso_arguments(tables, k_values, methods)
-    _check_own_columns(tables, held_out or names, own_columns)
-    _check_transfer_column(tables, held_out or names, own_columns, k_values, methods)
+    plan = _plan_held_out(tables, held_out, k_values, own_columns, methods)
     rows: list[dict[str, Any]] = []
 
     def emit(row: dict[str, Any]) -> None:
@@ -323,14 +321,15 @@ def leave_one_space_out(
         if progress is not None:
             progress(row)
 
-    for name in held_out or names:
-        X, y, space = _held_out_table(tables, name, names, k_values)
+    for name, wanted in plan.items():
+        X, y, space = tables[name]
+        y = np.asarray(y, dtype=np.float64)
         prior = transfer_predictions(
             tables, name, columns=columns, estimator=estimator, random_state=random_state
         )
         for row in _zero_label_rows(name, space, y, prior, baselines):
             emit(row)
-        data = _method_data(name, X, prior, own_columns, methods)
+        data = _method_data(X, prior, own_columns.get(name) if own_columns else None, wanted)
         for row in _labelled_splits(data, y, [k for k in k_values if k > 0], n_splits,
                                     random_state):  # fmt: skip
             emit({"held_out": name, "space": space, **row})
@@ -341,36 +340,44 @@ def leave_one_space_out(
 _LABELLED_METHODS = ("within", "within+transfer", "within+own", "within+own+transfer")
 
 
-def _check_loso_arguments(
+def _plan_held_out(
     tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
+    held_out: Sequence[str] | None,
     k_values: Sequence[int],
+    own_columns: Mapping[str, pd.DataFrame] | None,
     methods: Sequence[str] | None,
-) -> list[str]:
-    """The table names, once :func:`leave_one_space_out`'s tables, methods and k are valid."""
+) -> dict[str, list[str]]:
+    """Each held-out table's k > 0 methods, once every argument is valid: all of
+    :func:`leave_one_space_out`'s checks run here, before any model is fitted."""
     names = _check_tables(tables)
     unknown = [m for m in methods or () if m not in _LABELLED_METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; known: {list(_LABELLED_METHODS)}")
     if any(k < 0 for k in k_values):
         raise ValueError(f"k_values must be >= 0, got {list(k_values)}")
-    return names
-
-
-def _held_out_table(
-    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
-    name: str,
-    names: list[str],
-    k_values: Sequence[int],
-) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """A held-out table's X, y (float64) and space, once it exists and every k leaves >= 2."""
-    if name not in tables:
-        raise ValueError(f"held-out table {name!r} is not among the tables {names}")
-    X, y, space = tables[name]
-    y = np.asarray(y, dtype=np.float64)
-    too_many = [k for k in k_values if k > len(y) - 2]
-    if too_many:
-        raise ValueError(f"{name!r} has {len(y)} architectures: k {too_many} leaves < 2")
-    return X, y, space
+    held_out = list(held_out) if held_out is not None else names
+    plan: dict[str, list[str]] = {}
+    for name in held_out:
+        if name not in tables:
+            raise ValueError(f"held-out table {name!r} is not among the tables {names}")
+        n = len(tables[name][0])
+        too_many = [k for k in k_values if k > n - 2]
+        if too_many:
+            raise ValueError(f"{name!r} has {n} architectures: k {too_many} leaves < 2")
+        has_own = own_columns is not None and name in own_columns
+        if has_own:
+            _check_own_columns(name, tables[name][0], own_columns[name])
+        if methods is None:  # every method that applies
+            wanted = [m for m in _LABELLED_METHODS if has_own or "own" not in m]
+        else:
+            wanted = list(methods)
+            lacking = [m for m in wanted if "own" in m and not has_own]
+            if lacking:
+                raise ValueError(f"methods {lacking} need own_columns for {name!r}")
+        if any(k > 0 for k in k_values):
+            _check_transfer_column(name, tables[name][0], own_columns, wanted)
+        plan[name] = wanted
+    return plan
 
 
 def _zero_label_rows(
@@ -391,27 +398,20 @@ def _zero_label_rows(
 
 
 def _method_data(
-    name: str,
     X: pd.DataFrame,
     prior: np.ndarray,
-    own_columns: Mapping[str, pd.DataFrame] | None,
-    methods: Sequence[str] | None,
+    own: pd.DataFrame | None,
+    wanted: Sequence[str],
 ) -> dict[str, pd.DataFrame]:
-    """The columns each k > 0 method of held-out table ``name`` ranks with (``methods`` only)."""
-    wanted = list(methods) if methods is not None else list(_LABELLED_METHODS)
-    has_own = own_columns is not None and name in own_columns
-    lacking = [m for m in wanted if "own" in m and not has_own]
-    if methods is not None and lacking:
-        raise ValueError(f"methods {lacking} need own_columns for {name!r}")
+    """The columns each k > 0 method in ``wanted`` ranks with (checked: :func:`_plan_held_out`)."""
     bases = {"within": X}
-    if has_own:
-        bases["within+own"] = pd.concat([X, own_columns[name].set_axis(X.index)], axis=1)
-    data = {}
-    for method in wanted:
-        base = method.removesuffix("+transfer")
-        if base in bases:
-            data[method] = bases[base] if base == method else _with_transfer(bases[base], prior)
-    return data
+    if own is not None:
+        bases["within+own"] = pd.concat([X, own.set_axis(X.index)], axis=1)
+    return {
+        method: bases[base] if base == method else _with_transfer(bases[base], prior)
+        for method in wanted
+        for base in [method.removesuffix("+transfer")]
+    }
 
 
 def _with_transfer(X: pd.DataFrame, prior: np.ndarray) -> pd.DataFrame:
@@ -422,28 +422,23 @@ def _with_transfer(X: pd.DataFrame, prior: np.ndarray) -> pd.DataFrame:
 
 
 def _check_transfer_column(
-    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
-    held_out: Sequence[str],
+    name: str,
+    X: pd.DataFrame,
     own_columns: Mapping[str, pd.DataFrame] | None,
-    k_values: Sequence[int],
-    methods: Sequence[str] | None,
+    wanted: Sequence[str],
 ) -> None:
     """Refuse a column named ``transfer`` where a ``+transfer`` method would overwrite it."""
-    if not any(k > 0 for k in k_values):
-        return
-    wanted = methods if methods is not None else _LABELLED_METHODS
-    for name in held_out:
-        frames = []
-        if "within+transfer" in wanted and name in tables:
-            frames.append(("the table", tables[name][0]))
-        if "within+own+transfer" in wanted and own_columns is not None and name in own_columns:
-            frames.append(("own_columns", own_columns[name]))
-        for what, frame in frames:
-            if "transfer" in getattr(frame, "columns", ()):
-                raise ValueError(
-                    f"{what} of {name!r} has a column named 'transfer', the name the "
-                    "transfer prediction takes in the +transfer methods: rename that column"
-                )
+    frames = []
+    if "within+transfer" in wanted:
+        frames.append(("the table", X))
+    if "within+own+transfer" in wanted and own_columns is not None and name in own_columns:
+        frames.append(("own_columns", own_columns[name]))
+    for what, frame in frames:
+        if "transfer" in frame.columns:
+            raise ValueError(
+                f"{what} of {name!r} has a column named 'transfer', the name the "
+                "transfer prediction takes in the +transfer methods: rename that column"
+            )
 
 
 def _check_column_names(X: Any, what: str) -> None:
@@ -459,24 +454,14 @@ def _check_column_names(X: Any, what: str) -> None:
         raise ValueError(f"{what}: repeated column names {repeated[:5]}")
 
 
-def _check_own_columns(
-    tables: Mapping[str, tuple[pd.DataFrame, Any, str]],
-    held_out: Sequence[str],
-    own_columns: Mapping[str, pd.DataFrame] | None,
-) -> None:
-    """Each held-out table's own columns: a frame of its rows, no name it already has."""
-    for name in held_out:
-        if own_columns is None or name not in own_columns or name not in tables:
-            continue
-        X, own = tables[name][0], own_columns[name]
-        _check_column_names(own, f"own_columns[{name!r}]")
-        if len(own) != len(X):
-            raise ValueError(f"own_columns[{name!r}] has {len(own)} rows, table {name!r} "
-                             f"{len(X)}")  # fmt: skip
-        shared = sorted(set(own.columns) & set(X.columns))
-        if shared:
-            raise ValueError(f"own_columns[{name!r}] repeats columns of table {name!r}: "
-                             f"{shared[:5]}")  # fmt: skip
+def _check_own_columns(name: str, X: pd.DataFrame, own: pd.DataFrame) -> None:
+    """A held-out table's own columns: a frame of its rows, no name it already has."""
+    _check_column_names(own, f"own_columns[{name!r}]")
+    if len(own) != len(X):
+        raise ValueError(f"own_columns[{name!r}] has {len(own)} rows, table {name!r} {len(X)}")
+    shared = sorted(set(own.columns) & set(X.columns))
+    if shared:
+        raise ValueError(f"own_columns[{name!r}] repeats columns of table {name!r}: {shared[:5]}")
 
 
 def _check_tables(tables: Mapping[str, tuple[pd.DataFrame, Any, str]]) -> list[str]:

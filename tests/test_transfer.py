@@ -122,6 +122,25 @@ def test_leave_one_space_out_own_columns_and_methods():
         leave_one_space_out(tables, k_values=(79,), held_out=["s1"])
 
 
+def test_leave_one_space_out_checks_every_held_out_table_before_any_work():
+    tables = synthetic_spaces()
+    own = pd.DataFrame({"secret": tables["s3"][1]}, index=tables["s3"][0].index)
+    seen = []
+    bad_calls = [
+        # s3 has its own columns, s1 (second) does not: refused before s3 is ranked
+        dict(held_out=["s3", "s1"], own_columns={"s3": own}, methods=["within+own"]),
+        dict(held_out=["s3", "s9"]),  # an unknown second table
+        dict(held_out=["s3", "s1"], k_values=(0, 79)),  # s1 has 80 architectures
+        # a bad own_columns frame of the second table
+        dict(held_out=["s3", "s1"], own_columns={"s1": own.iloc[:5]}),
+    ]
+    for kwargs in bad_calls:
+        kwargs = {"k_values": (0, 20), "n_splits": 1, **kwargs}
+        with pytest.raises(ValueError):
+            leave_one_space_out(tables, progress=seen.append, **kwargs)
+    assert seen == []
+
+
 def test_leave_one_space_out_wide_fragmented_tables_raise_no_performance_warning():
     import warnings
 
