@@ -5,7 +5,10 @@ benchmarks/<module>.py ARGS``, one process per step, from the repository root. A
 writes ``benchmarks/results`` and resumes from ``benchmarks/data``; it refuses to write a
 results file while ``libranas/`` or ``benchmarks/`` have uncommitted changes (see
 ``_common.write_results``). ``--quick`` points results and caches at a scratch folder
-(``benchmarks/_quick/<study>``, or ``--scratch``), so it touches neither.
+(``benchmarks/_quick/<study>``, or ``--scratch``), so it touches neither; each quick study has a
+scratch folder of its own, so ``--quick --jobs N`` runs N of them at once (each study's output is
+printed as one block when it ends). Full runs stay one at a time: a study may read what an
+earlier one wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -124,9 +129,17 @@ def _copy_inputs(study: Study, scratch: Path) -> None:
             shutil.copy2(src, dst_root / item)
 
 
-def run_study(study: Study, quick: bool, scratch_root: Path | None) -> int:
+def run_study(
+    study: Study,
+    quick: bool,
+    scratch_root: Path | None,
+    emit: Callable[[str], None] | None = None,
+) -> int:
+    """Run a study's steps; their output goes to this process's stdout, or, with ``emit``,
+    line by line to ``emit`` (a study run beside others)."""
+    say = emit or (lambda line: print(line, flush=True))
     if study.needs_data and not _data_dir().is_dir():
-        print(f"[{study.name}] skipped: needs the real data in {_data_dir()} (LIBRANAS_DATA)")
+        say(f"[{study.name}] skipped: needs the real data in {_data_dir()} (LIBRANAS_DATA)")
         return 0
     env = dict(os.environ)
     steps = study.steps
@@ -144,7 +157,7 @@ def run_study(study: Study, quick: bool, scratch_root: Path | None) -> int:
             return 1
     if quick:
         if study.quick is None:
-            print(f"[{study.name}] no --quick run: {study.quick_note}")
+            say(f"[{study.name}] no --quick run: {study.quick_note}")
             return 0
         scratch = (scratch_root or HERE / "_quick") / study.name
         shutil.rmtree(scratch, ignore_errors=True)
@@ -160,13 +173,38 @@ def run_study(study: Study, quick: bool, scratch_root: Path | None) -> int:
         steps = study.quick
     for args in steps:
         cmd = [sys.executable, str(HERE / f"{study.module}.py"), *args]
-        print(f"[{study.name}] $ {' '.join(cmd[1:])}", flush=True)
+        say(f"[{study.name}] $ {' '.join(cmd[1:])}")
         start = time.perf_counter()
-        rc = subprocess.run(cmd, env=env, cwd=HERE.parent).returncode
-        print(f"[{study.name}] exit {rc} in {time.perf_counter() - start:.1f} s", flush=True)
+        if emit is None:
+            rc = subprocess.run(cmd, env=env, cwd=HERE.parent).returncode
+        else:
+            done = subprocess.run(cmd, env=env, cwd=HERE.parent, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)  # fmt: skip
+            for line in done.stdout.splitlines():
+                emit(line)
+            rc = done.returncode
+        say(f"[{study.name}] exit {rc} in {time.perf_counter() - start:.1f} s")
         if rc:
             return rc
     return 0
+
+
+def run_quick_parallel(names: list[str], scratch_root: Path | None, jobs: int) -> list[str]:
+    """Quick runs of ``names``, ``jobs`` at a time; each one's output printed as one block
+    when it ends. Returns the names of those that failed."""
+
+    def one(name: str) -> tuple[str, int, list[str]]:
+        lines: list[str] = []
+        rc = run_study(STUDIES[name], True, scratch_root, emit=lines.append)
+        return name, rc, lines
+
+    failed = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name, rc, lines in pool.map(one, names):
+            print("\n".join(lines), flush=True)
+            if rc:
+                failed.append(name)
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--all", action="store_true", help="every study, in the registry's order")
     r.add_argument("--quick", action="store_true", help="tiny subset into a scratch folder")
     r.add_argument("--scratch", type=Path, default=None, help="scratch folder of --quick")
+    r.add_argument(
+        "--jobs", type=int, default=1, help="--quick only: run this many studies at once"
+    )
     args = p.parse_args(argv)
     if args.cmd == "list":
         return list_studies()
@@ -186,8 +227,15 @@ def main(argv: list[str] | None = None) -> int:
         return write_manifest()
     if bool(args.study) == bool(args.all):
         p.error("name one study or pass --all")
+    if args.jobs < 1:
+        p.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs > 1 and not args.quick:
+        p.error("--jobs needs --quick (full runs may read what an earlier study wrote)")
     names = list(STUDIES) if args.all else [args.study]
-    failed = [n for n in names if run_study(STUDIES[n], args.quick, args.scratch) != 0]
+    if args.jobs > 1:
+        failed = run_quick_parallel(names, args.scratch, args.jobs)
+    else:
+        failed = [n for n in names if run_study(STUDIES[n], args.quick, args.scratch) != 0]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -7,7 +7,9 @@ import ast
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -91,3 +93,33 @@ def test_torch_threads_refuses_when_torch_default_is_one_thread(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "OMP_NUM_THREADS" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_quick_runs_side_by_side_print_each_study_as_one_block(tmp_path, monkeypatch, capsys):
+    # two quick studies at once (--jobs 2): a study's output is one block (no interleaving),
+    # in the order the studies were named, and a failed one is named
+    import benchmarks.__main__ as runner
+
+    def fake_run(study, quick, scratch_root, emit):
+        assert quick and scratch_root == tmp_path
+        for i in range(3):
+            emit(f"[{study.name}] line {i}")
+            time.sleep(0.01)  # lets the other thread run in between
+        return 1 if study.name == "b" else 0
+
+    monkeypatch.setattr(runner, "run_study", fake_run)
+    monkeypatch.setattr(runner, "STUDIES", {n: SimpleNamespace(name=n) for n in "ab"})
+    assert runner.run_quick_parallel(["a", "b"], tmp_path, jobs=2) == ["b"]
+    expected = "".join(f"[{n}] line {i}\n" for n in "ab" for i in range(3))
+    assert capsys.readouterr().out == expected
+
+
+def test_jobs_needs_quick():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "run", "--all", "--jobs", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "--jobs needs --quick" in proc.stderr and "Traceback" not in proc.stderr
