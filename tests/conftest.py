@@ -1,4 +1,12 @@
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # several test processes share the cores (pytest -n): one thread each for OpenMP / BLAS
+    # (scikit-learn's boosting, xgboost, torch, and the CLI subprocesses the tests start),
+    # or their spinning threads oversubscribe the machine (a 3 s test took minutes)
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import pytest
 from _data import DATA_DIR, require_data

@@ -173,6 +173,60 @@ def test_cli_prints_and_writes_the_step(tmp_path, images, capsys):
     assert result["rescore"]["draws"] == 1
 
 
+def test_second_stage_picks_the_proxys_best_of_the_defaults_top(tmp_path, images):
+    from libranas.featurizer import ProxyFeaturizer
+
+    store = str(tmp_path / "p.sqlite")
+    live = {**OPTIONS, "data": images, "store": store}
+    kwargs = dict(budget=8, labelled=0, mode="live", population=4, random_state=5,
+                  live_options=live, storage=tmp_path / "s.jsonl")  # fmt: skip
+    plain = search("nb201", "cifar10", **kwargs)
+    r = search("nb201", "cifar10", second_stage="synflow", second_stage_top=4, **kwargs)
+    assert r["best_arch"] == plain["best_arch"]  # the default's pick is unchanged
+    second = r["second_stage"]
+    assert second["proxy"] == "synflow" and second["top_k"] == 4 and second["n_networks"] == 4
+    # the candidates: the default's top 4, best first (the step's order is the same)
+    assert second["candidates"][0] == r["best_arch"]
+    with_step = search("nb201", "cifar10", rescore_top=4, rescore_draws=1, **kwargs)
+    assert second["candidates"] == with_step["rescore"]["candidates"]
+    # the scores: the proxy under the search's own featurizer settings (seed, batch)
+    fresh = ProxyFeaturizer("nb201", **{**OPTIONS, "data": images, "proxies": ["synflow"]},
+                            random_state=5, num_classes=10)  # fmt: skip
+    expected = fresh.fit(second["candidates"]).transform(second["candidates"])[:, 0]
+    np.testing.assert_allclose(second["scores"], expected)
+    assert second["best_arch"] == second["candidates"][int(np.argmax(expected))]
+    assert second["default_rank"] == int(np.argmax(expected)) + 1
+    assert second["test_acc"] is not None
+
+
+def test_second_stage_user_errors(images, capsys):
+    live = {**OPTIONS, "data": images}
+    kwargs = dict(budget=6, labelled=0, mode="live", live_options=live)
+    with pytest.raises(ValueError, match="second_stage must name one registered proxy"):
+        search("nb201", second_stage="synfow", **kwargs)
+    with pytest.raises(ValueError, match="second_stage_top"):
+        search("nb201", second_stage="synflow", second_stage_top=1, **kwargs)
+    with pytest.raises(ValueError, match="label-free live search"):
+        search("nb201", "cifar10", budget=30, labelled=10, second_stage="synflow")
+    assert main([*LIVE, "--data", images, "--second-stage-top", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --second-stage-top") and "Traceback" not in err
+    assert main([*LIVE, "--data", images, "--second-stage", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "registered proxy" in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_cli_prints_and_writes_the_second_stage(tmp_path, images, capsys):
+    out = tmp_path / "r.json"
+    argv = [*LIVE, "--data", images, "--seed", "2", "--second-stage", "synflow",
+            "--second-stage-top", "3", "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    second = json.loads(out.read_text())["second_stage"]
+    assert "second stage (synflow on the top 3, 3 networks" in text
+    assert second["best_arch"] in second["candidates"] and len(second["scores"]) == 3
+
+
 @pytest.fixture(scope="module")
 def imagenet16(tmp_path_factory):
     """A synthetic ImageNet16 file with 1000-class labels (the name sets its normalisation)."""

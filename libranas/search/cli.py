@@ -258,6 +258,8 @@ LIVE_ONLY = (
     "n_jobs",
     "rescore_top",
     "rescore_draws",
+    "second_stage",
+    "second_stage_top",
     "live_batch",
     "init_seed",
     "n_inits",
@@ -422,6 +424,14 @@ def _print(result: dict[str, Any]) -> None:
             f"{step['n_networks']} networks, {step['seconds']:.1f} s): "
             f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
         )
+    second = result.get("second_stage")
+    if second:
+        acc = f" (test accuracy {second['test_acc']:.2f})" if second["test_acc"] is not None else ""
+        print(
+            f"second stage ({second['proxy']} on the top {second['top_k']}, "
+            f"{second['n_networks']} networks, {second['seconds']:.1f} s): "
+            f"{_format_arch(second['best_arch'])}{acc}, the default's #{second['default_rank']}"
+        )
 
 
 def _write_json(path: str, result: dict[str, Any]) -> None:
@@ -436,6 +446,11 @@ def _write_json(path: str, result: dict[str, Any]) -> None:
         step["best_arch"] = jsonable(step["best_arch"])
         step["candidates"] = jsonable(list(step["candidates"]))
         out["rescore"] = step
+    if out.get("second_stage"):
+        second = dict(out["second_stage"])
+        second["best_arch"] = jsonable(second["best_arch"])
+        second["candidates"] = jsonable(list(second["candidates"]))
+        out["second_stage"] = second
     if out["valid_acc"] is not None and out["valid_acc"] != out["valid_acc"]:
         out["valid_acc"] = None  # NaN: no validation label
     folder = str(Path(path).resolve().parent)
@@ -525,6 +540,7 @@ def _search(args: argparse.Namespace, space: Any, live: Any) -> tuple[dict[str, 
             live_options=live,
             random_state=args.seed,
             **_rescore_options(args, space),
+            **_second_stage_options(args),
         )
     return result, caught
 
@@ -548,6 +564,20 @@ def _rescore_options(args: argparse.Namespace, space: Any) -> dict[str, Any]:
         out["rescore_batches"] = lambda seed: load_image_batch(
             args.data, n=n, num_classes=classes, fold_labels=True, random_state=seed
         )
+    return out
+
+
+def _second_stage_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--second-stage / --second-stage-top (the search checks them before it runs)."""
+    if args.second_stage is None:
+        if args.second_stage_top is not None:
+            raise _UserError(
+                "--second-stage-top sets how many --second-stage scores; give --second-stage"
+            )
+        return {}
+    out: dict[str, Any] = {"second_stage": args.second_stage}
+    if args.second_stage_top is not None:
+        out["second_stage_top"] = args.second_stage_top
     return out
 
 
@@ -657,6 +687,20 @@ def _add_search_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="live mode: independent draws of --rescore-top (default 2)",
+    )
+    p.add_argument(
+        "--second-stage",
+        default=None,
+        metavar="PROXY",
+        help="live mode, --labelled 0: score the best evaluated architectures with this proxy "
+        "as well and also return its best (synflow: chosen on NB201, see the docs; default: "
+        "none)",
+    )
+    p.add_argument(
+        "--second-stage-top",
+        type=int,
+        default=None,
+        help="how many of the best evaluated architectures --second-stage scores (default 20)",
     )
 
 
