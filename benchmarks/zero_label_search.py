@@ -435,6 +435,17 @@ def _summary_lines(
             accs = [float(test_acc[c]) for c in kept]
             parts.append(f"{method} {_spread(accs)} ({len(set(kept))} distinct cells)")
         lines.append(f"- {label} ({sum(keep)} seeds, mean ± sd): {'; '.join(parts)}.")
+    if "second stage" in picks:
+        import pandas as pd
+
+        acc = {m: pd.Series([float(test_acc[c]) for c in cells], index=seeds)
+               for m, cells in picks.items()}  # fmt: skip
+        lines.append(
+            "- second stage minus default, paired over every seed: "
+            f"{C.paired_interval(acc['second stage'], acc['default'])}; higher on "
+            f"{int((acc['second stage'] > acc['default']).sum())}, lower on "
+            f"{int((acc['second stage'] < acc['default']).sum())} of {len(seeds)} seeds."
+        )
     if task == "cifar10":
         done = len(seeds) == len(HELD_OUT_SEEDS) + len(NEW_SEEDS["cifar10"])
         for method, cells in picks.items():
