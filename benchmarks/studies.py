@@ -235,13 +235,15 @@ STUDIES: dict[str, Study] = {
             "zero_label_search",
             "training-free evolutionary search on NB201 / DARTS / AutoFormer with the default",
             ("zero_label_search_independent.md",),
-            (("report",),),
+            (("second",), ("report",)),
             "seconds (the table of the finished independent seeds; the runs: recompute)",
             "about 10 h per space and seed",
             caches=("zero_label_search/",),
             quick=(("nb201", "--seeds", "0", "--budget", "6", "--population", "3"),),
             recompute="sh benchmarks/zero_label_search_runs.sh  (NB201, independent seeds: dev "
-            "100-101, select, held-out 0-4 x 3 tasks); python benchmarks/zero_label_search.py "
+            "100-101, select, the second stage's dev scores and select-second, held-out seeds "
+            "(CIFAR-10 0-9, CIFAR-100 and ImageNet16-120 0-4), their second-stage scores); "
+            "python benchmarks/zero_label_search.py "
             "darts autoformer-tiny --shared-init",
         ),
         Study(

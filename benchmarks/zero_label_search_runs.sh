@@ -1,7 +1,8 @@
 #!/bin/sh
 # The issue-23 runs of zero_label_search.py, resumable (rerun this script: a finished seed is
 # skipped, a killed one resumes from its record): the development seeds, the declared
-# selection of the top-end step's (K, M), then the held-out seeds, then the report.
+# selection of the top-end step's (K, M) and of the second stage's K, then the held-out seeds,
+# their second-stage scores, then the report.
 # Run from the repository root:  nohup nice -n 10 sh benchmarks/zero_label_search_runs.sh \
 #   > benchmarks/data/zero_label_search/logs/runs.log 2>&1 &
 # Two streams on two cores (each run is one process, one torch thread; different files):
@@ -14,7 +15,8 @@ PY="${PYTHON:-python}"
 # N_JOBS=2 on an otherwise idle 2-core machine: two worker processes (the same scores)
 Z="benchmarks/zero_label_search.py"
 J="--n-jobs ${N_JOBS:-1}"
-cifar10() { "$PY" $Z nb201 --seeds 0 1 2 3 4 $J; }
+# session 25: CIFAR-10 seeds 5-9 added (declared in zero_label_search.py before they ran)
+cifar10() { "$PY" $Z nb201 --seeds 0 1 2 3 4 5 6 7 8 9 $J; }
 others() {
     for s in 0 1 2 3 4; do
         "$PY" $Z nb201 --task cifar100 --seeds "$s" $J
@@ -27,8 +29,12 @@ others) others ;;
 all)
     "$PY" $Z nb201 --seeds 100 101 $J
     if [ ! -f benchmarks/results/zero_label_search_dev.json ]; then "$PY" $Z select; fi
+    # the second stage (SynFlow on the default's top K): K chosen on the development seeds
+    "$PY" $Z second --dev
+    if [ ! -f benchmarks/results/zero_label_search_second_dev.json ]; then "$PY" $Z select-second; fi
     cifar10
     others
+    "$PY" $Z second
     "$PY" $Z report
     ;;
 *) echo "unknown stream '$1' (cifar10, others or all)" >&2; exit 2 ;;
