@@ -418,20 +418,20 @@ def _print(result: dict[str, Any]) -> None:
     print(f"returned: {_format_arch(result['best_arch'])}{acc}")
     step = result.get("rescore")
     if step:
-        acc = f" (test accuracy {step['test_acc']:.2f})" if step["test_acc"] is not None else ""
-        print(
-            f"top-end step (top {step['top_k']} re-scored with {step['draws']} more draws, "
-            f"{step['n_networks']} networks, {step['seconds']:.1f} s): "
-            f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
-        )
+        what = f"top-end step (top {step['top_k']} re-scored with {step['draws']} more draws"
+        _print_pick(what, step)
     second = result.get("second_stage")
     if second:
-        acc = f" (test accuracy {second['test_acc']:.2f})" if second["test_acc"] is not None else ""
-        print(
-            f"second stage ({second['proxy']} on the top {second['top_k']}, "
-            f"{second['n_networks']} networks, {second['seconds']:.1f} s): "
-            f"{_format_arch(second['best_arch'])}{acc}, the default's #{second['default_rank']}"
-        )
+        _print_pick(f"second stage ({second['proxy']} on the top {second['top_k']}", second)
+
+
+def _print_pick(what: str, step: dict[str, Any]) -> None:
+    """One line for a step's pick after the search: what it did, its cost, the pick."""
+    acc = f" (test accuracy {step['test_acc']:.2f})" if step["test_acc"] is not None else ""
+    print(
+        f"{what}, {step['n_networks']} networks, {step['seconds']:.1f} s): "
+        f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
+    )
 
 
 def _write_json(path: str, result: dict[str, Any]) -> None:
@@ -441,16 +441,12 @@ def _write_json(path: str, result: dict[str, Any]) -> None:
     out["best_arch"] = jsonable(out["best_arch"])
     out["labelled"] = jsonable(list(out["labelled"]))
     out["trajectory"] = [[n, jsonable(a), s, t] for n, a, s, t in out["trajectory"]]
-    if out.get("rescore"):
-        step = dict(out["rescore"])
-        step["best_arch"] = jsonable(step["best_arch"])
-        step["candidates"] = jsonable(list(step["candidates"]))
-        out["rescore"] = step
-    if out.get("second_stage"):
-        second = dict(out["second_stage"])
-        second["best_arch"] = jsonable(second["best_arch"])
-        second["candidates"] = jsonable(list(second["candidates"]))
-        out["second_stage"] = second
+    for key in ("rescore", "second_stage"):  # the steps after the search
+        if out.get(key):
+            step = dict(out[key])
+            step["best_arch"] = jsonable(step["best_arch"])
+            step["candidates"] = jsonable(list(step["candidates"]))
+            out[key] = step
     if out["valid_acc"] is not None and out["valid_acc"] != out["valid_acc"]:
         out["valid_acc"] = None  # NaN: no validation label
     folder = str(Path(path).resolve().parent)
