@@ -502,7 +502,9 @@ def search(
         default's pick stays ``best_arch``). ``"synflow"`` was chosen for NB201 by
         ``benchmarks/zero_label_search.py`` (development seeds, a rule declared before the
         held-out runs): held out, it raised the returned cell's mean test accuracy on
-        CIFAR-10, CIFAR-100 and ImageNet16-120 (``zero_label_search_independent.md``).
+        CIFAR-10, CIFAR-100 and ImageNet16-120 (``zero_label_search_independent.md``). Not
+        for DARTS: on the NAS-Bench-301 table SynFlow ranks the top cells against accuracy
+        (``zero_label_search_top_proxies.md``).
         Like the top-end step, it is not part of the storage's protocol record.
     second_stage_top : int, default=20
         How many of the best evaluated architectures the second stage scores (>= 2).
