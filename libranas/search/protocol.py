@@ -499,7 +499,8 @@ def search(
         ``second_stage_top`` best evaluated architectures only (by the final log-rank; one
         more network each, the search's own initialisation and batch); the one it scores
         highest (NaN last) is returned as ``result["second_stage"]["best_arch"]`` (the
-        default's pick stays ``best_arch``). ``"synflow"`` was chosen for NB201 by
+        default's pick stays ``best_arch``; None, with ``default_rank`` and ``test_acc``,
+        where the proxy failed on every candidate). ``"synflow"`` was chosen for NB201 by
         ``benchmarks/zero_label_search.py`` (development seeds, a rule declared before the
         held-out runs): held out, it raised the returned cell's mean test accuracy on
         CIFAR-10, CIFAR-100 and ImageNet16-120 (``zero_label_search_independent.md``).
@@ -594,16 +595,20 @@ def _second_stage(state: _SearchState, tracker: _Tracker, proxy: str, top: int) 
     # the store object itself, not a copy (clone deep-copies non-estimator parameters)
     feat = clone(base).set_params(proxies=[proxy], store=base.store)
     scores = np.asarray(feat.fit(candidates).transform(candidates), dtype=float)[:, 0]
-    best_i = int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
-    best = candidates[best_i]
     table = state.table
+    if np.isnan(scores).all():  # the proxy failed on every candidate: it picks nothing
+        best_i, best = None, None
+    else:
+        best_i = int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
+        best = candidates[best_i]
+    known = table is not None and best is not None
     return {
         "proxy": proxy,
         "top_k": len(candidates),
         "best_arch": best,
-        "default_rank": best_i + 1,
-        "test_acc": None if table is None else float(table.meta["test_acc"][best]),
-        "valid_acc": None if table is None else float(table.y[best]),
+        "default_rank": None if best_i is None else best_i + 1,
+        "test_acc": float(table.meta["test_acc"][best]) if known else None,
+        "valid_acc": float(table.y[best]) if known else None,
         "candidates": candidates,
         "scores": [float(v) for v in scores],
         "n_networks": len(candidates),
