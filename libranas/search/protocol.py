@@ -503,10 +503,12 @@ def search(
         where the proxy failed on every candidate). ``"synflow"`` was chosen for NB201 by
         ``benchmarks/zero_label_search.py`` (development seeds, a rule declared before the
         held-out runs): held out, it raised the returned cell's mean test accuracy on
-        CIFAR-10, CIFAR-100 and ImageNet16-120 (``zero_label_search_independent.md``).
+        CIFAR-10, CIFAR-100 and ImageNet16-120, though each task's paired interval includes
+        0 (``zero_label_search_independent.md``).
         Like the top-end step, it is not part of the storage's protocol record.
     second_stage_top : int, default=20
-        How many of the best evaluated architectures the second stage scores (>= 2).
+        How many of the best evaluated architectures the second stage scores (>= 2; every
+        evaluated one where fewer were evaluated: ``result["second_stage"]["top_k"]``).
 
     Returns
     -------
