@@ -363,6 +363,9 @@ def _plan_held_out(
     repeated = sorted({n for n in held_out if held_out.count(n) > 1})
     if repeated:
         raise ValueError(f"held_out repeats {repeated}: each table is held out once")
+    strays = [n for n in own_columns or () if n not in tables]
+    if strays:
+        raise ValueError(f"own_columns names {strays}, not among the tables {names}")
     plan: dict[str, list[str]] = {}
     for name in held_out:
         if name not in tables:

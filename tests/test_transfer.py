@@ -151,6 +151,14 @@ def test_leave_one_space_out_refuses_an_empty_repeated_or_string_held_out():
             leave_one_space_out(tables, k_values=(0,), n_splits=1, held_out=held_out)
 
 
+def test_leave_one_space_out_refuses_own_columns_of_no_table():
+    # a misspelled key was ignored: "within+own" silently did not run
+    tables = synthetic_spaces()
+    own = {"S3": pd.DataFrame({"own": tables["s3"][1]}, index=tables["s3"][0].index)}
+    with pytest.raises(ValueError, match=r"own_columns names \['S3'\], not among the tables"):
+        leave_one_space_out(tables, k_values=(0, 10), n_splits=1, own_columns=own)
+
+
 def test_leave_one_space_out_wide_fragmented_tables_raise_no_performance_warning():
     import warnings
 
