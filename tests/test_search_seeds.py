@@ -274,6 +274,17 @@ def test_second_stage_that_fails_everywhere_makes_no_pick(tmp_path, images, fail
     json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
 
 
+def test_extra_network_counts_include_every_initialisation(images):
+    # with n_inits networks per architecture, the top-end step and the second stage build
+    # n_inits times as many networks as they score candidates (before: counted once)
+    live = {**OPTIONS, "data": images, "n_inits": 2}
+    r = search("nb201", "cifar10", budget=6, labelled=0, mode="live", population=3,
+               live_options=live, random_state=3, rescore_top=3, rescore_draws=1,
+               second_stage="synflow", second_stage_top=3)  # fmt: skip
+    assert r["rescore"]["n_networks"] == 3 * 1 * 2
+    assert r["second_stage"]["n_networks"] == 3 * 2
+
+
 def test_second_stage_errors_name_the_flags(images, capsys):
     # the command line's refusals name its flags, before any storage or score is touched
     cases = [

@@ -613,7 +613,7 @@ def _second_stage(state: _SearchState, tracker: _Tracker, proxy: str, top: int) 
         "valid_acc": float(table.y[best]) if known else None,
         "candidates": candidates,
         "scores": [float(v) for v in scores],
-        "n_networks": len(candidates),
+        "n_networks": len(candidates) * int(base.n_inits),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -700,7 +700,7 @@ def _rescore_top(
         "scores": [float(v) for v in fused],
         "proxies": list(scorer.columns_),
         "rows": [f.to_numpy(dtype=float).tolist() for f in frames],
-        "n_networks": len(candidates) * int(draws),
+        "n_networks": len(candidates) * int(draws) * int(base.n_inits),
         "seconds": time.perf_counter() - t0,
     }
 
