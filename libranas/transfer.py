@@ -287,7 +287,7 @@ def leave_one_space_out(
     k_values : sequence of int
     n_splits : int
     held_out : list of str, optional
-        Tables to hold out (default all), in this order.
+        Tables to hold out (default all), in this order, each once.
     baselines : mapping name -> array, optional
         A training-free score per held-out table (e.g. the log-rank of
         :data:`libranas.proxies.TRAINING_FREE_DEFAULT`), reported as ``"baseline"`` at k = 0.
@@ -355,7 +355,17 @@ def _plan_held_out(
         raise ValueError(f"unknown methods {unknown}; known: {list(_LABELLED_METHODS)}")
     if any(k < 0 for k in k_values):
         raise ValueError(f"k_values must be >= 0, got {list(k_values)}")
+    if isinstance(held_out, str):
+        raise ValueError(f"held_out must be a list of table names, got the string {held_out!r}")
     held_out = list(held_out) if held_out is not None else names
+    if not held_out:
+        raise ValueError(f"held_out is empty: name tables of {names}, or None for all of them")
+    repeated = sorted({n for n in held_out if held_out.count(n) > 1})
+    if repeated:
+        raise ValueError(f"held_out repeats {repeated}: each table is held out once")
+    strays = [n for n in own_columns or () if n not in tables]
+    if strays:
+        raise ValueError(f"own_columns names {strays}, not among the tables {names}")
     plan: dict[str, list[str]] = {}
     for name in held_out:
         if name not in tables:

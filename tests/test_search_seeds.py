@@ -227,6 +227,82 @@ def test_cli_prints_and_writes_the_second_stage(tmp_path, images, capsys):
     assert second["best_arch"] in second["candidates"] and len(second["scores"]) == 3
 
 
+@pytest.fixture
+def failing_proxy(monkeypatch):
+    """A registered proxy that fails on every network (its score is NaN), for this test only."""
+    from libranas.proxies import _registry, list_proxies
+
+    def fails(network_pass):
+        raise RuntimeError("this proxy always fails")
+
+    list_proxies()  # the built-in proxies first
+    info = _registry.ProxyInfo("always_fails", fails, frozenset({"model"}), options={})
+    monkeypatch.setitem(_registry._PROXIES, "always_fails", info)
+    return "always_fails"
+
+
+def test_second_stage_that_fails_everywhere_makes_no_pick(tmp_path, images, failing_proxy,
+                                                          capsys):  # fmt: skip
+    # every candidate NaN: no second-stage pick (before: the default's #1 was returned as the
+    # proxy's pick), the search's own result kept, printed and written, and a FAILED status
+    # that names the second stage (not --proxies, which the proxy is not part of)
+    from libranas.featurizer import ProxyFailedWarning
+
+    live = {**OPTIONS, "data": images}
+    with pytest.warns(ProxyFailedWarning, match="always fails"):
+        r = search("nb201", "cifar10", budget=6, labelled=0, mode="live", population=3,
+                   live_options=live, random_state=1, second_stage=failing_proxy,
+                   second_stage_top=3)  # fmt: skip
+    second = r["second_stage"]
+    assert np.isnan(second["scores"]).all() and len(second["scores"]) == 3
+    assert second["best_arch"] is None and second["default_rank"] is None
+    assert second["test_acc"] is None and r["best_arch"] is not None
+    out = tmp_path / "r.json"
+    argv = [*LIVE, "--data", images, "--seed", "1", "--second-stage", failing_proxy,
+            "--second-stage-top", "3", "--output", str(out)]  # fmt: skip
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "second stage (always_fails on the top 3" in captured.out
+    assert "no pick" in captured.out and "returned: " in captured.out
+    err = captured.err.splitlines()
+    assert any("failed on 3 of the 3 second-stage candidates" in line for line in err), err
+    assert err[-1].startswith("error: --second-stage always_fails failed on every one of")
+    assert "--proxies" not in captured.err and "Traceback" not in captured.err
+    written = json.loads(out.read_text())  # strict JSON: NaN written as null
+    assert written["best_arch"] is not None and written["second_stage"]["best_arch"] is None
+    assert written["second_stage"]["scores"] == [None, None, None]
+    json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+
+
+def test_extra_network_counts_include_every_initialisation(images):
+    # with n_inits networks per architecture, the top-end step and the second stage build
+    # n_inits times as many networks as they score candidates (before: counted once)
+    live = {**OPTIONS, "data": images, "n_inits": 2}
+    r = search("nb201", "cifar10", budget=6, labelled=0, mode="live", population=3,
+               live_options=live, random_state=3, rescore_top=3, rescore_draws=1,
+               second_stage="synflow", second_stage_top=3)  # fmt: skip
+    assert r["rescore"]["n_networks"] == 3 * 1 * 2
+    assert r["second_stage"]["n_networks"] == 3 * 2
+
+
+def test_second_stage_errors_name_the_flags(images, capsys):
+    # the command line's refusals name its flags, before any storage or score is touched
+    cases = [
+        (["--second-stage", "synflow", "--second-stage-top", "1"], "--second-stage-top must"),
+        (["--second-stage", "synflow", "--second-stage-top", "-3"], "--second-stage-top must"),
+        (["--second-stage", "synfow"], "--second-stage must name one registered proxy"),
+    ]
+    for extra, message in cases:
+        assert main([*LIVE, "--data", images, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and len(err.splitlines()) == 1, err
+    labelled = ["search", "--mode", "live", "--labelled", "10", "--budget", "30", "--data",
+                images, "--second-stage", "synflow"]  # fmt: skip
+    assert main(labelled) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --second-stage") and "--labelled 0" in err, err
+
+
 @pytest.fixture(scope="module")
 def imagenet16(tmp_path_factory):
     """A synthetic ImageNet16 file with 1000-class labels (the name sets its normalisation)."""

@@ -141,6 +141,24 @@ def test_leave_one_space_out_checks_every_held_out_table_before_any_work():
     assert seen == []
 
 
+def test_leave_one_space_out_refuses_an_empty_repeated_or_string_held_out():
+    # an empty list returned an empty frame (before the up-front plan: every table), a
+    # repeated name was run once (before: twice), a string was read letter by letter
+    tables = synthetic_spaces()
+    for held_out, message in (([], "held_out is empty"), (["s1", "s1"], "repeats"),
+                              ("s1", "list of table names")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            leave_one_space_out(tables, k_values=(0,), n_splits=1, held_out=held_out)
+
+
+def test_leave_one_space_out_refuses_own_columns_of_no_table():
+    # a misspelled key was ignored: "within+own" silently did not run
+    tables = synthetic_spaces()
+    own = {"S3": pd.DataFrame({"own": tables["s3"][1]}, index=tables["s3"][0].index)}
+    with pytest.raises(ValueError, match=r"own_columns names \['S3'\], not among the tables"):
+        leave_one_space_out(tables, k_values=(0, 10), n_splits=1, own_columns=own)
+
+
 def test_leave_one_space_out_wide_fragmented_tables_raise_no_performance_warning():
     import warnings
 

@@ -316,9 +316,13 @@ def _check_resume_seeds(args: argparse.Namespace) -> None:
         )
 
 
-def _report_warnings(caught: list[Any], n_evaluated: int) -> list[str]:
+def _report_warnings(
+    caught: list[Any], n_evaluated: int, second: dict[str, Any] | None = None
+) -> list[str]:
     """Print proxy failures (one line per proxy: count and first reason) and every other
-    warning once; return the proxies that failed on every evaluated architecture."""
+    warning once; return the proxies that failed on every evaluated architecture. A
+    ``--second-stage`` proxy that only the second stage computed is counted against its
+    candidates (and judged by :func:`_proxies_failed_status`)."""
     from libranas.featurizer import ProxyFailedWarning
 
     failed: dict[str, dict[str, str]] = {}
@@ -333,6 +337,14 @@ def _report_warnings(caught: list[Any], n_evaluated: int) -> list[str]:
     everywhere = []
     for proxy, archs in failed.items():
         first = next(iter(archs.values()))
+        if second and proxy == second["proxy"] and len(archs) <= second["top_k"]:
+            if {repr(a) for a in second["candidates"]} >= set(archs):
+                print(
+                    f"warning: --second-stage proxy {proxy!r} failed on {len(archs)} of the "
+                    f"{second['top_k']} second-stage candidates (NaN), first: {first}",
+                    file=sys.stderr,
+                )
+                continue
         print(
             f"warning: proxy {proxy!r} failed on {len(archs)} of {n_evaluated} architectures "
             f"(NaN), first: {first}",
@@ -361,6 +373,7 @@ def _check_args(args: argparse.Namespace) -> None:
             )
     if args.live_batch is not None and args.live_batch < 2:
         raise _UserError(f"--live-batch must be >= 2, got {args.live_batch}")
+    _check_second_stage_args(args)
     if args.device is not None and args.max_latency is None:
         raise _UserError("--device names the hardware of --max-latency; give --max-latency too")
     for name in ("population", "batch_size"):
@@ -379,6 +392,33 @@ def _check_args(args: argparse.Namespace) -> None:
             raise _UserError(
                 f"--output and {what} are the same file; the results would overwrite it"
             )
+
+
+def _check_second_stage_args(args: argparse.Namespace) -> None:
+    """--second-stage / --second-stage-top, refused by their flags before anything runs
+    (tabular mode: see LIVE_ONLY)."""
+    if args.second_stage is None:
+        if args.second_stage_top is not None:
+            raise _UserError(
+                "--second-stage-top sets how many --second-stage scores; give --second-stage"
+            )
+        return
+    from libranas.proxies import list_proxies
+
+    if args.second_stage not in list_proxies():
+        raise _UserError(
+            f"--second-stage must name one registered proxy ({', '.join(list_proxies())}), "
+            f"got {args.second_stage!r}"
+        )
+    if args.labelled:
+        raise _UserError(
+            "--second-stage re-scores a label-free search's best architectures; give "
+            f"--labelled 0 (got --labelled {args.labelled})"
+        )
+    if args.second_stage_top is not None and args.second_stage_top < 2:
+        raise _UserError(
+            f"--second-stage-top must be >= 2 (a choice among the top), got {args.second_stage_top}"
+        )
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -426,12 +466,14 @@ def _print(result: dict[str, Any]) -> None:
 
 
 def _print_pick(what: str, step: dict[str, Any]) -> None:
-    """One line for a step's pick after the search: what it did, its cost, the pick."""
-    acc = f" (test accuracy {step['test_acc']:.2f})" if step["test_acc"] is not None else ""
-    print(
-        f"{what}, {step['n_networks']} networks, {step['seconds']:.1f} s): "
-        f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
-    )
+    """One line for a step's pick after the search: what it did, its cost, the pick (none
+    where the second stage's proxy failed on every candidate)."""
+    if step["best_arch"] is None:
+        pick = f"no pick, {step.get('proxy')} failed on every candidate (NaN)"
+    else:
+        acc = f" (test accuracy {step['test_acc']:.2f})" if step["test_acc"] is not None else ""
+        pick = f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
+    print(f"{what}, {step['n_networks']} networks, {step['seconds']:.1f} s): {pick}")
 
 
 def _write_json(path: str, result: dict[str, Any]) -> None:
@@ -446,6 +488,7 @@ def _write_json(path: str, result: dict[str, Any]) -> None:
             step = dict(out[key])
             step["best_arch"] = jsonable(step["best_arch"])
             step["candidates"] = jsonable(list(step["candidates"]))
+            step["scores"] = [None if v != v else v for v in step["scores"]]  # NaN: failed
             out[key] = step
     if out["valid_acc"] is not None and out["valid_acc"] != out["valid_acc"]:
         out["valid_acc"] = None  # NaN: no validation label
@@ -471,7 +514,7 @@ def run_search(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as exc:
         _print_error(args, exc)
         return USAGE_ERROR
-    everywhere = _report_warnings(caught, result["n_evaluated"])
+    everywhere = _report_warnings(caught, result["n_evaluated"], result.get("second_stage"))
     _print(result)
     if args.output:
         try:
@@ -564,12 +607,8 @@ def _rescore_options(args: argparse.Namespace, space: Any) -> dict[str, Any]:
 
 
 def _second_stage_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--second-stage / --second-stage-top (the search checks them before it runs)."""
+    """--second-stage / --second-stage-top (checked: :func:`_check_second_stage_args`)."""
     if args.second_stage is None:
-        if args.second_stage_top is not None:
-            raise _UserError(
-                "--second-stage-top sets how many --second-stage scores; give --second-stage"
-            )
         return {}
     out: dict[str, Any] = {"second_stage": args.second_stage}
     if args.second_stage_top is not None:
@@ -589,7 +628,17 @@ def _print_error(args: argparse.Namespace, exc: Exception) -> None:
 
 def _proxies_failed_status(result: dict[str, Any], everywhere: list[str]) -> int:
     """FAILED, with an error naming them, when requested proxies failed on every architecture
-    or every proxy failed on the best one; else 0."""
+    or every proxy failed on the best one, or the second stage's proxy failed on every
+    candidate (no second-stage pick); else 0."""
+    second = result.get("second_stage")
+    if second and second["best_arch"] is None:
+        print(
+            f"error: --second-stage {second['proxy']} failed on every one of the "
+            f"{second['top_k']} candidates, so the second stage picked nothing; the search's "
+            "own result above stands (check --data, or choose another --second-stage proxy)",
+            file=sys.stderr,
+        )
+        return FAILED
     scores = list(result["proxy_scores"].values())
     if everywhere or (scores and all(v != v for v in scores)):
         what = (

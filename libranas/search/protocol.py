@@ -499,15 +499,17 @@ def search(
         ``second_stage_top`` best evaluated architectures only (by the final log-rank; one
         more network each, the search's own initialisation and batch); the one it scores
         highest (NaN last) is returned as ``result["second_stage"]["best_arch"]`` (the
-        default's pick stays ``best_arch``). ``"synflow"`` was chosen for NB201 by
+        default's pick stays ``best_arch``; None, with ``default_rank`` and ``test_acc``,
+        where the proxy failed on every candidate). ``"synflow"`` was chosen for NB201 by
         ``benchmarks/zero_label_search.py`` (development seeds, a rule declared before the
         held-out runs): held out, it raised the returned cell's mean test accuracy on
-        CIFAR-10, CIFAR-100 and ImageNet16-120 (``zero_label_search_independent.md``). Not
-        for DARTS: on the NAS-Bench-301 table SynFlow ranks the top cells against accuracy
-        (``zero_label_search_top_proxies.md``).
+        CIFAR-10, CIFAR-100 and ImageNet16-120, though each task's paired interval includes
+        0 (``zero_label_search_independent.md``). Not for DARTS: on the NAS-Bench-301 table
+        SynFlow ranks the top cells against accuracy (``zero_label_search_top_proxies.md``).
         Like the top-end step, it is not part of the storage's protocol record.
     second_stage_top : int, default=20
-        How many of the best evaluated architectures the second stage scores (>= 2).
+        How many of the best evaluated architectures the second stage scores (>= 2; every
+        evaluated one where fewer were evaluated: ``result["second_stage"]["top_k"]``).
 
     Returns
     -------
@@ -596,19 +598,23 @@ def _second_stage(state: _SearchState, tracker: _Tracker, proxy: str, top: int) 
     # the store object itself, not a copy (clone deep-copies non-estimator parameters)
     feat = clone(base).set_params(proxies=[proxy], store=base.store)
     scores = np.asarray(feat.fit(candidates).transform(candidates), dtype=float)[:, 0]
-    best_i = int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
-    best = candidates[best_i]
     table = state.table
+    if np.isnan(scores).all():  # the proxy failed on every candidate: it picks nothing
+        best_i, best = None, None
+    else:
+        best_i = int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
+        best = candidates[best_i]
+    known = table is not None and best is not None
     return {
         "proxy": proxy,
         "top_k": len(candidates),
         "best_arch": best,
-        "default_rank": best_i + 1,
-        "test_acc": None if table is None else float(table.meta["test_acc"][best]),
-        "valid_acc": None if table is None else float(table.y[best]),
+        "default_rank": None if best_i is None else best_i + 1,
+        "test_acc": float(table.meta["test_acc"][best]) if known else None,
+        "valid_acc": float(table.y[best]) if known else None,
         "candidates": candidates,
         "scores": [float(v) for v in scores],
-        "n_networks": len(candidates),
+        "n_networks": len(candidates) * int(base.n_inits),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -695,7 +701,7 @@ def _rescore_top(
         "scores": [float(v) for v in fused],
         "proxies": list(scorer.columns_),
         "rows": [f.to_numpy(dtype=float).tolist() for f in frames],
-        "n_networks": len(candidates) * int(draws),
+        "n_networks": len(candidates) * int(draws) * int(base.n_inits),
         "seconds": time.perf_counter() - t0,
     }
 
