@@ -74,6 +74,18 @@ the second stage on all ten seeds too. Scores: ``data/zero_label_search/second_s
     python benchmarks/zero_label_search.py second
     python benchmarks/zero_label_search.py report
 
+**Whether the second stage becomes NB201's default** (declared at the commit that added this
+paragraph, after the held-out results above and before these runs): four new independent
+searches, CIFAR-10 seeds 10 and 11 and CIFAR-100 seeds 5 and 6, never run before. The second
+stage (SynFlow, K = 20, unchanged) becomes the pick a label-free live NB201 search returns if,
+over these four searches, its test accuracy minus the default's, averaged, is >= 0 and it is
+lower on no more searches than it is higher. ``report`` states the verdict in a section of its
+own; nothing else is chosen on these seeds.
+
+    python benchmarks/zero_label_search.py nb201 --seeds 10 11
+    python benchmarks/zero_label_search.py nb201 --task cifar100 --seeds 5 6
+    python benchmarks/zero_label_search.py second
+
 The returned cell's 200-epoch test accuracy is looked up in the bundled table; the search never
 reads it. Results of the shared-init runs are summarised by ``zero_label.py report``.
 
@@ -149,6 +161,8 @@ DEV_SEEDS = (100, 101)
 HELD_OUT_SEEDS = (0, 1, 2, 3, 4)
 #: session 25's new CIFAR-10 seeds (module docstring): the issue's check reads all ten
 NEW_SEEDS = {"cifar10": (5, 6, 7, 8, 9)}
+#: the searches that decide whether the second stage becomes NB201's default (docstring)
+ADOPTION_SEEDS = {"cifar10": (10, 11), "cifar100": (5, 6)}
 #: the issue's bar for CIFAR-10's mean test accuracy (issue 23)
 CIFAR10_BAR = 94.0
 TIE = 0.005
