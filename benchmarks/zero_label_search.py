@@ -384,6 +384,8 @@ def report() -> int:
     ]
     for task in TASK_IMAGES:
         lines += _task_section(task, k, m, second_k)
+    if second_k is not None:
+        lines += _adoption_section(second_k)
     C.write_results(C.RESULTS / "zero_label_search_independent.md", "\n".join(lines))
     print("\n".join(lines))
     return 0
@@ -426,6 +428,43 @@ def _task_section(task: str, k: int, m: int, second_k: int | None) -> list[str]:
         )
     picks = {name: cells for name, cells in picks.items() if cells}
     return ["", *lines, "", *_summary_lines(task, sorted(runs), picks, test_acc), ""][1:]
+
+
+def _adoption_section(second_k: int) -> list[str]:
+    """The declared rule on the four adoption searches: does the second stage become NB201's
+    default? (module docstring)"""
+    rows, diffs = [], []
+    for task, seeds in ADOPTION_SEEDS.items():
+        test_acc = _table(task).meta["test_acc"]
+        for seed, r in sorted(_load(task, seeds).items()):
+            scores = second_stage_scores(task, seed, r["rescore"]["candidates"])
+            pick = second_pick(r, scores, second_k)
+            d, sec = float(r["test_acc"]), float(test_acc[pick])
+            diffs.append(sec - d)
+            rows.append(f"| {task} | {seed} | {d:.2f} | {sec:.2f} | {sec - d:+.2f} |")
+    total = sum(len(v) for v in ADOPTION_SEEDS.values())
+    if len(diffs) < total:
+        verdict = f"not yet: {len(diffs)} of {total} searches done"
+    else:
+        up, down = sum(x > 0 for x in diffs), sum(x < 0 for x in diffs)
+        adopt = float(np.mean(diffs)) >= 0 and down <= up
+        verdict = (f"{'adopt' if adopt else 'do not adopt'} (mean difference "
+                   f"{np.mean(diffs):+.2f}; higher on {up}, lower on {down})")  # fmt: skip
+    return [
+        "## Does the second stage become NB201's default? (declared rule, new searches)",
+        "",
+        "Four new independent searches (CIFAR-10 seeds 10-11, CIFAR-100 seeds 5-6), declared "
+        "with the rule before they ran: adopt if the second stage's test accuracy minus the "
+        "default's, averaged over them, is >= 0 and it is lower on no more searches than it "
+        "is higher.",
+        "",
+        "| task | seed | default | second stage | difference |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Verdict: {verdict}.",
+        "",
+    ]
 
 
 def _spread(v: list[float]) -> str:
