@@ -327,3 +327,31 @@ def test_fold_labels_draws_a_folded_batch_per_seed_and_per_step_draw(tmp_path, i
     assert {seed for _, seed in contexts} == {*step["seeds"], 2}
     assert len({fp for fp, _ in contexts}) == 4
     assert _live_record(tmp_path / "s2.jsonl")["seed"] == 2
+
+
+def test_a_step_that_raises_after_the_search_keeps_the_searchs_result(
+    tmp_path, images, capsys, monkeypatch
+):
+    import libranas.search.protocol as protocol
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("out of memory on the candidates")
+
+    monkeypatch.setattr(protocol, "_second_stage", boom)
+    live = {**OPTIONS, "data": images}
+    with pytest.warns(RuntimeWarning, match="the second stage failed after the search"):
+        r = search("nb201", "cifar10", budget=6, labelled=0, mode="live", population=3,
+                   live_options=live, second_stage="synflow", second_stage_top=3)  # fmt: skip
+    assert r["best_arch"] is not None and r["n_evaluated"] == 6  # the search's result is kept
+    assert r["second_stage"]["error"] == "RuntimeError: out of memory on the candidates"
+    assert r["second_stage"]["best_arch"] is None
+    # the command line prints and writes the search's result, then exits 1 naming the step
+    out = tmp_path / "r.json"
+    argv = [*LIVE, "--data", images, "--second-stage", "synflow", "--output", str(out)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "returned: " in captured.out and "failed after the search" in captured.out
+    assert "error: the step of --second-stage failed after the search" in captured.err
+    assert "Traceback" not in captured.err
+    written = json.loads(out.read_text())
+    assert written["best_arch"] and written["second_stage"]["error"].startswith("RuntimeError")

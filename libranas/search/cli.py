@@ -468,6 +468,9 @@ def _print(result: dict[str, Any]) -> None:
 def _print_pick(what: str, step: dict[str, Any]) -> None:
     """One line for a step's pick after the search: what it did, its cost, the pick (none
     where the second stage's proxy failed on every candidate)."""
+    if step.get("error"):
+        print(f"{what}): failed after the search, {step['error']}")
+        return
     if step["best_arch"] is None:
         pick = f"no pick, {step.get('proxy')} failed on every candidate (NaN)"
     else:
@@ -630,6 +633,17 @@ def _proxies_failed_status(result: dict[str, Any], everywhere: list[str]) -> int
     """FAILED, with an error naming them, when requested proxies failed on every architecture
     or every proxy failed on the best one, or the second stage's proxy failed on every
     candidate (no second-stage pick); else 0."""
+    failed_steps = [(flag, result[key]["error"]) for key, flag in
+                    (("rescore", "--rescore-top"), ("second_stage", "--second-stage"))
+                    if result.get(key) and result[key].get("error")]  # fmt: skip
+    for flag, error in failed_steps:
+        print(
+            f"error: the step of {flag} failed after the search ({error}); the search's own "
+            "result above stands",
+            file=sys.stderr,
+        )
+    if failed_steps:
+        return FAILED
     second = result.get("second_stage")
     if second and second["best_arch"] is None:
         print(

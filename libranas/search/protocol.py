@@ -506,7 +506,9 @@ def search(
         CIFAR-10, CIFAR-100 and ImageNet16-120, though each task's paired interval includes
         0 (``zero_label_search_independent.md``). Not for DARTS: on the NAS-Bench-301 table
         SynFlow ranks the top cells against accuracy (``zero_label_search_top_proxies.md``).
-        Like the top-end step, it is not part of the storage's protocol record.
+        Like the top-end step, it is not part of the storage's protocol record. Either
+        step that raises leaves the search's own result intact: its entry then holds
+        ``error`` and no pick, and a ``RuntimeWarning`` names it.
     second_stage_top : int, default=20
         How many of the best evaluated architectures the second stage scores (>= 2; every
         evaluated one where fewer were evaluated: ``result["second_stage"]["top_k"]``).
@@ -545,14 +547,38 @@ def search(
     labels, tracker = _run_phases(state)
     result = _result(state, labels, tracker, t0)
     if rescore_top:
-        result["rescore"] = _rescore_top(
-            state, tracker, rescore_top, rescore_draws, rescore_batches
+        result["rescore"] = _after_search(
+            "the top-end step",
+            lambda: _rescore_top(state, tracker, rescore_top, rescore_draws, rescore_batches),
+            {"top_k": rescore_top, "draws": rescore_draws},
         )
         result["seconds"] = time.perf_counter() - t0
     if second_stage is not None:
-        result["second_stage"] = _second_stage(state, tracker, second_stage, second_stage_top)
+        result["second_stage"] = _after_search(
+            "the second stage",
+            lambda: _second_stage(state, tracker, second_stage, second_stage_top),
+            {"proxy": second_stage, "top_k": second_stage_top},
+        )
         result["seconds"] = time.perf_counter() - t0
     return result
+
+
+def _after_search(what: str, step: Callable[[], dict[str, Any]], settings: dict) -> dict:
+    """Run a step that follows the search. If it raises, the search's own result is kept:
+    the step's entry says what failed (``error``, no pick) and a warning names it."""
+    t0 = time.perf_counter()
+    try:
+        return step()
+    except Exception as exc:  # an extra step must never lose the search it follows
+        error = f"{type(exc).__name__}: {exc}"
+        warnings.warn(
+            f"{what} failed after the search ({error}); the search's own result is kept",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return {**settings, "error": error, "best_arch": None, "default_rank": None,
+                "test_acc": None, "valid_acc": None, "candidates": [], "scores": [],
+                "n_networks": 0, "seconds": time.perf_counter() - t0}  # fmt: skip
 
 
 def _check_second_stage(proxy: Any, top: Any, labelled: Any, mode: str) -> None:
