@@ -239,7 +239,16 @@ STUDIES: dict[str, Study] = {
             "seconds (the table of the finished independent seeds; the runs: recompute)",
             "about 10 h per space and seed",
             caches=("zero_label_search/",),
-            quick=(("nb201", "--seeds", "0", "--budget", "6", "--population", "3"),),
+            quick=(
+                ("nb201", "--seeds", "0", "--budget", "6", "--population", "3"),
+                ("second",),
+                ("report",),
+                ("top-proxies",),
+            ),
+            quick_inputs=(
+                "results:zero_label_search_dev.json",
+                "results:zero_label_search_second_dev.json",
+            ),
             recompute="sh benchmarks/zero_label_search_runs.sh  (NB201, independent seeds: dev "
             "100-101, select, the second stage's dev scores and select-second, held-out seeds "
             "(CIFAR-10 0-9, CIFAR-100 and ImageNet16-120 0-4), their second-stage scores); "

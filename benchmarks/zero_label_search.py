@@ -408,7 +408,9 @@ def _task_section(task: str, k: int, m: int, second_k: int | None) -> list[str]:
     picks: dict[str, list[str]] = {"default": [], "step": [], "second stage": []}
     for seed, r in sorted(runs.items()):
         evaluated = _evaluated(result_name("nb201", seed, None, task, False))
-        cells = {"default": r["best_arch"], "step": step_pick(r, k, m)}
+        # a run's step is K = 20, M = 4 (a quick run's tiny budget caps K at budget / 2)
+        step_k, step_m = min(k, r["rescore"]["top_k"]), min(m, r["rescore"]["draws"])
+        cells = {"default": r["best_arch"], "step": step_pick(r, step_k, step_m)}
         if second_k is not None:
             candidates = r["rescore"]["candidates"]
             scores = second_stage_scores(task, seed, candidates)
@@ -613,7 +615,7 @@ def select_second() -> int:
 
 #: the tables and subsets of ``top-proxies`` (module docstring: the look behind SynFlow)
 TOP_TABLES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "nb301-cifar10")
-TOP_SUBSETS, TOP_SUBSET_SIZE, TOP_K = 300, 500, 20
+TOP_SUBSETS, TOP_SUBSET_SIZE, TOP_K = (10 if C.QUICK else 300), 500, 20
 
 
 def top_proxies() -> int:
