@@ -575,7 +575,8 @@ def second(dev: bool) -> int:
         print("no chosen K yet: run `second --dev` and `select-second` first", file=sys.stderr)
         return 1
     for task in TASK_IMAGES:
-        seeds = DEV_SEEDS if dev else HELD_OUT_SEEDS + NEW_SEEDS.get(task, ())
+        seeds = (DEV_SEEDS if dev else
+                 HELD_OUT_SEEDS + NEW_SEEDS.get(task, ()) + ADOPTION_SEEDS.get(task, ()))  # fmt: skip
         if dev and task != "cifar10":
             continue
         for seed, r in sorted(_load(task, seeds).items()):
