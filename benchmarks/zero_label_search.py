@@ -233,6 +233,9 @@ def run(
             if rescore and not shared_init
             else []
         ),
+        # the default column is the fusion's pick: the second stage (now NB201's default) is
+        # computed by `second` from the stored candidates, as it was chosen
+        *(["--second-stage", "none"] if space == "nb201" else []),
         "--storage",
         str(CACHE / f"{name}.jsonl"),
         "--proxy-store",

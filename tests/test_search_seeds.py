@@ -180,13 +180,18 @@ def test_second_stage_picks_the_proxys_best_of_the_defaults_top(tmp_path, images
     live = {**OPTIONS, "data": images, "store": store}
     kwargs = dict(budget=8, labelled=0, mode="live", population=4, random_state=5,
                   live_options=live, storage=tmp_path / "s.jsonl")  # fmt: skip
-    plain = search("nb201", "cifar10", **kwargs)
+    plain = search("nb201", "cifar10", **kwargs)  # its proxies are not NB201's default: none
+    assert "second_stage" not in plain and plain["returned_by"] == "fusion"
     r = search("nb201", "cifar10", second_stage="synflow", second_stage_top=4, **kwargs)
-    assert r["best_arch"] == plain["best_arch"]  # the default's pick is unchanged
     second = r["second_stage"]
+    # the search returns the second stage's pick; the fusion's own best is kept
+    assert second["fusion_best_arch"] == plain["best_arch"]
+    assert r["best_arch"] == second["best_arch"] and r["returned_by"] == "second_stage"
+    assert r["test_acc"] == second["test_acc"]
+    assert r["predicted_score"] == second["fusion_scores"][second["default_rank"] - 1]
     assert second["proxy"] == "synflow" and second["top_k"] == 4 and second["n_networks"] == 4
-    # the candidates: the default's top 4, best first (the step's order is the same)
-    assert second["candidates"][0] == r["best_arch"]
+    # the candidates: the fusion's top 4, best first (the step's order is the same)
+    assert second["candidates"][0] == plain["best_arch"]
     with_step = search("nb201", "cifar10", rescore_top=4, rescore_draws=1, **kwargs)
     assert second["candidates"] == with_step["rescore"]["candidates"]
     # the scores: the proxy under the search's own featurizer settings (seed, batch)
@@ -202,7 +207,7 @@ def test_second_stage_picks_the_proxys_best_of_the_defaults_top(tmp_path, images
 def test_second_stage_user_errors(images, capsys):
     live = {**OPTIONS, "data": images}
     kwargs = dict(budget=6, labelled=0, mode="live", live_options=live)
-    with pytest.raises(ValueError, match="second_stage must name one registered proxy"):
+    with pytest.raises(ValueError, match="second_stage must be 'auto', None or one regist"):
         search("nb201", second_stage="synfow", **kwargs)
     with pytest.raises(ValueError, match="second_stage_top"):
         search("nb201", second_stage="synflow", second_stage_top=1, **kwargs)
@@ -290,7 +295,7 @@ def test_second_stage_errors_name_the_flags(images, capsys):
     cases = [
         (["--second-stage", "synflow", "--second-stage-top", "1"], "--second-stage-top must"),
         (["--second-stage", "synflow", "--second-stage-top", "-3"], "--second-stage-top must"),
-        (["--second-stage", "synfow"], "--second-stage must name one registered proxy"),
+        (["--second-stage", "synfow"], "--second-stage must be none or one registered proxy"),
     ]
     for extra, message in cases:
         assert main([*LIVE, "--data", images, *extra]) == 2
@@ -355,3 +360,34 @@ def test_a_step_that_raises_after_the_search_keeps_the_searchs_result(
     assert "Traceback" not in captured.err
     written = json.loads(out.read_text())
     assert written["best_arch"] and written["second_stage"]["error"].startswith("RuntimeError")
+
+
+def test_nb201_default_search_returns_the_second_stage_pick_and_none_turns_it_off(
+    tmp_path, images, capsys
+):
+    from libranas.proxies import TRAINING_FREE_SEARCH_DEFAULT
+    from libranas.spaces import get_space
+
+    assert get_space("nb201").second_stage_proxy() == "synflow"
+    assert get_space("darts").second_stage_proxy() is None
+    # NB201's default proxies (no --proxies): the second stage runs by itself
+    live = {"batch_size": 8, "device": "cpu", "data": images}
+    kwargs = dict(budget=6, labelled=0, mode="live", population=3, random_state=1,
+                  live_options=live, second_stage_top=3)  # fmt: skip
+    r = search("nb201", "cifar10", **kwargs)
+    assert r["selected_proxies"] == list(TRAINING_FREE_SEARCH_DEFAULT)
+    assert r["second_stage"]["proxy"] == "synflow"
+    assert r["best_arch"] == r["second_stage"]["best_arch"]
+    off = search("nb201", "cifar10", **{**kwargs, "second_stage": None})
+    assert "second_stage" not in off and off["returned_by"] == "fusion"
+    assert off["best_arch"] == r["second_stage"]["fusion_best_arch"]
+    # the command line: default on, --second-stage none off
+    base = ["search", "--mode", "live", "--labelled", "0", "--live-batch", "8",
+            "--torch-device", "cpu", "--budget", "6", "--population", "3", "--data", images,
+            "--seed", "1"]  # fmt: skip
+    assert main([*base, "--second-stage-top", "3", "--second-stage", "synflow"]) == 0
+    assert "second stage (synflow on the top 3" in capsys.readouterr().out
+    assert main([*base, "--second-stage", "none"]) == 0
+    assert "second stage" not in capsys.readouterr().out
+    assert main([*base, "--second-stage", "none", "--second-stage-top", "3"]) == 2
+    assert "--second-stage none runs none" in capsys.readouterr().err

@@ -405,10 +405,15 @@ def _check_second_stage_args(args: argparse.Namespace) -> None:
         return
     from libranas.proxies import list_proxies
 
+    if args.second_stage == "none":
+        if args.second_stage_top is not None:
+            raise _UserError("--second-stage-top sets how many a second stage scores; "
+                             "--second-stage none runs none")  # fmt: skip
+        return
     if args.second_stage not in list_proxies():
         raise _UserError(
-            f"--second-stage must name one registered proxy ({', '.join(list_proxies())}), "
-            f"got {args.second_stage!r}"
+            f"--second-stage must be none or one registered proxy "
+            f"({', '.join(list_proxies())}), got {args.second_stage!r}"
         )
     if args.labelled:
         raise _UserError(
@@ -453,7 +458,8 @@ def _print(result: dict[str, Any]) -> None:
             value = f"{acc:6.2f}" if known else f"{score:8.4g}"
             print(f"  {n:6d}  {value}  {_format_arch(arch)}")
             last = (n, arch)
-    # the trajectory follows the scorer of its time; the last line is what was returned
+    # the trajectory follows the fusion of its time; its last line is the fusion's best, which
+    # is what was returned unless a second stage picked another (printed below)
     acc = f" (test accuracy {result['test_acc']:.2f})" if known else ""
     print(f"returned: {_format_arch(result['best_arch'])}{acc}")
     step = result.get("rescore")
@@ -462,10 +468,13 @@ def _print(result: dict[str, Any]) -> None:
         _print_pick(what, step)
     second = result.get("second_stage")
     if second:
-        _print_pick(f"second stage ({second['proxy']} on the top {second['top_k']}", second)
+        _print_pick(f"second stage ({second['proxy']} on the top {second['top_k']}", second,
+                    "the fusion's")  # fmt: skip
+        if result.get("returned_by") == "second_stage":
+            print(f"(the fusion's own best: {_format_arch(second['fusion_best_arch'])})")
 
 
-def _print_pick(what: str, step: dict[str, Any]) -> None:
+def _print_pick(what: str, step: dict[str, Any], order: str = "the default's") -> None:
     """One line for a step's pick after the search: what it did, its cost, the pick (none
     where the second stage's proxy failed on every candidate)."""
     if step.get("error"):
@@ -475,7 +484,7 @@ def _print_pick(what: str, step: dict[str, Any]) -> None:
         pick = f"no pick, {step.get('proxy')} failed on every candidate (NaN)"
     else:
         acc = f" (test accuracy {step['test_acc']:.2f})" if step["test_acc"] is not None else ""
-        pick = f"{_format_arch(step['best_arch'])}{acc}, the default's #{step['default_rank']}"
+        pick = f"{_format_arch(step['best_arch'])}{acc}, {order} #{step['default_rank']}"
     print(f"{what}, {step['n_networks']} networks, {step['seconds']:.1f} s): {pick}")
 
 
@@ -490,6 +499,8 @@ def _write_json(path: str, result: dict[str, Any]) -> None:
         if out.get(key):
             step = dict(out[key])
             step["best_arch"] = jsonable(step["best_arch"])
+            if "fusion_best_arch" in step:
+                step["fusion_best_arch"] = jsonable(step["fusion_best_arch"])
             step["candidates"] = jsonable(list(step["candidates"]))
             step["scores"] = [None if v != v else v for v in step["scores"]]  # NaN: failed
             out[key] = step
@@ -611,8 +622,10 @@ def _rescore_options(args: argparse.Namespace, space: Any) -> dict[str, Any]:
 
 def _second_stage_options(args: argparse.Namespace) -> dict[str, Any]:
     """--second-stage / --second-stage-top (checked: :func:`_check_second_stage_args`)."""
-    if args.second_stage is None:
+    if args.second_stage is None:  # the library's "auto": the space's stored proxy, if any
         return {}
+    if args.second_stage == "none":
+        return {"second_stage": None}
     out: dict[str, Any] = {"second_stage": args.second_stage}
     if args.second_stage_top is not None:
         out["second_stage_top"] = args.second_stage_top
@@ -752,8 +765,8 @@ def _add_search_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="PROXY",
         help="live mode, --labelled 0: score the best evaluated architectures with this proxy "
-        "as well and also return its best (synflow: chosen on NB201, see the docs; default: "
-        "none)",
+        "too and return its best; 'none': return the fusion's best (default: the space's "
+        "stored proxy where the search computes the space's default proxies, NB201: synflow)",
     )
     p.add_argument(
         "--second-stage-top",

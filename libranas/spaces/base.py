@@ -308,5 +308,11 @@ class SearchSpace(ABC):
         (e.g. ``{"lswag_band": None}``); empty where the space stores no default."""
         return {}
 
+    def second_stage_proxy(self) -> str | None:
+        """The proxy a label-free live search of this space computes on its top architectures
+        by default, and whose best it returns (``search(second_stage="auto")``), or None
+        where the space stores none (then a search returns the fusion's best)."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -550,6 +550,22 @@ class NB201Space(SearchSpace):
         classes, res = nb201_task(task)
         return {"num_classes": classes, "input_shape": (3, res, res)}
 
+    def second_stage_proxy(self) -> str | None:
+        """SynFlow: a label-free live NB201 search returns the best of its top 20 by SynFlow.
+
+        Chosen by ``benchmarks/zero_label_search.py`` (K on development seeds, the proxy from
+        a look at the bundled tables, both declared before the held-out searches), then made
+        the default by a rule declared before four new searches
+        (``benchmarks/results/zero_label_search_independent.md``). Only where the search
+        computes NB201's training-free search default (AZ-NAS's four proxies).
+
+        Examples
+        --------
+        >>> NB201Space().second_stage_proxy()
+        'synflow'
+        """
+        return "synflow"
+
     def lswag_band(self) -> tuple[float, float] | None:
         """The L-SWAG band NAS-Bench-201 stores: ``(0, 70)``, chosen by
         ``benchmarks/lswag_band.py`` on CIFAR-10 and better than all layers and than the
