@@ -595,11 +595,17 @@ def _resolve_second_stage(second_stage: str | None, state: _SearchState) -> str 
 
 def _returned_fields(state: _SearchState, lab: list[Any], second: dict[str, Any]) -> dict:
     """``best_arch`` and what goes with it (scores, accuracies) for the second stage's pick."""
-    best, table = second["best_arch"], state.table
+    score = second["fusion_scores"][second["default_rank"] - 1]
+    return _pick_fields(state, lab, second["best_arch"], score)
+
+
+def _pick_fields(state: _SearchState, lab: list[Any], best: Any, score: float) -> dict:
+    """The returned architecture's fields: itself, its fused score, proxy scores, accuracies."""
+    table = state.table
     features = state.scorer.features([best])
     return {
         "best_arch": best,
-        "predicted_score": second["fusion_scores"][second["default_rank"] - 1],
+        "predicted_score": float(score),
         "proxy_scores": {
             str(c): float(v) for c, v in features.iloc[0].items() if not str(c).startswith("enc:")
         },
@@ -915,7 +921,6 @@ def _result(state: _SearchState, lab: list[Any], tracker: _Tracker, t0: float) -
         return None if table is None else float(table.meta["test_acc"][arch])
 
     selector = scorer.pipeline.named_steps.get("select") if state.labelled else None
-    features = scorer.features([best])
     return {
         "space": getattr(state.space, "name", str(state.space)),
         "task": state.task,
@@ -924,15 +929,8 @@ def _result(state: _SearchState, lab: list[Any], tracker: _Tracker, t0: float) -
         "refine": bool(state.refine),
         "seed": state.seed,
         "budget": state.budget,
-        "best_arch": best,
-        "predicted_score": float(final[best_i]),
-        "proxy_scores": {
-            str(c): float(v) for c, v in features.iloc[0].items() if not str(c).startswith("enc:")
-        },
-        "test_acc": test_acc(best),
-        "valid_acc": None if table is None else float(table.y[best]),
+        **_pick_fields(state, lab, best, final[best_i]),
         "optimum_test_acc": None if table is None else float(table.meta["test_acc"].max()),
-        "best_is_labelled": best in set(lab),
         "n_evaluated": len(evaluated),
         "n_labelled": len(lab),
         "labelled": lab,
